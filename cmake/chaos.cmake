@@ -1,0 +1,38 @@
+# Helpers shared by every folder's CMakeLists.txt.
+
+# chaos_unit_test(NAME SOURCES a.cc b.cc LIBS lib1 lib2 [LABELS l] [TIMEOUT s])
+# A GoogleTest executable registered as one ctest test labelled "unit"
+# (plus LABELS). Unit tests run in the normal and the sanitizer builds.
+function(chaos_unit_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "unit;${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+                       ENVIRONMENT "CHAOS_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endfunction()
+
+# chaos_fuzz_target(NAME SOURCES a.cc LIBS lib CORPUS dir [SECONDS 30])
+# A libFuzzer target, built only with CHAOS_FUZZ (clang), and a ctest test
+# labelled "fuzz" that runs it for a fixed time from a seed corpus.
+function(chaos_fuzz_target name)
+  cmake_parse_arguments(F "" "CORPUS;SECONDS" "SOURCES;LIBS" ${ARGN})
+  if(NOT CHAOS_FUZZ)
+    return()
+  endif()
+  if(NOT F_SECONDS)
+    set(F_SECONDS 30)
+  endif()
+  add_executable(${name} ${F_SOURCES})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(${name} PRIVATE ${F_LIBS} -fsanitize=fuzzer)
+  set(work ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus)
+  add_test(NAME ${name}
+           COMMAND ${CMAKE_COMMAND} -E env ${CMAKE_SOURCE_DIR}/cmake/run-fuzzer.sh
+                   $<TARGET_FILE:${name}> ${F_CORPUS} ${work} ${F_SECONDS})
+  math(EXPR limit "${F_SECONDS} + 120")
+  set_tests_properties(${name} PROPERTIES LABELS "fuzz" TIMEOUT ${limit})
+endfunction()

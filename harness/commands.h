@@ -1,0 +1,28 @@
+// The chaos CLI's subcommands. Each folder that offers commands defines one
+// Add...Commands function in harness/cmd_<name>.cc; main.cc calls them all.
+//
+// A command's callback stores its exit status in `*exit_code`:
+// 0 valid/ok, 1 invalid, 2 unknown, 3 and above: could not run (bad input,
+// unreachable node, ...). Errors are printed as one line: "chaos: <what>".
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/status.h"
+
+namespace chaos::cli {
+
+inline constexpr int kExitValid = 0;
+inline constexpr int kExitInvalid = 1;
+inline constexpr int kExitUnknown = 2;
+inline constexpr int kExitCannotRun = 3;
+
+// Prints "chaos: <status message>" to stderr and returns kExitCannotRun.
+int ReportError(const Status& status);
+
+void AddVersionCommand(CLI::App& app, int* exit_code);
+void AddHistoryCommands(CLI::App& app, int* exit_code);
+
+}  // namespace chaos::cli

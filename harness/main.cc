@@ -1,0 +1,36 @@
+// chaos: a Jepsen-style chaos-testing toolkit. See README.md and DESIGN.md.
+#include <cstdio>
+
+#include "harness/commands.h"
+
+namespace chaos::cli {
+
+int ReportError(const Status& status) {
+  std::fprintf(stderr, "chaos: %s\n", status.message().c_str());
+  return kExitCannotRun;
+}
+
+}  // namespace chaos::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "chaos: partition, kill, pause, skew and crash a cluster while a workload runs, then\n"
+      "prove or refute that every operation was linearizable."};
+  app.require_subcommand(1);
+  app.fallthrough();
+  int exit_code = 0;
+  chaos::cli::AddVersionCommand(app, &exit_code);
+  chaos::cli::AddHistoryCommands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, exit 3: a wrong flag is input the command cannot run with.
+    std::fprintf(stderr, "chaos: %s (see chaos --help)\n", e.what());
+    return chaos::cli::kExitCannotRun;
+  }
+  return exit_code;
+}
