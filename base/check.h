@@ -18,17 +18,17 @@ namespace chaos::internal {
 }
 }  // namespace chaos::internal
 
-#define CHAOS_CHECK(cond)                                                  \
-  do {                                                                     \
+#define CHAOS_CHECK(cond)                                                       \
+  do {                                                                          \
     if (!(cond)) ::chaos::internal::CheckFailed(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
 // CHAOS_CHECK_MSG(a < b, "slot %lld >= limit %lld", (long long)a, (long long)b)
-#define CHAOS_CHECK_MSG(cond, ...)                                          \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      char chaos_check_buf_[512];                                           \
-      std::snprintf(chaos_check_buf_, sizeof chaos_check_buf_, __VA_ARGS__); \
+#define CHAOS_CHECK_MSG(cond, ...)                                                 \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
+      char chaos_check_buf_[512];                                                  \
+      std::snprintf(chaos_check_buf_, sizeof chaos_check_buf_, __VA_ARGS__);       \
       ::chaos::internal::CheckFailed(#cond, __FILE__, __LINE__, chaos_check_buf_); \
-    }                                                                       \
+    }                                                                              \
   } while (0)

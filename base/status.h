@@ -22,8 +22,8 @@ enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // bad user input: flags, files, histories
   kNotFound,
-  kIoError,          // disk or file system
-  kUnavailable,      // network, unreachable node
+  kIoError,      // disk or file system
+  kUnavailable,  // network, unreachable node
   kTimeout,
   kResourceExhausted,  // a budget ran out
   kFailedPrecondition,
@@ -57,9 +57,7 @@ inline Status InvalidArgument(std::string m) {
 }
 inline Status NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
 inline Status IoError(std::string m) { return Status(StatusCode::kIoError, std::move(m)); }
-inline Status Unavailable(std::string m) {
-  return Status(StatusCode::kUnavailable, std::move(m));
-}
+inline Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 inline Status Timeout(std::string m) { return Status(StatusCode::kTimeout, std::move(m)); }
 inline Status ResourceExhausted(std::string m) {
   return Status(StatusCode::kResourceExhausted, std::move(m));
@@ -73,7 +71,7 @@ inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(data_).ok()) {
       std::fprintf(stderr, "chaos: Result constructed from an ok Status\n");
@@ -109,9 +107,9 @@ class [[nodiscard]] Result {
 }  // namespace chaos
 
 // Returns the Status of an expression from the enclosing function if not ok.
-#define CHAOS_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    ::chaos::Status chaos_status_ = (expr);   \
+#define CHAOS_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::chaos::Status chaos_status_ = (expr);        \
     if (!chaos_status_.ok()) return chaos_status_; \
   } while (0)
 

@@ -6,9 +6,8 @@
 // unreachable node, ...). Errors are printed as one line: "chaos: <what>".
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "base/status.h"
 

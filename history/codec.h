@@ -11,13 +11,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <condition_variable>
 
 #include "base/status.h"
 #include "history/op.h"
@@ -33,6 +33,8 @@ Result<Format> FormatOfPath(const std::string& path);
 
 // ---- JSON Lines ----
 Json OpToJson(const Op& op);
+// One JSONL line (no newline), fields in a fixed, readable order.
+std::string OpToJsonLine(const Op& op);
 // `where` prefixes error messages ("history.jsonl:12").
 Result<Op> OpFromJson(const Json& j, const std::string& where);
 

@@ -1,0 +1,60 @@
+#include "history/validate.h"
+
+namespace chaos::history {
+
+Status Validator::Add(const Op& op, const std::string& where) {
+  if (finished_) return FailedPrecondition(where + ": op added after Finish");
+  ++stats_.ops;
+  stats_.by_f_and_type[op.f][OpTypeName(op.type)]++;
+  stats_.processes.insert(op.process);
+  if (op.time_ns != kAbsent) {
+    if (last_time_ns_ != kAbsent && op.time_ns < last_time_ns_) ++stats_.time_backwards;
+    last_time_ns_ = op.time_ns;
+    if (stats_.min_time_ns == kAbsent || op.time_ns < stats_.min_time_ns) {
+      stats_.min_time_ns = op.time_ns;
+    }
+    if (op.time_ns > stats_.max_time_ns) stats_.max_time_ns = op.time_ns;
+  }
+  // The nemesis and other named processes are not held to the alternation.
+  if (op.process.is_named()) return Status::Ok();
+
+  const std::string who = "process " + op.process.ToString();
+  auto open = open_.find(op.process);
+  if (op.is_invoke()) {
+    if (open != open_.end()) {
+      return InvalidArgument(where + ": " + who + " invokes while its op " +
+                             std::to_string(open->second) + " is still open");
+    }
+    if (stats_.crashed.contains(op.process)) {
+      return InvalidArgument(where + ": " + who +
+                             " invokes after it crashed (an info completion ends a process)");
+    }
+    open_.emplace(op.process, op.index);
+    return Status::Ok();
+  }
+  if (open == open_.end()) {
+    return InvalidArgument(where + ": " + who + " completes (" + OpTypeName(op.type) +
+                           ") with no open invocation");
+  }
+  open_.erase(open);
+  if (op.is_info()) stats_.crashed.insert(op.process);
+  return Status::Ok();
+}
+
+const HistoryStats& Validator::Finish() {
+  if (!finished_) {
+    for (const auto& [process, index] : open_) stats_.crashed.insert(process);
+    finished_ = true;
+  }
+  return stats_;
+}
+
+Result<HistoryStats> Validate(const History& history, const std::string& name) {
+  Validator validator;
+  for (size_t i = 0; i < history.size(); ++i) {
+    CHAOS_RETURN_IF_ERROR(validator.Add(history[i], name + " op " + std::to_string(i)));
+  }
+  return validator.Finish();
+}
+
+}  // namespace chaos::history
