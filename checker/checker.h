@@ -1,0 +1,107 @@
+// The linearizability checker: is a concurrent history equivalent to some
+// sequential execution of a model that respects real-time order?
+//
+// Semantics follow Knossos unless an option says otherwise:
+// - `fail` ops did not happen and are removed;
+// - `info` ops and invocations never completed may take effect at any time
+//   after their invocation, or never; reads among them are dropped (they
+//   change nothing and observed nothing);
+// - a cas's value is [from to]; an ok read of nil matches any state
+//   (NilRead::kUnknown) unless NilRead::kValue says it means "holds nil".
+//
+// The search is Wing & Gong's with Lowe's memoisation (a cache of the set of
+// linearized ops, as a bitset, plus the model state) and just-in-time
+// linearization (an op is tried only while no pending completion precedes it),
+// as Porcupine does. Independent keys (keyed models) and independent
+// components of a multi-register are separate searches that run on a thread
+// pool; the first invalid one stops the others.
+//
+// Budgets: exhausting time_limit_s or memory_limit_bytes yields kUnknown with
+// the cause ("time-limit" / "memory-limit") and what was explored; it never
+// crashes and keeps the process's own allocations under the memory limit
+// (the cache is accounted byte by byte).
+//
+// Thread safety: CheckLinearizable may be called from many threads at once; it
+// uses its own pool of threads and shares nothing between calls.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "history/op.h"
+
+namespace chaos::checker {
+
+enum class Verdict { kValid, kInvalid, kUnknown };
+
+// "valid" | "invalid" | "unknown".
+const char* VerdictName(Verdict verdict);
+// Worst first: invalid over unknown over valid.
+Verdict Merge(Verdict a, Verdict b);
+// results.json's `valid` field: true, false or "unknown".
+nlohmann::json VerdictJson(Verdict verdict);
+
+enum class NilRead { kUnknown, kValue };
+enum class FailedCas { kVoid, kMismatch };
+
+struct LinearizableOptions {
+  // register, cas-register, multi-register, mutex, set, fifo-queue, unordered-queue.
+  std::string model = "cas-register";
+  bool keyed = false;  // values are [key, v]; each key is an independent search
+  nlohmann::json initial =
+      nullptr;  // the model's initial value (register value, multi-register map)
+  double time_limit_s = 60;
+  int64_t memory_limit_bytes = 4LL << 30;
+  int threads = 0;  // 0 = hardware concurrency
+  NilRead nil_read = NilRead::kUnknown;
+  FailedCas failed_cas = FailedCas::kVoid;
+  bool shrink = true;                 // shrink the counterexample of an invalid key
+  double shrink_time_limit_s = 10;    // at most this long (and within time_limit_s)
+  bool stop_on_first_invalid = true;  // an invalid key stops the other searches
+};
+
+// Search statistics, summed over keys.
+struct SearchStats {
+  int64_t states = 0;       // configurations entered (cache insertions)
+  int64_t cache_hits = 0;   // configurations found already explored
+  int64_t cache_bytes = 0;  // peak bytes of the largest cache
+  double ms = 0;
+};
+
+struct CheckResult {
+  Verdict verdict = Verdict::kUnknown;
+  // Why: "" when valid; for invalid "op N cannot be linearized ..."; for
+  // unknown "time-limit", "memory-limit", "stopped" or an input problem.
+  std::string cause;
+  std::string model;
+  int64_t ops = 0;  // ops in the history given
+  SearchStats stats;
+  // key (as JSON text, "null" when not keyed) -> {valid, ops, cause, states}.
+  nlohmann::json per_key = nlohmann::json::object();
+  // Null unless invalid: {key, op, last_linearized, concurrent, final_paths,
+  // linearized_prefix_length, shrunk: [ops], shrunk_minimal: bool}.
+  nlohmann::json counterexample;
+
+  // {valid, checker: "linearizable", model, ops, cause, per_key, counterexample,
+  // stats{states, cache_hits, ms}} as DESIGN.md's results.json.
+  nlohmann::json ToJson() const;
+  // A few lines a person can follow: verdict, failing op, concurrent ops,
+  // final paths, shrunk history.
+  std::string Explain() const;
+};
+
+// The names of the models CheckLinearizable accepts.
+const std::vector<std::string>& ModelNames();
+
+// Checks `history` (client ops; nemesis ops are ignored). Never crashes on
+// any input: ops the model cannot read give kUnknown with a cause naming the
+// op. Use ValidateLinearizableOptions first to reject bad options.
+CheckResult CheckLinearizable(const history::History& history, const LinearizableOptions& options);
+
+// InvalidArgument naming the problem (unknown model, bad initial value, ...).
+Status ValidateLinearizableOptions(const LinearizableOptions& options);
+
+}  // namespace chaos::checker

@@ -1,0 +1,464 @@
+// CheckLinearizable: splits a history into independent searches, runs them on
+// a pool of threads, and turns a failure into a counterexample.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+#include "base/check.h"
+#include "checker/checker.h"
+#include "checker/model.h"
+#include "checker/search.h"
+#include "checker/shrink.h"
+
+namespace chaos::checker {
+
+const char* VerdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kValid:
+      return "valid";
+    case Verdict::kInvalid:
+      return "invalid";
+    case Verdict::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+Verdict Merge(Verdict a, Verdict b) {
+  if (a == Verdict::kInvalid || b == Verdict::kInvalid) return Verdict::kInvalid;
+  if (a == Verdict::kUnknown || b == Verdict::kUnknown) return Verdict::kUnknown;
+  return Verdict::kValid;
+}
+
+nlohmann::json VerdictJson(Verdict verdict) {
+  if (verdict == Verdict::kValid) return true;
+  if (verdict == Verdict::kInvalid) return false;
+  return "unknown";
+}
+
+const std::vector<std::string>& ModelNames() {
+  static const std::vector<std::string> kNames = {
+      "register", "cas-register", "multi-register", "mutex",
+      "set",      "fifo-queue",   "unordered-queue"};
+  return kNames;
+}
+
+Status ValidateLinearizableOptions(const LinearizableOptions& options) {
+  ValueTable values;
+  ModelOptions mo{options.model, options.initial, options.nil_read};
+  auto model = MakeModel(mo, values);
+  if (!model.ok()) return model.status();
+  if (!(options.time_limit_s > 0)) return InvalidArgument("time limit must be positive");
+  if (options.memory_limit_bytes <= 0) return InvalidArgument("memory limit must be positive");
+  if (options.threads < 0) return InvalidArgument("threads must be >= 0");
+  return Status::Ok();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string FName(const std::string& f) { return std::string(history::NameOf(nlohmann::json(f))); }
+
+// One independent search: a key (or a component of keys) and its calls.
+struct Piece {
+  nlohmann::json key;  // null when not keyed
+  std::vector<Call> calls;
+  SearchOutcome outcome;
+};
+
+struct Prepared {
+  std::vector<Piece> pieces;
+  Status status;
+};
+
+nlohmann::json OpSummary(const history::History& h, int64_t pos) {
+  const history::Op& op = h[static_cast<size_t>(pos)];
+  nlohmann::json j;
+  j["index"] = op.index != history::kAbsent ? op.index : pos;
+  j["process"] =
+      op.process.is_named() ? nlohmann::json(op.process.name) : nlohmann::json(op.process.id);
+  j["type"] = history::OpTypeName(op.type);
+  j["f"] = op.f;
+  j["value"] = op.value;
+  if (op.time_ns != history::kAbsent) j["time_ns"] = op.time_ns;
+  return j;
+}
+
+// The op a person names for a call: its completion, or its invocation if none.
+int64_t ShownPos(const Call& c) { return c.complete_pos >= 0 ? c.complete_pos : c.invoke_pos; }
+
+std::string Where(const history::History& h, int64_t pos) {
+  const history::Op& op = h[static_cast<size_t>(pos)];
+  return "op " + std::to_string(op.index != history::kAbsent ? op.index : pos);
+}
+
+Prepared Prepare(const history::History& h, const LinearizableOptions& options, const Model& model,
+                 ValueTable& values) {
+  Prepared out;
+  std::map<history::Process, int64_t> open;
+  std::map<std::string, size_t> piece_of_key;
+  auto piece_for = [&](const nlohmann::json& key) -> Piece& {
+    std::string k = key.is_string() ? "s" + std::string(history::NameOf(key)) : key.dump();
+    auto [it, inserted] = piece_of_key.emplace(k, out.pieces.size());
+    if (inserted) {
+      out.pieces.emplace_back();
+      out.pieces.back().key = key;
+    }
+    return out.pieces[it->second];
+  };
+  auto handle = [&](int64_t inv, int64_t comp) -> Status {
+    const history::Op& iop = h[static_cast<size_t>(inv)];
+    const history::Op* cop = comp >= 0 ? &h[static_cast<size_t>(comp)] : nullptr;
+    const std::string f = FName(iop.f);
+    Call call;
+    bool cas_mismatch = false;
+    if (cop != nullptr && cop->is_fail()) {
+      if (options.failed_cas != FailedCas::kMismatch || f != "cas") return Status::Ok();
+      cas_mismatch = true;
+    }
+    const bool ok = cop != nullptr && cop->is_ok();
+    call.known_output = ok || cas_mismatch;
+    nlohmann::json value = ok && !cop->value.is_null() ? cop->value : iop.value;
+    nlohmann::json key;
+    if (options.keyed) {
+      if (!value.is_array() || value.size() != 2) {
+        return InvalidArgument(Where(h, ok ? comp : inv) +
+                               ": a keyed op's value must be [key value], got " + value.dump());
+      }
+      key = value[0];
+      nlohmann::json v = value[1];
+      value = std::move(v);
+    }
+    Status s = model.Encode(f, value, values, &call);
+    if (!s.ok()) return InvalidArgument(Where(h, ok ? comp : inv) + ": " + s.message());
+    if (cas_mismatch) call.fn = Fn::kCasFailed;
+    call.invoke_pos = inv;
+    call.complete_pos = call.known_output ? comp : -1;
+    if (!call.known_output && model.IsPureRead(call)) return Status::Ok();
+    piece_for(key).calls.push_back(std::move(call));
+    return Status::Ok();
+  };
+  for (int64_t pos = 0; pos < static_cast<int64_t>(h.size()); ++pos) {
+    const history::Op& op = h[static_cast<size_t>(pos)];
+    if (!op.is_client()) continue;
+    auto it = open.find(op.process);
+    if (op.is_invoke()) {
+      if (it != open.end()) {
+        out.status =
+            InvalidArgument(Where(h, pos) + ": process " + op.process.ToString() +
+                            " invokes while its " + Where(h, it->second) + " is still open");
+        return out;
+      }
+      open.emplace(op.process, pos);
+      continue;
+    }
+    if (it == open.end()) {
+      out.status = InvalidArgument(Where(h, pos) + ": completion by process " +
+                                   op.process.ToString() + " without an invocation");
+      return out;
+    }
+    int64_t inv = it->second;
+    open.erase(it);
+    out.status = handle(inv, pos);
+    if (!out.status.ok()) return out;
+  }
+  for (const auto& [process, inv] : open) {
+    out.status = handle(inv, -1);
+    if (!out.status.ok()) return out;
+  }
+  for (Piece& p : out.pieces) {
+    std::sort(p.calls.begin(), p.calls.end(),
+              [](const Call& a, const Call& b) { return a.invoke_pos < b.invoke_pos; });
+  }
+  return out;
+}
+
+// Splits multi-register calls into components of keys no txn connects.
+std::vector<Piece> SplitComponents(Piece whole) {
+  std::map<int64_t, int64_t> parent;
+  std::function<int64_t(int64_t)> find = [&](int64_t x) -> int64_t {
+    auto it = parent.find(x);
+    if (it == parent.end()) {
+      parent[x] = x;
+      return x;
+    }
+    if (it->second == x) return x;
+    int64_t r = find(it->second);
+    parent[x] = r;
+    return r;
+  };
+  for (const Call& c : whole.calls) {
+    int64_t first = -1;
+    for (size_t i = 1; i < c.args.size(); i += 3) {
+      int64_t r = find(c.args[i]);
+      if (first < 0) {
+        first = r;
+      } else if (r != first) {
+        parent[r] = first;
+      }
+    }
+  }
+  std::map<int64_t, size_t> index;
+  std::vector<Piece> out;
+  for (Call& c : whole.calls) {
+    int64_t root = c.args.size() >= 3 ? find(c.args[1]) : -1;
+    auto [it, inserted] = index.emplace(root, out.size());
+    if (inserted) out.emplace_back();
+    out[it->second].calls.push_back(std::move(c));
+  }
+  return out;
+}
+
+int Threads(const LinearizableOptions& o, size_t pieces) {
+  int t = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  t = std::max(1, t);
+  return static_cast<int>(std::min<size_t>(static_cast<size_t>(t), std::max<size_t>(pieces, 1)));
+}
+
+nlohmann::json BuildCounterexample(const history::History& h, const Piece& piece,
+                                   const Model& model, const ValueTable& values,
+                                   const LinearizableOptions& options, Clock::time_point deadline,
+                                   std::atomic<int64_t>* bytes_used) {
+  const SearchOutcome& o = piece.outcome;
+  const std::vector<Call>& calls = piece.calls;
+  nlohmann::json cx;
+  cx["key"] = piece.key;
+  CHAOS_CHECK(o.failing_call >= 0);
+  const Call& bad = calls[static_cast<size_t>(o.failing_call)];
+  cx["op"] = OpSummary(h, ShownPos(bad));
+  cx["invocation"] = OpSummary(h, bad.invoke_pos);
+  cx["linearized_prefix_length"] = o.deepest_path.size();
+  int last = -1;
+  for (int id : o.deepest_path) {
+    const Call& c = calls[static_cast<size_t>(id)];
+    if (c.complete_pos >= 0 &&
+        (last < 0 || c.complete_pos > calls[static_cast<size_t>(last)].complete_pos)) {
+      last = id;
+    }
+  }
+  cx["last_linearized"] =
+      last >= 0 ? OpSummary(h, ShownPos(calls[static_cast<size_t>(last)])) : nlohmann::json();
+  nlohmann::json concurrent = nlohmann::json::array();
+  for (size_t id = 0; id < calls.size() && concurrent.size() < 64; ++id) {
+    if (static_cast<int>(id) == o.failing_call) continue;
+    const Call& c = calls[id];
+    bool overlaps =
+        c.invoke_pos < bad.complete_pos && (c.complete_pos < 0 || c.complete_pos > bad.invoke_pos);
+    if (overlaps) concurrent.push_back(OpSummary(h, ShownPos(c)));
+  }
+  cx["concurrent"] = std::move(concurrent);
+  nlohmann::json paths = nlohmann::json::array();
+  for (const FinalPath& p : o.final_paths) {
+    nlohmann::json path = nlohmann::json::array();
+    for (int id : p.tail) path.push_back(OpSummary(h, ShownPos(calls[static_cast<size_t>(id)])));
+    paths.push_back({{"path", std::move(path)}, {"state", model.StateToJson(p.state, values)}});
+  }
+  cx["final_paths"] = std::move(paths);
+  cx["initial"] = model.StateToJson(model.Initial(), values);
+
+  if (options.shrink) {
+    auto shrink_deadline = std::min(
+        deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(options.shrink_time_limit_s)));
+    SearchLimits limits;
+    limits.deadline = shrink_deadline;
+    limits.bytes_used = bytes_used;
+    limits.bytes_limit = options.memory_limit_bytes;
+    ShrinkResult sr = ShrinkCounterexample(model, calls, o.failing_call, limits);
+    nlohmann::json shrunk = nlohmann::json::array();
+    std::vector<int64_t> positions;
+    for (int id : sr.calls) {
+      const Call& c = calls[static_cast<size_t>(id)];
+      positions.push_back(c.invoke_pos);
+      if (c.complete_pos >= 0) positions.push_back(c.complete_pos);
+    }
+    std::sort(positions.begin(), positions.end());
+    for (int64_t pos : positions) shrunk.push_back(OpSummary(h, pos));
+    cx["shrunk"] = std::move(shrunk);
+    cx["shrunk_ops"] = sr.calls.size();
+    cx["shrunk_minimal"] = sr.minimal;
+  }
+  return cx;
+}
+
+}  // namespace
+
+CheckResult CheckLinearizable(const history::History& history, const LinearizableOptions& options) {
+  const auto start = Clock::now();
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(
+                  std::chrono::duration<double>(std::min(options.time_limit_s, 1e7)));
+  CheckResult result;
+  result.model = options.keyed ? options.model + " (keyed)" : options.model;
+  result.ops = static_cast<int64_t>(history.size());
+  auto elapsed_ms = [&] {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  };
+
+  Status valid_options = ValidateLinearizableOptions(options);
+  if (!valid_options.ok()) {
+    result.verdict = Verdict::kUnknown;
+    result.cause = "unusable options: " + valid_options.message();
+    return result;
+  }
+  ValueTable values;
+  ModelOptions mo{options.model, options.initial, options.nil_read};
+  auto made = MakeModel(mo, values);
+  CHAOS_CHECK(made.ok());
+  const Model& model = **made;
+  Prepared prepared = Prepare(history, options, model, values);
+  if (!prepared.status.ok()) {
+    result.verdict = Verdict::kUnknown;
+    result.cause = "unusable input: " + prepared.status.message();
+    return result;
+  }
+  std::vector<Piece> pieces = std::move(prepared.pieces);
+  if (options.model == "multi-register" && !options.keyed && pieces.size() == 1) {
+    nlohmann::json key = pieces[0].key;
+    pieces = SplitComponents(std::move(pieces[0]));
+    for (Piece& p : pieces) p.key = key;
+  }
+
+  // Biggest searches first, so one long key does not start last.
+  std::vector<size_t> order(pieces.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return pieces[a].calls.size() > pieces[b].calls.size();
+  });
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> bytes_used{0};
+  SearchLimits limits;
+  limits.deadline = deadline;
+  limits.stop = &stop;
+  limits.bytes_used = &bytes_used;
+  limits.bytes_limit = options.memory_limit_bytes;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    while (true) {
+      size_t k = next.fetch_add(1);
+      if (k >= order.size()) return;
+      Piece& p = pieces[order[k]];
+      if (stop.load()) {
+        p.outcome.verdict = Verdict::kUnknown;
+        p.outcome.cause = "stopped";
+        continue;
+      }
+      p.outcome = Search(model, p.calls, limits);
+      if (p.outcome.verdict == Verdict::kInvalid && options.stop_on_first_invalid) {
+        stop.store(true);
+      }
+    }
+  };
+  const int threads = Threads(options, pieces.size());
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+
+  Verdict verdict = Verdict::kValid;
+  const Piece* first_invalid = nullptr;
+  const Piece* first_unknown = nullptr;
+  for (const Piece& p : pieces) {
+    verdict = Merge(verdict, p.outcome.verdict);
+    result.stats.states += p.outcome.states;
+    result.stats.cache_hits += p.outcome.cache_hits;
+    result.stats.cache_bytes = std::max(result.stats.cache_bytes, p.outcome.cache_bytes_peak);
+    if (p.outcome.verdict == Verdict::kInvalid && first_invalid == nullptr) first_invalid = &p;
+    if (p.outcome.verdict == Verdict::kUnknown && p.outcome.cause != "stopped" &&
+        first_unknown == nullptr) {
+      first_unknown = &p;
+    }
+    if (options.keyed) {
+      std::string k = p.key.dump();
+      result.per_key[k] = {{"valid", VerdictJson(p.outcome.verdict)},
+                           {"ops", p.calls.size()},
+                           {"states", p.outcome.states}};
+      if (!p.outcome.cause.empty()) result.per_key[k]["cause"] = p.outcome.cause;
+    }
+  }
+  result.verdict = verdict;
+  if (first_invalid != nullptr) {
+    result.counterexample =
+        BuildCounterexample(history, *first_invalid, model, values, options, deadline, &bytes_used);
+    const nlohmann::json& op = result.counterexample["op"];
+    result.cause = "op " + op["index"].dump() + " (process " + op["process"].dump() + " " +
+                   op["type"].get<std::string>() + " " + op["f"].get<std::string>() + " " +
+                   op["value"].dump() + ") cannot be linearized";
+    if (options.keyed) result.cause += " (key " + first_invalid->key.dump() + ")";
+  } else if (first_unknown != nullptr) {
+    const SearchOutcome& o = first_unknown->outcome;
+    result.cause = o.cause + ": explored " + std::to_string(o.states) + " states, linearized " +
+                   std::to_string(o.max_linearized) + " of " +
+                   std::to_string(first_unknown->calls.size()) + " ops";
+    if (options.keyed) result.cause += " of key " + first_unknown->key.dump();
+  }
+  result.stats.ms = elapsed_ms();
+  return result;
+}
+
+nlohmann::json CheckResult::ToJson() const {
+  nlohmann::json j;
+  j["valid"] = VerdictJson(verdict);
+  j["checker"] = "linearizable";
+  j["model"] = model;
+  j["ops"] = ops;
+  if (!cause.empty()) j["cause"] = cause;
+  j["per_key"] = per_key;
+  j["counterexample"] = counterexample;
+  j["stats"] = {{"states", stats.states},
+                {"cache_hits", stats.cache_hits},
+                {"cache_bytes", stats.cache_bytes},
+                {"ms", stats.ms}};
+  return j;
+}
+
+namespace {
+std::string Line(const nlohmann::json& op) {
+  if (op.is_null()) return "(none)";
+  std::ostringstream s;
+  s << "op " << op.value("index", nlohmann::json()).dump() << " p"
+    << (op["process"].is_string() ? op["process"].get<std::string>() : op["process"].dump()) << " "
+    << op.value("type", "") << " " << op.value("f", "") << " "
+    << op.value("value", nlohmann::json()).dump();
+  return s.str();
+}
+}  // namespace
+
+std::string CheckResult::Explain() const {
+  std::ostringstream s;
+  s << VerdictName(verdict);
+  if (!cause.empty()) s << ": " << cause;
+  s << "\n";
+  if (counterexample.is_null()) return s.str();
+  const nlohmann::json& cx = counterexample;
+  if (!cx["key"].is_null()) s << "  key: " << cx["key"].dump() << "\n";
+  s << "  cannot linearize: " << Line(cx["op"]) << " (invoked at " << Line(cx["invocation"])
+    << ")\n";
+  s << "  last linearized:  " << Line(cx["last_linearized"]) << " after "
+    << cx["linearized_prefix_length"].dump() << " ops\n";
+  s << "  concurrent with it:\n";
+  for (const auto& op : cx["concurrent"]) s << "    " << Line(op) << "\n";
+  s << "  final paths (last ops linearized -> state; none accepts the op):\n";
+  for (const auto& p : cx["final_paths"]) {
+    s << "    ";
+    for (const auto& op : p["path"]) s << "[" << Line(op) << "] ";
+    s << "-> " << p["state"].dump() << "\n";
+  }
+  if (cx.contains("shrunk")) {
+    s << "  shrunk to " << cx["shrunk_ops"].dump() << " ops"
+      << (cx["shrunk_minimal"].get<bool>() ? " (no op can be removed)"
+                                           : " (shrinking stopped early)")
+      << ", from initial state " << cx["initial"].dump() << ":\n";
+    for (const auto& op : cx["shrunk"]) s << "    " << Line(op) << "\n";
+  }
+  return s.str();
+}
+
+}  // namespace chaos::checker

@@ -1,0 +1,265 @@
+#include "checker/search.h"
+
+#include <algorithm>
+
+#include "base/check.h"
+
+namespace chaos::checker {
+namespace {
+
+constexpr int kNone = -1;
+constexpr size_t kMaxFinalPaths = 16;
+constexpr size_t kFinalPathTail = 8;
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// The set of explored configurations: open addressing over entries whose
+// bitsets live in one arena. Bytes are accounted against a shared budget.
+class Cache {
+ public:
+  Cache(size_t words, const SearchLimits& limits) : words_(words), limits_(limits) {
+    slots_.assign(1024, 0);
+    Account(static_cast<int64_t>(slots_.size() * sizeof(uint32_t)));
+  }
+  ~Cache() { Account(-bytes_); }
+
+  // False if already present. Sets *over_budget when the memory limit is hit
+  // (the entry is then not inserted).
+  bool Insert(const std::vector<uint64_t>& bits, uint64_t bits_hash, const State& state,
+              bool* over_budget) {
+    uint64_t h = Mix(bits_hash ^ StateHash()(state));
+    size_t mask = slots_.size() - 1;
+    size_t i = h & mask;
+    while (slots_[i] != 0) {
+      uint32_t e = slots_[i] - 1;
+      if (hashes_[e] == h && states_[e] == state &&
+          std::equal(bits.begin(), bits.end(),
+                     arena_.begin() + static_cast<ptrdiff_t>(e * words_))) {
+        return false;
+      }
+      i = (i + 1) & mask;
+    }
+    int64_t entry_bytes = static_cast<int64_t>(words_ * 8 + 8 + sizeof(State) + state.size() * 8 +
+                                               2 * sizeof(uint32_t));
+    if (!Account(entry_bytes) || hashes_.size() >= UINT32_MAX / 2) {
+      *over_budget = true;
+      return false;
+    }
+    hashes_.push_back(h);
+    states_.push_back(state);
+    arena_.insert(arena_.end(), bits.begin(), bits.end());
+    slots_[i] = static_cast<uint32_t>(hashes_.size());
+    if (hashes_.size() * 2 > slots_.size()) Grow(over_budget);
+    return true;
+  }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  void Grow(bool* over_budget) {
+    size_t n = slots_.size() * 2;
+    if (!Account(static_cast<int64_t>(slots_.size() * sizeof(uint32_t)))) {
+      *over_budget = true;
+      return;
+    }
+    std::vector<uint32_t> slots(n, 0);
+    for (size_t e = 0; e < hashes_.size(); ++e) {
+      size_t i = hashes_[e] & (n - 1);
+      while (slots[i] != 0) i = (i + 1) & (n - 1);
+      slots[i] = static_cast<uint32_t>(e + 1);
+    }
+    slots_.swap(slots);
+  }
+  // Adds `delta` bytes; false (and nothing added) when over the limit.
+  bool Account(int64_t delta) {
+    if (limits_.bytes_used != nullptr) {
+      int64_t now = limits_.bytes_used->fetch_add(delta) + delta;
+      if (delta > 0 && now > limits_.bytes_limit) {
+        limits_.bytes_used->fetch_sub(delta);
+        return false;
+      }
+    }
+    bytes_ += delta;
+    return true;
+  }
+
+  size_t words_;
+  const SearchLimits& limits_;
+  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> hashes_;
+  std::vector<State> states_;
+  std::vector<uint64_t> arena_;
+  int64_t bytes_ = 0;
+};
+
+}  // namespace
+
+SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
+                     const SearchLimits& limits) {
+  SearchOutcome out;
+  const int n = static_cast<int>(calls.size());
+  int total_must = 0;
+  for (const Call& c : calls) total_must += c.complete_pos >= 0 ? 1 : 0;
+  if (total_must == 0) {
+    out.verdict = Verdict::kValid;
+    return out;
+  }
+
+  // Events in history order; completions of calls without one go last.
+  struct Event {
+    int64_t pos;
+    int call;
+    bool is_return;
+  };
+  std::vector<Event> events;
+  events.reserve(static_cast<size_t>(2 * n));
+  for (int id = 0; id < n; ++id) {
+    const Call& c = calls[static_cast<size_t>(id)];
+    events.push_back({c.invoke_pos, id, false});
+    int64_t ret = c.complete_pos >= 0 ? c.complete_pos : INT64_MAX;
+    events.push_back({ret, id, true});
+  }
+  std::stable_sort(events.begin(), events.end(), [](const Event& x, const Event& y) {
+    if (x.pos != y.pos) return x.pos < y.pos;
+    if (x.is_return != y.is_return) return !x.is_return;  // a call before a return
+    return x.call < y.call;
+  });
+
+  // Doubly linked list: node 0 is the head; node k+1 is events[k].
+  const int nodes = 2 * n + 1;
+  std::vector<int> next(static_cast<size_t>(nodes)), prev(static_cast<size_t>(nodes));
+  std::vector<int> call_node(static_cast<size_t>(n)), ret_node(static_cast<size_t>(n));
+  for (int k = 0; k < nodes; ++k) {
+    next[static_cast<size_t>(k)] = k + 1 < nodes ? k + 1 : kNone;
+    prev[static_cast<size_t>(k)] = k - 1;
+  }
+  std::vector<int> node_call(static_cast<size_t>(nodes), kNone);
+  std::vector<char> node_is_return(static_cast<size_t>(nodes), 0);
+  for (int k = 0; k < 2 * n; ++k) {
+    const Event& e = events[static_cast<size_t>(k)];
+    node_call[static_cast<size_t>(k + 1)] = e.call;
+    node_is_return[static_cast<size_t>(k + 1)] = e.is_return;
+    (e.is_return ? ret_node : call_node)[static_cast<size_t>(e.call)] = k + 1;
+  }
+  auto unlink = [&](int x) {
+    next[static_cast<size_t>(prev[static_cast<size_t>(x)])] = next[static_cast<size_t>(x)];
+    if (next[static_cast<size_t>(x)] != kNone) {
+      prev[static_cast<size_t>(next[static_cast<size_t>(x)])] = prev[static_cast<size_t>(x)];
+    }
+  };
+  auto relink = [&](int x) {
+    if (next[static_cast<size_t>(x)] != kNone) {
+      prev[static_cast<size_t>(next[static_cast<size_t>(x)])] = x;
+    }
+    next[static_cast<size_t>(prev[static_cast<size_t>(x)])] = x;
+  };
+
+  const size_t words = (static_cast<size_t>(n) + 63) / 64;
+  std::vector<uint64_t> bits(words, 0);
+  std::vector<uint64_t> zobrist(static_cast<size_t>(n));
+  for (int id = 0; id < n; ++id)
+    zobrist[static_cast<size_t>(id)] = Mix(static_cast<uint64_t>(id) * 7919 + 1);
+  uint64_t bits_hash = 0;
+  Cache cache(words, limits);
+
+  struct Frame {
+    int call;
+    State before;
+  };
+  std::vector<Frame> stack;
+  State state = model.Initial();
+  State next_state;
+  int linearized_must = 0;
+  int64_t best_pos = -1;
+  int entry = next[0];
+  uint64_t steps = 0;
+
+  auto finish = [&](Verdict v, std::string cause) {
+    out.verdict = v;
+    out.cause = std::move(cause);
+    out.cache_bytes_peak = std::max(out.cache_bytes_peak, cache.bytes());
+    return out;
+  };
+
+  while (true) {
+    if ((++steps & 255) == 0) {
+      if (limits.stop != nullptr && limits.stop->load(std::memory_order_relaxed)) {
+        return finish(Verdict::kUnknown, "stopped");
+      }
+      if ((steps & 4095) == 0 && std::chrono::steady_clock::now() > limits.deadline) {
+        return finish(Verdict::kUnknown, "time-limit");
+      }
+    }
+    out.cache_bytes_peak = std::max(out.cache_bytes_peak, cache.bytes());
+    if (entry != kNone && !node_is_return[static_cast<size_t>(entry)]) {
+      const int id = node_call[static_cast<size_t>(entry)];
+      const Call& c = calls[static_cast<size_t>(id)];
+      if (model.Step(state, c, &next_state)) {
+        bits[static_cast<size_t>(id) / 64] |= 1ull << (id % 64);
+        bits_hash ^= zobrist[static_cast<size_t>(id)];
+        bool over_budget = false;
+        if (cache.Insert(bits, bits_hash, next_state, &over_budget)) {
+          ++out.states;
+          stack.push_back({id, std::move(state)});
+          state = next_state;
+          unlink(call_node[static_cast<size_t>(id)]);
+          unlink(ret_node[static_cast<size_t>(id)]);
+          if (c.complete_pos >= 0) ++linearized_must;
+          out.max_linearized =
+              std::max<int64_t>(out.max_linearized, static_cast<int64_t>(stack.size()));
+          if (linearized_must == total_must) return finish(Verdict::kValid, "");
+          entry = next[0];
+          continue;
+        }
+        if (over_budget) return finish(Verdict::kUnknown, "memory-limit");
+        ++out.cache_hits;
+        bits[static_cast<size_t>(id) / 64] &= ~(1ull << (id % 64));
+        bits_hash ^= zobrist[static_cast<size_t>(id)];
+      }
+      entry = next[static_cast<size_t>(entry)];
+      continue;
+    }
+    // A completion (or the end) is reached with its call unlinearized: record
+    // how deep we got, then backtrack.
+    if (entry != kNone) {
+      const int id = node_call[static_cast<size_t>(entry)];
+      const int64_t pos = calls[static_cast<size_t>(id)].complete_pos;
+      if (pos > best_pos) {
+        best_pos = pos;
+        out.failing_call = id;
+        out.deepest_path.clear();
+        for (const Frame& f : stack) out.deepest_path.push_back(f.call);
+        out.final_paths.clear();
+      }
+      if (pos == best_pos && out.final_paths.size() < kMaxFinalPaths) {
+        bool seen = false;
+        for (const FinalPath& p : out.final_paths) seen = seen || p.state == state;
+        if (!seen) {
+          FinalPath p;
+          size_t from = stack.size() > kFinalPathTail ? stack.size() - kFinalPathTail : 0;
+          for (size_t k = from; k < stack.size(); ++k) p.tail.push_back(stack[k].call);
+          p.state = state;
+          out.final_paths.push_back(std::move(p));
+        }
+      }
+    }
+    if (stack.empty()) return finish(Verdict::kInvalid, "");
+    Frame top = std::move(stack.back());
+    stack.pop_back();
+    state = std::move(top.before);
+    const int id = top.call;
+    bits[static_cast<size_t>(id) / 64] &= ~(1ull << (id % 64));
+    bits_hash ^= zobrist[static_cast<size_t>(id)];
+    relink(ret_node[static_cast<size_t>(id)]);
+    relink(call_node[static_cast<size_t>(id)]);
+    if (calls[static_cast<size_t>(id)].complete_pos >= 0) --linearized_must;
+    entry = next[static_cast<size_t>(call_node[static_cast<size_t>(id)])];
+    CHAOS_CHECK(linearized_must >= 0);
+  }
+}
+
+}  // namespace chaos::checker
