@@ -1,0 +1,203 @@
+// Core: one Multi-Paxos replica of the register cluster as a pure,
+// deterministic state machine (the shape of etcd raft's RawNode).
+//
+// Protocol: Lamport, "Paxos Made Simple" (2001) §2 for one slot and §3 for
+// the log of slots ("Multi-Paxos": a distinguished proposer runs phase 1 once
+// for every slot not known chosen and then only phase 2 per slot), with the
+// engineering of Chandra, Griesemer, Redstone, "Paxos Made Live" (2007):
+// leader leases, snapshots, and a periodic checksum of the replicated state
+// agreed through the log (§5.1 database consistency). Leader stability uses
+// Raft's pre-vote and check-quorum (Ongaro, PhD thesis, 2014, §9.6, §6.2).
+//
+// Inputs:   Step(message), Tick(), Propose(command), SetNow(ns) for leases.
+// Output:   TakeReady(): records to persist and sync, then messages to send,
+//           then replies to deliver (see types.h `Ready` and README.md).
+// The core has no threads, does no I/O and reads no clock; all randomness
+// comes from Config::seed. Every invariant is a CHAOS_CHECK (on in release).
+//
+// Divergence (a checksum mismatch, or a slot learned chosen with two different
+// values) makes the core halt: fatal() becomes non-empty and every later
+// input is ignored. A driver must then stop the process (the server
+// CHAOS_CHECKs it; the simulator reports the run as failed).
+//
+// Thread safety: none; one thread drives a Core.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "target/core/state_machine.h"
+#include "target/core/types.h"
+
+namespace chaos::core {
+
+enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* RoleName(Role role);
+
+// Counts distinct voters toward a quorum; the one place quorums are decided.
+class QuorumCounter {
+ public:
+  QuorumCounter() = default;
+  QuorumCounter(int cluster_size, const Bugs* bugs) : size_(cluster_size), bugs_(bugs) {}
+  // Records a vote; returns true when this vote completes the quorum.
+  bool Add(NodeId voter);
+  bool reached() const;
+  int count() const { return count_; }
+  bool has(NodeId voter) const { return voters_.contains(voter); }
+  static int QuorumSize(int cluster_size, const Bugs& bugs);
+
+ private:
+  int size_ = 0;
+  const Bugs* bugs_ = nullptr;
+  std::set<NodeId> voters_;
+  int count_ = 0;  // distinct voters (or every vote, under count-duplicate-acks)
+};
+
+class Core {
+ public:
+  // Starts from `restored` (the fold of synced records; default-constructed on
+  // first boot). Checks the configuration.
+  Core(Config config, const PersistentState& restored);
+
+  // Inputs. Each may add to the pending Ready.
+  void Step(const Message& message);
+  void Tick();
+  void Propose(const Command& command);
+  // The driver's clock (ns, monotonic for this node); used by lease reads only.
+  void SetNow(int64_t now_ns);
+
+  bool HasReady() const { return !ready_.empty(); }
+  Ready TakeReady();
+
+  // Introspection (tests, simulator, server status).
+  NodeId id() const { return config_.self; }
+  Role role() const { return role_; }
+  bool is_leader() const { return role_ == Role::kLeader; }
+  Ballot promised() const { return promised_; }
+  Ballot ballot() const { return ballot_; }
+  NodeId leader_hint() const;
+  Slot chosen_prefix() const { return chosen_prefix_; }
+  Slot applied() const { return sm_.applied(); }
+  const StateMachine& state() const { return sm_; }
+  const std::string& fatal() const { return fatal_; }
+  const Config& config() const { return config_; }
+  // Lease length in clock ns for this configuration (0 if leases are off).
+  int64_t LeaseNs() const;
+
+ private:
+  struct Inflight {  // a slot this leader proposed and has not seen chosen
+    Batch batch;
+    QuorumCounter acks;
+  };
+  struct PendingRead {  // read-index / lease read waiting for confirmation
+    Command command;
+    Slot read_index;
+    int64_t round_needed = 0;
+  };
+
+  // Acceptor (phase 1b / 2b).
+  bool CanPromise(Ballot b) const;
+  void SetPromised(Ballot b);
+  void OnPrepare(const Message& m, const Prepare& p);
+  void OnAccept(const Message& m, const Accept& a);
+  void OnHeartbeat(const Message& m, const Heartbeat& h);
+  void OnPreVote(const Message& m, const PreVote& v);
+  void OnLearn(const Message& m, const Learn& l);
+  void OnInstallSnapshot(const Message& m, const InstallSnapshot& s);
+  void BuildPromise(Slot first, std::vector<PromiseEntry>* entries,
+                    std::optional<Snapshot>* snapshot) const;
+  void HeardFromLeader(Ballot b, NodeId leader);
+  void LearnCommit(Ballot b, Slot commit);
+  void AfterInput();
+  // Proposer / leader.
+  void OnPreVoteReply(const Message& m, const PreVoteReply& r);
+  void OnPromise(const Message& m, const Promise& p);
+  void OnAccepted(const Message& m, const Accepted& a);
+  void OnHeartbeatReply(const Message& m, const HeartbeatReply& r);
+  void StartPreVote();
+  void StartPhase1();
+  void BecomeLeader();
+  void BecomeFollower(Ballot seen);
+  void ProposeSlot(Slot slot, Batch batch);
+  void SendAccept(NodeId to, Slot slot, const Batch& batch);
+  void FlushPending();
+  void BroadcastHeartbeat();
+  void OnRoundConfirmed(int64_t round, int64_t sent_ns);
+  void SendCatchUp(NodeId to, Slot their_prefix);
+  void MergePromise(const std::vector<PromiseEntry>& entries,
+                    const std::optional<Snapshot>& snapshot);
+  void ServeReads();
+  void HandleRejection(Ballot promised);
+  Ballot NextBallot() const;
+  // Learning and applying.
+  void MarkChosen(Slot slot, const Batch& batch);
+  void ApplyChosen();
+  void InstallSnapshotState(const Snapshot& snapshot);
+  void MaybeSnapshot();
+  void Halt(std::string why);
+  void ResetElectionTimer();
+  bool LeaderContactRecent() const;
+  void Send(NodeId to, MessageBody body);
+  void ReplyTo(const Command& c, ReplyStatus status, std::optional<int64_t> value);
+  int quorum() const {
+    return QuorumCounter::QuorumSize(static_cast<int>(config_.nodes.size()), config_.bugs);
+  }
+  QuorumCounter NewCounter() const {
+    return QuorumCounter(static_cast<int>(config_.nodes.size()), &config_.bugs);
+  }
+
+  Config config_;
+  std::mt19937_64 rng_;
+  Ready ready_;
+  std::string fatal_;
+  int64_t now_ns_ = 0;
+
+  // Acceptor state (durable through records).
+  Ballot promised_;
+  std::map<Slot, LogEntry> log_;  // slots > sm_.applied() or not yet compacted
+  Slot snapshot_slot_;            // last snapshot taken or installed
+
+  // Learner state.
+  Slot chosen_prefix_;  // every slot <= chosen_prefix_ is chosen
+  StateMachine sm_;
+
+  // Election state.
+  Role role_ = Role::kFollower;
+  int election_elapsed_ticks_ = 0;
+  int election_timeout_ticks_ = 0;  // randomized
+  int leader_contact_elapsed_ticks_ = 0;
+  QuorumCounter prevotes_;
+  Ballot ballot_;    // this node's ballot as (pre)candidate or leader
+  Ballot max_seen_;  // highest ballot of another node that rejected us
+  NodeId known_leader_;
+  QuorumCounter promises_;
+  Slot phase1_first_;
+  std::map<Slot, PromiseEntry> phase1_best_;  // highest-ballot (or chosen) value per slot
+  std::optional<Snapshot> phase1_snapshot_;
+
+  // Leader state.
+  Slot next_slot_{1};
+  std::map<Slot, Inflight> inflight_;
+  std::deque<Command> pending_;
+  std::set<std::pair<int64_t, int64_t>> waiting_;  // (client, seq) proposed via this node
+  int heartbeat_elapsed_ticks_ = 0;
+  int check_quorum_elapsed_ticks_ = 0;
+  std::set<NodeId> recent_active_;
+  int64_t heartbeat_round_ = 0;
+  std::map<int64_t, std::pair<QuorumCounter, int64_t>> round_acks_;  // round -> acks, sent_ns
+  int64_t confirmed_round_ = 0;
+  int64_t lease_until_ns_ = 0;
+  bool heartbeat_soon_ = false;
+  std::vector<PendingRead> reads_;
+  std::map<NodeId, Slot> follower_prefix_;
+  int64_t last_checksum_slot_ = 0;
+};
+
+}  // namespace chaos::core
