@@ -1,0 +1,177 @@
+#include "target/proto/register_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "target/proto/register.grpc.pb.h"
+
+namespace chaos::server {
+
+namespace api = chaos::register_api;
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kFail:
+      return "fail";
+    case Outcome::kUnknown:
+      return "info";
+  }
+  return "?";
+}
+
+struct RegisterClient::Impl {
+  RegisterClientOptions options;
+  std::map<std::string, std::unique_ptr<api::Client::Stub>> stubs;
+  size_t current = 0;  // index into options.addresses of the node to try first
+  std::string leader;  // last known leader address, "" if none
+  int64_t seq = 0;
+
+  api::Client::Stub* StubFor(const std::string& address) {
+    auto it = stubs.find(address);
+    if (it != stubs.end()) return it->second.get();
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    auto stub = api::Client::NewStub(channel);
+    auto* raw = stub.get();
+    stubs[address] = std::move(stub);
+    return raw;
+  }
+
+  // Runs one operation: `call(stub, context, reply)` issues the RPC.
+  template <typename Call>
+  OpResult Run(Call call) {
+    ++seq;
+    auto deadline =
+        std::chrono::system_clock::now() + std::chrono::milliseconds(options.timeout_ms);
+    OpResult result;
+    bool maybe_sent = false;  // some attempt may have reached a leader
+    std::string address = leader.empty() ? options.addresses[current] : leader;
+    for (int hop = 0; hop <= options.redirects_max; ++hop) {
+      if (std::chrono::system_clock::now() >= deadline) break;
+      grpc::ClientContext context;
+      context.set_deadline(deadline);
+      api::Reply reply;
+      grpc::Status status = call(StubFor(address), &context, &reply);
+      result.node = address;
+      if (!status.ok()) {
+        leader.clear();
+        current = (current + 1) % options.addresses.size();
+        if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+            status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          result.outcome = maybe_sent ? Outcome::kUnknown : Outcome::kFail;
+          result.error = "refused: " + status.error_message();
+          return result;
+        }
+        // Connection refused before sending cannot have happened; anything
+        // else (deadline, reset) may have reached the node.
+        const std::string& why = status.error_message();
+        bool not_sent = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                        (why.find("failed to connect") != std::string::npos ||
+                         why.find("Connection refused") != std::string::npos);
+        if (!not_sent) maybe_sent = true;
+        result.error = address + ": " + status.error_message();
+        if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) break;
+        address = options.addresses[current];
+        continue;
+      }
+      switch (reply.status()) {
+        case api::Reply::OK:
+          leader = address;
+          result.outcome = Outcome::kOk;
+          if (reply.has_value()) result.value = reply.value();
+          return result;
+        case api::Reply::FAILED:
+          leader = address;
+          result.outcome = Outcome::kFail;
+          if (reply.has_value()) result.value = reply.value();
+          result.error = reply.detail();
+          return result;
+        case api::Reply::NOT_LEADER:
+          result.error = address + ": not leader";
+          if (!reply.leader_address().empty() && reply.leader_address() != address) {
+            address = reply.leader_address();
+          } else {
+            // No leader known yet (election in progress): wait briefly, try the next node.
+            current = (current + 1) % options.addresses.size();
+            address = options.addresses[current];
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+          leader.clear();
+          continue;
+        default:
+          result.outcome = Outcome::kUnknown;
+          result.error = address + ": " + reply.detail();
+          return result;
+      }
+    }
+    result.outcome = maybe_sent ? Outcome::kUnknown : Outcome::kFail;
+    if (result.error.empty()) result.error = "deadline passed";
+    return result;
+  }
+};
+
+Result<std::unique_ptr<RegisterClient>> RegisterClient::Create(RegisterClientOptions options) {
+  if (options.addresses.empty()) return InvalidArgument("register client: no node addresses");
+  if (options.client_id <= 0) {
+    return InvalidArgument("register client: client id must be > 0, got " +
+                           std::to_string(options.client_id));
+  }
+  if (options.timeout_ms <= 0) return InvalidArgument("register client: timeout must be > 0");
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  return std::unique_ptr<RegisterClient>(new RegisterClient(std::move(impl)));
+}
+
+RegisterClient::RegisterClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RegisterClient::~RegisterClient() = default;
+
+int64_t RegisterClient::client_id() const { return impl_->options.client_id; }
+int64_t RegisterClient::last_seq() const { return impl_->seq; }
+
+OpResult RegisterClient::Get(const std::string& key) {
+  int64_t id = impl_->options.client_id;
+  int64_t seq = impl_->seq + 1;
+  return impl_->Run([&](api::Client::Stub* stub, grpc::ClientContext* ctx, api::Reply* reply) {
+    api::GetRequest req;
+    req.set_client_id(id);
+    req.set_seq(seq);
+    req.set_key(key);
+    return stub->Get(ctx, req, reply);
+  });
+}
+
+OpResult RegisterClient::Put(const std::string& key, int64_t value) {
+  int64_t id = impl_->options.client_id;
+  int64_t seq = impl_->seq + 1;
+  return impl_->Run([&](api::Client::Stub* stub, grpc::ClientContext* ctx, api::Reply* reply) {
+    api::PutRequest req;
+    req.set_client_id(id);
+    req.set_seq(seq);
+    req.set_key(key);
+    req.set_value(value);
+    return stub->Put(ctx, req, reply);
+  });
+}
+
+OpResult RegisterClient::Cas(const std::string& key, int64_t expected, int64_t new_value) {
+  int64_t id = impl_->options.client_id;
+  int64_t seq = impl_->seq + 1;
+  return impl_->Run([&](api::Client::Stub* stub, grpc::ClientContext* ctx, api::Reply* reply) {
+    api::CasRequest req;
+    req.set_client_id(id);
+    req.set_seq(seq);
+    req.set_key(key);
+    req.set_expected(expected);
+    req.set_new_value(new_value);
+    return stub->Cas(ctx, req, reply);
+  });
+}
+
+}  // namespace chaos::server

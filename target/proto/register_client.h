@@ -1,0 +1,61 @@
+// RegisterClient: a client of the register cluster for the toolkit's adapter
+// and the benchmark. It talks to one node at a time, follows NOT_LEADER
+// redirects to the leader, and maps every reply to an outcome as history data:
+//   kOk       the operation happened (value: read/written value, or absent);
+//   kFail     it certainly did not happen (cas mismatch, value = current value;
+//             or no node accepted the request as leader and none may apply it);
+//   kUnknown  it may or may not have happened (deadline passed, connection lost
+//             after sending, or an unexpected error): Jepsen's `info`.
+// Each operation uses the next sequence number of this client id; retries of
+// one operation (redirects) reuse it, so the cluster applies it at most once.
+//
+// Thread safety: one operation at a time per RegisterClient (a client id is one
+// logical process); use one RegisterClient per concurrent worker.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace chaos::server {
+
+enum class Outcome { kOk, kFail, kUnknown };
+const char* OutcomeName(Outcome outcome);
+
+struct OpResult {
+  Outcome outcome = Outcome::kUnknown;
+  std::optional<int64_t> value;  // nullopt: the key is absent
+  std::string node;              // address of the node that answered last
+  std::string error;             // why, for kFail / kUnknown
+};
+
+struct RegisterClientOptions {
+  std::vector<std::string> addresses;  // every node, "host:port"; the first is tried first
+  int64_t client_id = 1;               // > 0, unique per logical process
+  int64_t timeout_ms = 1000;           // deadline of one operation, redirects included
+  int redirects_max = 8;               // NOT_LEADER hops per operation
+};
+
+class RegisterClient {
+ public:
+  static Result<std::unique_ptr<RegisterClient>> Create(RegisterClientOptions options);
+  ~RegisterClient();
+
+  OpResult Get(const std::string& key);
+  OpResult Put(const std::string& key, int64_t value);
+  OpResult Cas(const std::string& key, int64_t expected, int64_t new_value);
+
+  int64_t client_id() const;
+  int64_t last_seq() const;
+
+ private:
+  struct Impl;
+  explicit RegisterClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chaos::server
