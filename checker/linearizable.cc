@@ -235,13 +235,11 @@ nlohmann::json BuildCounterexample(const history::History& h, const Piece& piece
   cx["op"] = OpSummary(h, ShownPos(bad));
   cx["invocation"] = OpSummary(h, bad.invoke_pos);
   cx["linearized_prefix_length"] = o.deepest_path.size();
+  // The last op with a completion in linearization order (Knossos's "last
+  // linearized op"; info ops may follow it).
   int last = -1;
   for (int id : o.deepest_path) {
-    const Call& c = calls[static_cast<size_t>(id)];
-    if (c.complete_pos >= 0 &&
-        (last < 0 || c.complete_pos > calls[static_cast<size_t>(last)].complete_pos)) {
-      last = id;
-    }
+    if (calls[static_cast<size_t>(id)].complete_pos >= 0) last = id;
   }
   cx["last_linearized"] =
       last >= 0 ? OpSummary(h, ShownPos(calls[static_cast<size_t>(last)])) : nlohmann::json();

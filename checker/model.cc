@@ -275,8 +275,10 @@ class QueueModel : public Model {
     }
     if (c.fn != Fn::kDequeue) return false;
     if (!c.known_output || c.a == ValueTable::kNil) {
-      // An unknown dequeue takes the head (fifo); a dequeue that saw nil saw empty.
+      // An unknown dequeue takes the head (fifo). A fifo dequeue that saw nil
+      // saw an empty queue; as in Knossos, an unordered dequeue never sees nil.
       if (c.known_output) {
+        if (!fifo_) return false;
         if (!s.empty()) return false;
         *next = s;
         return true;
@@ -296,8 +298,9 @@ class QueueModel : public Model {
     next->insert(next->end(), it + 1, s.end());
     return true;
   }
-  // An unordered dequeue with unknown output is dropped: removing an element
-  // never lets a later op take effect that could not otherwise.
+  // An unordered dequeue with unknown output is dropped: since no unordered
+  // op observes emptiness, removing an element never lets a later op take
+  // effect that could not otherwise.
   bool IsPureRead(const Call& c) const override {
     return !fifo_ && c.fn == Fn::kDequeue && !c.known_output;
   }

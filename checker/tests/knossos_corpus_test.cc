@@ -1,0 +1,105 @@
+// Proves the checker agrees with Knossos on every history of its corpus,
+// names the same failing ops, and answers unknown under a 1 ms time limit.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include "checker/checker.h"
+#include "checker/tests/test_util.h"
+#include "history/codec.h"
+
+namespace chaos::checker {
+namespace {
+
+using testing::KnossosDir;
+
+LinearizableOptions OptionsFor(const std::string& file) {
+  LinearizableOptions o;
+  o.time_limit_s = 120;
+  o.memory_limit_bytes = 2LL << 30;
+  o.shrink = false;
+  if (file.rfind("multi-register/", 0) == 0) {
+    o.model = "multi-register";
+    o.initial = {{"x", 0}, {"y", 0}};
+  } else if (file.rfind("mutex/", 0) == 0) {
+    o.model = "mutex";
+  } else {
+    o.model = "cas-register";
+    o.initial = 0;
+  }
+  return o;
+}
+
+CheckResult CheckFile(const std::string& file, const LinearizableOptions& o) {
+  auto h = history::ReadHistory(KnossosDir() + "/" + file);
+  EXPECT_TRUE(h.ok()) << file << ": " << h.status().ToString();
+  if (!h.ok()) return CheckResult{};
+  return CheckLinearizable(*h, o);
+}
+
+TEST(KnossosCorpus, EveryExpectedVerdict) {
+  std::ifstream expected(KnossosDir() + "/EXPECTED.md");
+  ASSERT_TRUE(expected.good()) << KnossosDir();
+  std::regex row(R"(^\| (\S+\.edn) \| (linearizable|not linearizable) \|$)");
+  std::string line;
+  int files = 0;
+  while (std::getline(expected, line)) {
+    std::smatch m;
+    if (!std::regex_match(line, m, row)) continue;
+    ++files;
+    const std::string file = m[1];
+    const Verdict want = m[2] == "linearizable" ? Verdict::kValid : Verdict::kInvalid;
+    CheckResult r = CheckFile(file, OptionsFor(file));
+    EXPECT_EQ(VerdictName(r.verdict), std::string(VerdictName(want))) << file << ": " << r.cause;
+  }
+  EXPECT_GE(files, 120);
+}
+
+struct Failure {
+  std::string file;
+  nlohmann::json initial;
+  int64_t op_index;
+  int64_t process;
+  nlohmann::json value;
+};
+
+TEST(KnossosCorpus, NamedFailingOps) {
+  const std::vector<Failure> failures = {
+      {"cas-register/bad/bad-analysis.edn", 0, 14, 21, 2},
+      {"cas-register/bad/cas-failure.edn", 0, 491, 70, 0},
+      {"cas-register/bad/immediate-failure.edn", 0, 3, 1, 3},
+      {"cas-register/bad/rethink-fail-minimal.edn", nullptr, 4, 1, 3},
+      {"cas-register/bad/rethink-fail-smaller.edn", nullptr, 217, 12, 3},
+  };
+  for (const Failure& f : failures) {
+    LinearizableOptions o = OptionsFor(f.file);
+    o.initial = f.initial;
+    o.shrink = true;
+    CheckResult r = CheckFile(f.file, o);
+    ASSERT_EQ(r.verdict, Verdict::kInvalid) << f.file << ": " << r.cause;
+    const nlohmann::json& op = r.counterexample["op"];
+    EXPECT_EQ(op["index"], f.op_index) << f.file << "\n" << r.Explain();
+    EXPECT_EQ(op["process"], f.process) << f.file;
+    EXPECT_EQ(op["value"], f.value) << f.file;
+    EXPECT_TRUE(r.counterexample["shrunk_minimal"].get<bool>()) << f.file;
+  }
+  CheckResult r = CheckFile("cas-register/bad/bad-analysis.edn",
+                            OptionsFor("cas-register/bad/bad-analysis.edn"));
+  EXPECT_EQ(r.counterexample["last_linearized"]["index"], 11) << r.Explain();
+}
+
+TEST(KnossosCorpus, OneMillisecondIsUnknown) {
+  for (const char* name : {"memstress3-12", "memstress3-14", "memstress3-55"}) {
+    std::string file = std::string("cas-register/good/") + name + ".edn";
+    LinearizableOptions o = OptionsFor(file);
+    o.time_limit_s = 0.001;
+    CheckResult r = CheckFile(file, o);
+    EXPECT_EQ(r.verdict, Verdict::kUnknown) << file << " took " << r.stats.ms << " ms";
+    EXPECT_NE(r.cause.find("time-limit"), std::string::npos) << r.cause;
+  }
+}
+
+}  // namespace
+}  // namespace chaos::checker
