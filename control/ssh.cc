@@ -1,0 +1,563 @@
+#include "control/ssh.h"
+
+#include <fcntl.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/check.h"
+#include "control/known_hosts.h"
+
+namespace chaos::control {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Extra time the controller waits beyond a command's timeout for the node's
+// own `timeout` to kill it and report back.
+constexpr int kControllerGraceMs = 5'000;
+// Seconds between the node's TERM and KILL of a timed-out command.
+constexpr int kKillAfterSeconds = 2;
+constexpr size_t kSftpChunkBytes = 32 * 1024;
+
+int64_t MsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+void InitLibsshOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { ssh_init(); });
+}
+
+std::string HomePath(const std::string& rest) {
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/root") + "/" + rest;
+}
+
+// Shuts the connection's socket down when a deadline passes, which makes any
+// blocking libssh call on it (SFTP has no deadline of its own in libssh 0.10)
+// return an error instead of hanging. Bounded: one wait per guard.
+class SocketWatchdog {
+ public:
+  SocketWatchdog(int fd, int timeout_ms) : fd_(fd) {
+    thread_ = std::thread([this, timeout_ms] {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return done_; })) {
+        fired_ = true;
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+      }
+    });
+  }
+  ~SocketWatchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool fired() {
+    std::lock_guard lock(mu_);
+    return fired_;
+  }
+
+ private:
+  int fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+// What the channel callbacks collect for one command.
+struct ChannelState {
+  std::string out, err;
+  size_t limit = 0;
+  bool truncated = false;
+  bool eof = false;
+  bool closed = false;
+  bool have_status = false;
+  int exit_status = -1;
+  bool have_signal = false;
+  std::string signal;
+};
+
+int OnData(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
+  auto* st = static_cast<ChannelState*>(user);
+  std::string& to = is_stderr ? st->err : st->out;
+  size_t room = st->limit > to.size() ? st->limit - to.size() : 0;
+  size_t take = std::min<size_t>(room, len);
+  to.append(static_cast<const char*>(data), take);
+  if (take < len) st->truncated = true;
+  return static_cast<int>(len);  // consumed (kept or dropped), so the window grows
+}
+void OnEof(ssh_session, ssh_channel, void* user) { static_cast<ChannelState*>(user)->eof = true; }
+void OnClose(ssh_session, ssh_channel, void* user) {
+  static_cast<ChannelState*>(user)->closed = true;
+}
+void OnExitStatus(ssh_session, ssh_channel, int status, void* user) {
+  auto* st = static_cast<ChannelState*>(user);
+  st->have_status = true;
+  st->exit_status = status;
+}
+void OnExitSignal(ssh_session, ssh_channel, const char* signal, int, const char*, const char*,
+                  void* user) {
+  auto* st = static_cast<ChannelState*>(user);
+  st->have_signal = true;
+  st->signal = signal ? signal : "?";
+}
+
+std::string SftpErrorText(sftp_session sftp, ssh_session session) {
+  int code = sftp ? sftp_get_error(sftp) : 0;
+  switch (code) {
+    case SSH_FX_NO_SUCH_FILE:
+      return "no such file";
+    case SSH_FX_PERMISSION_DENIED:
+      return "permission denied";
+    case SSH_FX_NO_SUCH_PATH:
+      return "no such path";
+    case SSH_FX_FILE_ALREADY_EXISTS:
+      return "file already exists";
+    case SSH_FX_WRITE_PROTECT:
+      return "write-protected";
+    case SSH_FX_NO_MEDIA:
+      return "no media";
+    default:
+      break;
+  }
+  const char* e = ssh_get_error(session);
+  return std::string("sftp error ") + std::to_string(code) + (e && *e ? std::string(": ") + e : "");
+}
+
+}  // namespace
+
+struct Session::Impl {
+  ssh_session session = nullptr;
+  ~Impl() {
+    if (session != nullptr) {
+      ssh_disconnect(session);
+      ssh_free(session);
+    }
+  }
+};
+
+Session::Session(NodeInfo node, SshOptions ssh) : node_(std::move(node)), ssh_(std::move(ssh)) {
+  InitLibsshOnce();
+  if (ssh_.known_hosts.empty()) ssh_.known_hosts = HomePath(".ssh/known_hosts");
+}
+
+Session::~Session() = default;
+
+Status Session::Error(StatusCode code, const std::string& reason) const {
+  return Status(code, node_.name + " (" + node_.ssh.ToString() + "): " + reason);
+}
+
+int Session::connect_count() const {
+  std::lock_guard lock(mu_);
+  return connect_count_;
+}
+
+Status Session::Connect() {
+  std::lock_guard lock(mu_);
+  return ConnectLocked();
+}
+
+void Session::Disconnect() {
+  std::lock_guard lock(mu_);
+  DisconnectLocked();
+}
+
+void Session::DisconnectLocked() { impl_.reset(); }
+
+Status Session::ConnectLocked() {
+  if (impl_ && ssh_is_connected(impl_->session)) return Status::Ok();
+  impl_.reset();
+
+  // The known_hosts file decides which key type to ask for; without an entry
+  // the connection still goes ahead so the refusal can name the offered key.
+  std::string key_types;
+  {
+    std::ifstream in(ssh_.known_hosts);
+    if (!in) {
+      return Error(StatusCode::kFailedPrecondition,
+                   "cannot read known_hosts file " + ssh_.known_hosts +
+                       " (chaos never trusts a host key on first use)");
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto known = ParseKnownHosts(text.str(), ssh_.known_hosts);
+    if (!known.ok()) return Error(StatusCode::kInvalidArgument, known.status().message());
+    for (const auto& e : FindHost(*known, node_.ssh.host, node_.ssh.port)) {
+      if (key_types.find(e.key_type) != std::string::npos) continue;
+      key_types += (key_types.empty() ? "" : ",") + e.key_type;
+    }
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->session = ssh_new();
+  if (impl->session == nullptr) return Error(StatusCode::kInternal, "ssh_new failed");
+  ssh_session s = impl->session;
+  int verbosity = SSH_LOG_NOLOG;
+  long timeout_s = ssh_.connect_timeout_ms / 1000;
+  long timeout_us = (ssh_.connect_timeout_ms % 1000) * 1000L;
+  unsigned int port = static_cast<unsigned int>(node_.ssh.port);
+  int no = 0;
+  bool options_ok =
+      ssh_options_set(s, SSH_OPTIONS_HOST, node_.ssh.host.c_str()) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_PORT, &port) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_USER, ssh_.username.c_str()) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_s) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, ssh_.known_hosts.c_str()) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0 &&
+      (key_types.empty() || ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, key_types.c_str()) == 0);
+  if (!options_ok) {
+    return Error(StatusCode::kInvalidArgument, std::string("bad SSH options: ") + ssh_get_error(s));
+  }
+
+  if (ssh_connect(s) != SSH_OK) {
+    return Error(StatusCode::kUnavailable, std::string("cannot connect: ") + ssh_get_error(s));
+  }
+
+  // Host key: only an exact match with known_hosts is accepted.
+  ssh_key server_key = nullptr;
+  if (ssh_get_server_publickey(s, &server_key) != SSH_OK) {
+    return Error(StatusCode::kUnavailable,
+                 std::string("no host key from the server: ") + ssh_get_error(s));
+  }
+  std::string fingerprint = "?";
+  unsigned char* hash = nullptr;
+  size_t hash_len = 0;
+  if (ssh_get_publickey_hash(server_key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hash_len) == 0) {
+    char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hash_len);
+    if (fp != nullptr) {
+      fingerprint = fp;
+      ssh_string_free_char(fp);
+    }
+    ssh_clean_pubkey_hash(&hash);
+  }
+  std::string offered =
+      std::string(ssh_key_type_to_char(ssh_key_type(server_key))) + " " + fingerprint;
+  ssh_key_free(server_key);
+  std::string pattern = KnownHostsPattern(node_.ssh.host, node_.ssh.port);
+  switch (ssh_session_is_known_server(s)) {
+    case SSH_KNOWN_HOSTS_OK:
+      break;
+    case SSH_KNOWN_HOSTS_CHANGED:
+      return Error(StatusCode::kFailedPrecondition,
+                   "host key " + offered + " does not match the key " + ssh_.known_hosts +
+                       " has for " + pattern + ": refused (changed host key)");
+    case SSH_KNOWN_HOSTS_OTHER:
+      return Error(StatusCode::kFailedPrecondition,
+                   "host key " + offered + " is of another type than the one " + ssh_.known_hosts +
+                       " has for " + pattern + ": refused");
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+      return Error(StatusCode::kFailedPrecondition, "host key " + offered + " is not in " +
+                                                        ssh_.known_hosts + " for " + pattern +
+                                                        ": refused (unknown host)");
+    case SSH_KNOWN_HOSTS_ERROR:
+    default:
+      return Error(StatusCode::kFailedPrecondition, "cannot check the host key " + offered +
+                                                        " against " + ssh_.known_hosts + ": " +
+                                                        ssh_get_error(s));
+  }
+
+  ssh_key private_key = nullptr;
+  if (ssh_pki_import_privkey_file(ssh_.private_key.c_str(), nullptr, nullptr, nullptr,
+                                  &private_key) != SSH_OK) {
+    return Error(StatusCode::kFailedPrecondition,
+                 "cannot read private key " + ssh_.private_key +
+                     " (missing, unreadable or passphrase-protected)");
+  }
+  int auth = ssh_userauth_publickey(s, nullptr, private_key);
+  ssh_key_free(private_key);
+  if (auth != SSH_AUTH_SUCCESS) {
+    std::string why = auth == SSH_AUTH_DENIED ? "refused" : ssh_get_error(s);
+    return Error(StatusCode::kFailedPrecondition,
+                 "key " + ssh_.private_key + " " + why + " for user " + ssh_.username);
+  }
+  impl_ = std::move(impl);
+  ++connect_count_;
+  return Status::Ok();
+}
+
+Result<RemoteResult> Session::Run(const Command& command, int timeout_ms) {
+  RunOptions options;
+  options.timeout_ms = timeout_ms;
+  return Run(command, options);
+}
+
+Result<RemoteResult> Session::Run(const Command& command, const RunOptions& options) {
+  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
+  std::lock_guard lock(mu_);
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%d.%03d", options.timeout_ms / 1000,
+                options.timeout_ms % 1000);
+  // The node enforces the timeout on the command's whole process group.
+  std::string line = "exec timeout -k " + std::to_string(kKillAfterSeconds) + " " + seconds +
+                     " sh -c " + ShellQuote(command.ToString());
+
+  ssh_channel channel = nullptr;
+  // A connection that broke since its last use fails at channel open, before
+  // the command started: reconnect once and retry.
+  for (int attempt = 0; attempt < 2 && channel == nullptr; ++attempt) {
+    CHAOS_RETURN_IF_ERROR(ConnectLocked());
+    channel = ssh_channel_new(impl_->session);
+    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) break;
+    std::string why = ssh_get_error(impl_->session);
+    if (channel != nullptr) ssh_channel_free(channel);
+    channel = nullptr;
+    DisconnectLocked();
+    if (attempt == 1) {
+      return Error(StatusCode::kUnavailable, "cannot open a channel: " + why);
+    }
+  }
+
+  ChannelState state;
+  state.limit = options.output_limit_bytes;
+  ssh_channel_callbacks_struct callbacks{};
+  callbacks.userdata = &state;
+  callbacks.channel_data_function = OnData;
+  callbacks.channel_eof_function = OnEof;
+  callbacks.channel_close_function = OnClose;
+  callbacks.channel_exit_status_function = OnExitStatus;
+  callbacks.channel_exit_signal_function = OnExitSignal;
+  ssh_callbacks_init(&callbacks);
+  ssh_set_channel_callbacks(channel, &callbacks);
+
+  Clock::time_point start = Clock::now();
+  auto fail = [&](const std::string& why) {
+    ssh_remove_channel_callbacks(channel, &callbacks);
+    ssh_channel_free(channel);
+    DisconnectLocked();
+    return Error(StatusCode::kUnavailable, why);
+  };
+  if (ssh_channel_request_exec(channel, line.c_str()) != SSH_OK) {
+    return fail(std::string("cannot start the command: ") + ssh_get_error(impl_->session));
+  }
+  if (!options.stdin_data.empty()) {
+    size_t sent = 0;
+    while (sent < options.stdin_data.size()) {
+      int n = ssh_channel_write(
+          channel, options.stdin_data.data() + sent,
+          static_cast<uint32_t>(std::min<size_t>(options.stdin_data.size() - sent, 32 * 1024)));
+      if (n <= 0) return fail(std::string("writing stdin: ") + ssh_get_error(impl_->session));
+      sent += static_cast<size_t>(n);
+    }
+  }
+  ssh_channel_send_eof(channel);
+
+  // Wait for output, EOF and the exit status or signal (in either order), or
+  // close, within the controller's deadline.
+  const int64_t deadline_ms = static_cast<int64_t>(options.timeout_ms) + kControllerGraceMs;
+  ssh_event event = ssh_event_new();
+  ssh_event_add_session(event, impl_->session);
+  bool lost = false;
+  bool deadline_passed = false;
+  while (!(state.closed || (state.eof && (state.have_status || state.have_signal)))) {
+    int64_t left_ms = deadline_ms - MsSince(start);
+    if (left_ms <= 0) {
+      deadline_passed = true;
+      break;
+    }
+    int rc = ssh_event_dopoll(event, static_cast<int>(std::min<int64_t>(left_ms, 200)));
+    if (rc == SSH_ERROR || !ssh_is_connected(impl_->session)) {
+      lost = true;
+      break;
+    }
+  }
+  ssh_event_remove_session(event, impl_->session);
+  ssh_event_free(event);
+
+  RemoteResult result;
+  result.duration_ms = MsSince(start);
+  result.out = std::move(state.out);
+  result.err = std::move(state.err);
+  result.truncated = state.truncated;
+  result.exit_status = state.have_status ? state.exit_status : -1;
+  result.exit_signal = state.signal;
+  if (lost && !(state.have_status || state.have_signal)) {
+    std::string why = ssh_get_error(impl_->session);
+    return fail("connection lost while running the command (its outcome is unknown)" +
+                (why.empty() ? std::string() : ": " + why));
+  }
+  ssh_remove_channel_callbacks(channel, &callbacks);
+  if (deadline_passed) {
+    // The node did not report back even after its own kill: treat the
+    // connection as broken.
+    ssh_channel_free(channel);
+    DisconnectLocked();
+    result.timed_out = true;
+    return result;
+  }
+  ssh_channel_close(channel);
+  ssh_channel_free(channel);
+  // `timeout` exits 124 after killing the command; the controller's clock
+  // started before the node's, so a real timeout shows here as >= timeout_ms.
+  if (result.exit_status == 124 && result.duration_ms >= options.timeout_ms) {
+    result.timed_out = true;
+  }
+  return result;
+}
+
+Result<std::string> Session::Check(const Command& command, int timeout_ms) {
+  CHAOS_ASSIGN_OR_RETURN(RemoteResult r, Run(command, timeout_ms));
+  if (r.ok()) return std::move(r.out);
+  std::string err = r.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  std::replace(err.begin(), err.end(), '\n', ' ');
+  if (err.size() > 300) err = err.substr(0, 300) + "...";
+  std::string cmd = command.ToString();
+  if (cmd.size() > 120) cmd = cmd.substr(0, 120) + "...";
+  std::string what = r.timed_out ? "timed out after " + std::to_string(timeout_ms) + " ms"
+                     : !r.exit_signal.empty() ? "killed by SIG" + r.exit_signal
+                                              : "exited " + std::to_string(r.exit_status);
+  return Error(r.timed_out ? StatusCode::kTimeout : StatusCode::kInternal,
+               "`" + cmd + "` " + what + (err.empty() ? "" : ": " + err));
+}
+
+Status Session::Upload(const std::string& local_path, const std::string& remote_path, int mode,
+                       int timeout_ms) {
+  std::lock_guard lock(mu_);
+  std::ifstream in(local_path, std::ios::binary);
+  if (!in) return Error(StatusCode::kNotFound, "upload: cannot read local file " + local_path);
+  CHAOS_RETURN_IF_ERROR(ConnectLocked());
+  ssh_session s = impl_->session;
+  SocketWatchdog watchdog(ssh_get_fd(s), timeout_ms);
+  std::string tmp = remote_path + ".chaos-upload";
+  auto fail = [&](sftp_session sftp, const std::string& what) {
+    std::string why = watchdog.fired() ? "timed out after " + std::to_string(timeout_ms) + " ms"
+                                       : SftpErrorText(sftp, s);
+    if (sftp != nullptr) sftp_free(sftp);
+    DisconnectLocked();
+    return Error(watchdog.fired() ? StatusCode::kTimeout : StatusCode::kIoError,
+                 "upload " + local_path + " -> " + remote_path + ": " + what + ": " + why);
+  };
+  sftp_session sftp = sftp_new(s);
+  if (sftp == nullptr) return fail(nullptr, "sftp");
+  if (sftp_init(sftp) != SSH_OK) return fail(sftp, "sftp init");
+  sftp_file file =
+      sftp_open(sftp, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(mode));
+  if (file == nullptr) return fail(sftp, "open " + tmp);
+  std::vector<char> buffer(kSftpChunkBytes);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    size_t n = static_cast<size_t>(in.gcount());
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = sftp_write(file, buffer.data() + done, n - done);
+      if (w <= 0) {
+        sftp_close(file);
+        return fail(sftp, "write");
+      }
+      done += static_cast<size_t>(w);
+    }
+  }
+  if (sftp_close(file) != SSH_NO_ERROR) return fail(sftp, "close");
+  if (sftp_chmod(sftp, tmp.c_str(), static_cast<mode_t>(mode)) != 0) return fail(sftp, "chmod");
+  sftp_unlink(sftp, remote_path.c_str());  // absent is fine; rename reports real problems
+  if (sftp_rename(sftp, tmp.c_str(), remote_path.c_str()) != 0) return fail(sftp, "rename");
+  sftp_free(sftp);
+  return Status::Ok();
+}
+
+Status Session::Download(const std::string& remote_path, const std::string& local_path,
+                         int timeout_ms) {
+  std::lock_guard lock(mu_);
+  CHAOS_RETURN_IF_ERROR(ConnectLocked());
+  ssh_session s = impl_->session;
+  std::string tmp = local_path + ".tmp";
+  SocketWatchdog watchdog(ssh_get_fd(s), timeout_ms);
+  auto fail = [&](sftp_session sftp, const std::string& what) {
+    std::string why = watchdog.fired() ? "timed out after " + std::to_string(timeout_ms) + " ms"
+                                       : SftpErrorText(sftp, s);
+    if (sftp != nullptr) sftp_free(sftp);
+    std::remove(tmp.c_str());
+    DisconnectLocked();
+    return Error(watchdog.fired() ? StatusCode::kTimeout : StatusCode::kIoError,
+                 "download " + remote_path + " -> " + local_path + ": " + what + ": " + why);
+  };
+  sftp_session sftp = sftp_new(s);
+  if (sftp == nullptr) return fail(nullptr, "sftp");
+  if (sftp_init(sftp) != SSH_OK) return fail(sftp, "sftp init");
+  sftp_file file = sftp_open(sftp, remote_path.c_str(), O_RDONLY, 0);
+  if (file == nullptr) return fail(sftp, "open");
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    sftp_close(file);
+    sftp_free(sftp);
+    return Error(StatusCode::kIoError, "download: cannot write local file " + tmp);
+  }
+  std::vector<char> buffer(kSftpChunkBytes);
+  for (;;) {
+    ssize_t n = sftp_read(file, buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      sftp_close(file);
+      return fail(sftp, "read");
+    }
+    out.write(buffer.data(), n);
+  }
+  sftp_close(file);
+  sftp_free(sftp);
+  out.close();
+  if (!out) return Error(StatusCode::kIoError, "download: writing " + tmp + " failed");
+  if (std::rename(tmp.c_str(), local_path.c_str()) != 0) {
+    return Error(StatusCode::kIoError, "download: renaming " + tmp + " to " + local_path);
+  }
+  return Status::Ok();
+}
+
+Nodes::Nodes(const Inventory& inventory) {
+  for (const auto& n : inventory.nodes) {
+    sessions_.push_back(std::make_unique<Session>(n, inventory.ssh));
+  }
+}
+
+Session* Nodes::Get(std::string_view name) const {
+  for (const auto& s : sessions_) {
+    if (s->node().name == name) return s.get();
+  }
+  return nullptr;
+}
+
+std::vector<Result<RemoteResult>> Nodes::RunOnAll(const Command& command, int timeout_ms) const {
+  std::vector<Result<RemoteResult>> results(sessions_.size(),
+                                            Result<RemoteResult>(Internal("not run")));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < sessions_.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = sessions_[i]->Run(command, timeout_ms); });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+Status Nodes::ConnectAll() const {
+  std::vector<Status> statuses(sessions_.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < sessions_.size(); ++i) {
+    threads.emplace_back([&, i] { statuses[i] = sessions_[i]->Connect(); });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& s : statuses) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace chaos::control

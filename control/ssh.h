@@ -1,0 +1,129 @@
+// SSH sessions to nodes: the only way chaos runs anything on a node.
+//
+// A Session is one SSH connection (libssh) to one node, authenticated with a
+// private key, whose host key must match the known_hosts file: an unknown or
+// changed key is refused with the node's name and the key's SHA256
+// fingerprint, never accepted. The connection is opened on first use, reused
+// for every command (one channel per command) and reopened when it broke.
+//
+// Commands are Command values (control/command.h), never raw text. On the
+// node a command runs as `exec timeout -k 2 <t> sh -c '<command>'`, so at
+// the timeout the node itself kills the command's whole process group (TERM,
+// then KILL two seconds later) and the result says timed_out. The controller
+// also keeps its own deadline (timeout + 5 s) in case the node stops
+// answering altogether; then the connection is dropped and reopened later.
+//
+// Errors: every non-ok Status is one line "n1 (127.0.0.1:42201): reason".
+// A command that ran and failed is not an error: its RemoteResult carries the
+// exit status and stderr. An error means the command could not be run or its
+// outcome is unknown (connection lost while it ran).
+//
+// Thread safety: a Session is safe to use from several threads; it serialises
+// them (libssh sessions are not thread-safe), so commands on one node run one
+// at a time. Use one Session per node, e.g. through Nodes below, and run
+// nodes in parallel.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "control/command.h"
+#include "control/inventory.h"
+
+namespace chaos::control {
+
+struct RemoteResult {
+  // The command's exit status; -1 if it ended by a signal (see exit_signal) or
+  // no status arrived before the controller's deadline.
+  int exit_status = -1;
+  std::string exit_signal;  // "KILL", "TERM"... when killed by a signal
+  std::string out;          // stdout
+  std::string err;          // stderr
+  bool timed_out = false;   // killed at its timeout (or the node stopped answering)
+  bool truncated = false;   // output beyond RunOptions::output_limit_bytes was dropped
+  int64_t duration_ms = 0;
+
+  bool ok() const { return exit_status == 0 && !timed_out; }
+};
+
+struct RunOptions {
+  int timeout_ms = 60'000;
+  std::string stdin_data;                 // sent, then EOF
+  size_t output_limit_bytes = 64u << 20;  // per stream
+};
+
+class Session {
+ public:
+  // No I/O here: the connection opens on first use.
+  Session(NodeInfo node, SshOptions ssh);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const NodeInfo& node() const { return node_; }
+
+  // Opens the connection if it is not open. Bounded by connect_timeout_ms.
+  Status Connect();
+  // Closes the connection (the next command reopens it).
+  void Disconnect();
+
+  // Runs `command` and returns its outcome (see RemoteResult).
+  Result<RemoteResult> Run(const Command& command, const RunOptions& options);
+  Result<RemoteResult> Run(const Command& command, int timeout_ms = 60'000);
+  // Runs `command` and returns its stdout if it exited 0; otherwise an error
+  // naming the node, the command's exit status (or timeout) and its stderr.
+  Result<std::string> Check(const Command& command, int timeout_ms = 60'000);
+
+  // SFTP. Upload writes `remote_path`.chaos-upload, sets `mode`, then renames
+  // it over `remote_path` (so a running binary can be replaced). Download
+  // writes `local_path`.tmp and renames it. Both are bounded by timeout_ms
+  // (after which the connection is dropped). Parent directories must exist.
+  Status Upload(const std::string& local_path, const std::string& remote_path, int mode = 0644,
+                int timeout_ms = 120'000);
+  Status Download(const std::string& remote_path, const std::string& local_path,
+                  int timeout_ms = 120'000);
+
+  // Successful connections so far (1 while one connection served everything).
+  int connect_count() const;
+
+ private:
+  struct Impl;
+  // "n1 (127.0.0.1:42201): " + reason
+  Status Error(StatusCode code, const std::string& reason) const;
+  Status ConnectLocked();
+  void DisconnectLocked();
+
+  NodeInfo node_;
+  SshOptions ssh_;
+  mutable std::mutex mu_;
+  std::unique_ptr<Impl> impl_;  // guarded by mu_
+  int connect_count_ = 0;       // guarded by mu_
+};
+
+// One Session per node of an inventory. The set of nodes is fixed at
+// construction, so Get and the parallel helpers are thread-safe.
+class Nodes {
+ public:
+  explicit Nodes(const Inventory& inventory);
+
+  // The session of node `name`, or nullptr if there is no such node.
+  Session* Get(std::string_view name) const;
+  const std::vector<std::unique_ptr<Session>>& all() const { return sessions_; }
+
+  // Runs `command` on every node at once (one thread per node); results in
+  // inventory order.
+  std::vector<Result<RemoteResult>> RunOnAll(const Command& command, int timeout_ms) const;
+  // Connects to every node at once; the first error in inventory order, or ok.
+  Status ConnectAll() const;
+
+ private:
+  std::vector<std::unique_ptr<Session>> sessions_;
+};
+
+}  // namespace chaos::control
