@@ -2,6 +2,7 @@
 // names the same failing ops, and answers unknown under a 1 ms time limit.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -90,15 +91,36 @@ TEST(KnossosCorpus, NamedFailingOps) {
   EXPECT_EQ(r.counterexample["last_linearized"]["index"], 11) << r.Explain();
 }
 
-TEST(KnossosCorpus, OneMillisecondIsUnknown) {
+// Knossos answers unknown on these three under a 1 ms limit because its own
+// search is slower than 1 ms on them; ours finishes them in about 0.1 ms, so
+// under 1 ms the only acceptable answers are unknown (time-limit) or the true
+// verdict, valid. The budget itself is proven by the hostile history below,
+// which no search can finish in 1 ms.
+TEST(KnossosCorpus, OneMillisecondLimitIsUnknownOrCorrect) {
   for (const char* name : {"memstress3-12", "memstress3-14", "memstress3-55"}) {
     std::string file = std::string("cas-register/good/") + name + ".edn";
     LinearizableOptions o = OptionsFor(file);
     o.time_limit_s = 0.001;
     CheckResult r = CheckFile(file, o);
-    EXPECT_EQ(r.verdict, Verdict::kUnknown) << file << " took " << r.stats.ms << " ms";
-    EXPECT_NE(r.cause.find("time-limit"), std::string::npos) << r.cause;
+    if (r.verdict == Verdict::kUnknown) {
+      EXPECT_NE(r.cause.find("time-limit"), std::string::npos) << r.cause;
+    } else {
+      EXPECT_EQ(r.verdict, Verdict::kValid) << file << ": " << r.cause;
+    }
+    std::printf("%s with a 1 ms limit: %s in %.3f ms\n", file.c_str(), VerdictName(r.verdict),
+                r.stats.ms);
   }
+  // One key, 2,000 concurrent info writes, then a read of a value never written.
+  history::History h;
+  for (int i = 0; i < 2000; ++i) testing::Add(h, i, history::OpType::kInvoke, "write", i);
+  testing::Add(h, 2000, history::OpType::kInvoke, "read", nullptr);
+  testing::Add(h, 2000, history::OpType::kOk, "read", -1);
+  LinearizableOptions o;
+  o.time_limit_s = 0.001;
+  CheckResult r = CheckLinearizable(h, o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_NE(r.cause.find("time-limit"), std::string::npos) << r.cause;
+  EXPECT_LT(r.stats.ms, 200);
 }
 
 }  // namespace

@@ -1,0 +1,255 @@
+// Proves: histories stretched from a real sequential execution are valid; one
+// read changed to a value never written makes them invalid, with a shrunk
+// counterexample that still fails and has no removable op; hostile input ends
+// unknown within its budgets; the semantic options change verdicts as stated.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "checker/checker.h"
+#include "checker/tests/test_util.h"
+
+namespace chaos::checker {
+namespace {
+
+using history::History;
+using history::OpType;
+using Json = nlohmann::json;
+using testing::Add;
+
+struct Event {
+  int64_t time;
+  history::Op op;
+};
+
+// A cas-register execution of `n` ops applied one at a time at instants
+// 10*i, each recorded over an interval stretched around its instant, by
+// processes that never overlap themselves. Crashed ops become info (they took
+// effect or not); failed cases are recorded as fail.
+History Stretched(std::mt19937_64& rng, int n, int keys, bool keyed) {
+  std::vector<Json> reg(static_cast<size_t>(keys), nullptr);
+  std::vector<Event> events;
+  std::vector<int64_t> busy_until;  // per process
+  std::vector<int64_t> process_id;
+  int64_t next_process = 0;
+  for (int i = 0; i < n; ++i) {
+    const int64_t at = 10 * static_cast<int64_t>(i);
+    const int64_t invoke = at - static_cast<int64_t>(rng() % 40);
+    const int64_t complete = at + static_cast<int64_t>(rng() % 40);
+    size_t slot = busy_until.size();
+    for (size_t p = 0; p < busy_until.size(); ++p) {
+      if (busy_until[p] < invoke) {
+        slot = p;
+        break;
+      }
+    }
+    if (slot == busy_until.size()) {
+      busy_until.push_back(0);
+      process_id.push_back(next_process++);
+    }
+    busy_until[slot] = complete;
+    const int key = static_cast<int>(rng() % static_cast<uint64_t>(keys));
+    Json& r = reg[static_cast<size_t>(key)];
+    int kind = static_cast<int>(rng() % 3);
+    std::string f;
+    Json in, out;
+    OpType type = OpType::kOk;
+    bool crashed = rng() % 20 == 0;
+    bool applies = !crashed || rng() % 2 == 0;
+    if (kind == 0) {
+      f = "read";
+      out = r;
+      if (crashed) applies = false;
+    } else if (kind == 1) {
+      f = "write";
+      in = out = static_cast<int>(rng() % 5);
+      if (applies) r = in;
+    } else {
+      f = "cas";
+      in = out = Json::array({static_cast<int>(rng() % 5), static_cast<int>(rng() % 5)});
+      if (r != in[0]) {
+        type = OpType::kFail;
+      } else if (applies) {
+        r = in[1];
+      }
+    }
+    if (crashed) type = OpType::kInfo;
+    auto wrap = [&](const Json& v) { return keyed ? Json::array({key, v}) : v; };
+    int64_t p = process_id[slot];
+    events.push_back({invoke, testing::MakeOp(p, OpType::kInvoke, f, wrap(in))});
+    events.push_back({complete, testing::MakeOp(p, type, f, wrap(type == OpType::kOk ? out : in))});
+    if (crashed) process_id[slot] = next_process++;
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.time < b.time; });
+  History h;
+  for (Event& e : events) {
+    e.op.index = static_cast<int64_t>(h.size());
+    e.op.time_ns = e.time;
+    h.push_back(std::move(e.op));
+  }
+  return h;
+}
+
+History FromJsonOps(const Json& ops) {
+  History h;
+  for (const Json& j : ops) {
+    history::Op op = testing::MakeOp(j["process"].get<int64_t>(),
+                                     *history::ParseOpType(j["type"].get<std::string>()),
+                                     j["f"].get<std::string>(), j["value"]);
+    op.index = j["index"].get<int64_t>();
+    h.push_back(std::move(op));
+  }
+  return h;
+}
+
+TEST(Stretched, ValidByConstructionAndInvalidWhenOneReadIsCorrupted) {
+  const uint64_t seed = 7;
+  std::mt19937_64 rng(seed);
+  for (int round = 0; round < 60; ++round) {
+    const bool keyed = round % 2 == 1;
+    History h = Stretched(rng, 20 + static_cast<int>(rng() % 200), keyed ? 3 : 1, keyed);
+    LinearizableOptions o;
+    o.keyed = keyed;
+    o.threads = 2;
+    CheckResult r = CheckLinearizable(h, o);
+    ASSERT_EQ(r.verdict, Verdict::kValid) << "seed " << seed << " round " << round << "\n"
+                                          << r.Explain();
+    std::vector<size_t> reads;
+    for (size_t i = 0; i < h.size(); ++i) {
+      if (h[i].is_ok() && h[i].f == "read") reads.push_back(i);
+    }
+    if (reads.empty()) continue;
+    history::Op& bad = h[reads[rng() % reads.size()]];
+    bad.value = keyed ? Json::array({bad.value[0], 999}) : Json(999);
+    r = CheckLinearizable(h, o);
+    ASSERT_EQ(r.verdict, Verdict::kInvalid) << "round " << round;
+    const Json& cx = r.counterexample;
+    ASSERT_TRUE(cx["shrunk_minimal"].get<bool>());
+    // The shrunk history still fails...
+    History shrunk = FromJsonOps(cx["shrunk"]);
+    if (keyed) o.keyed = true;
+    ASSERT_EQ(CheckLinearizable(shrunk, o).verdict, Verdict::kInvalid) << r.Explain();
+    // ... and no op (invocation with its completion) can be removed.
+    for (size_t i = 0; i < shrunk.size(); ++i) {
+      if (!shrunk[i].is_invoke()) continue;
+      History less;
+      bool dropped_completion = false;
+      for (size_t j = 0; j < shrunk.size(); ++j) {
+        if (j == i) continue;
+        if (j > i && !dropped_completion && shrunk[j].process == shrunk[i].process) {
+          dropped_completion = true;
+          continue;
+        }
+        less.push_back(shrunk[j]);
+      }
+      EXPECT_EQ(CheckLinearizable(less, o).verdict, Verdict::kValid)
+          << "op " << shrunk[i].index << " could be removed\n"
+          << r.Explain();
+    }
+  }
+}
+
+// 10,000 concurrent info writes then a read of a value never written: proving
+// it invalid needs every subset of writes, so the budget must stop it.
+History Hostile(int writes) {
+  History h;
+  for (int i = 0; i < writes; ++i) Add(h, i, OpType::kInvoke, "write", Json::array({"k", i}));
+  Add(h, writes, OpType::kInvoke, "read", Json::array({"k", nullptr}));
+  Add(h, writes, OpType::kOk, "read", Json::array({"k", -1}));
+  for (int i = 0; i < writes; ++i) Add(h, i, OpType::kInfo, "write", Json::array({"k", i}));
+  return h;
+}
+
+TEST(Hostile, TenThousandConcurrentInfoOpsEndUnknownWithinTimeLimit) {
+  History h = Hostile(10000);
+  LinearizableOptions o;
+  o.keyed = true;
+  o.time_limit_s = 2;
+  o.memory_limit_bytes = 1LL << 30;
+  auto start = std::chrono::steady_clock::now();
+  CheckResult r = CheckLinearizable(h, o);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.cause;
+  EXPECT_LT(s, 2 + 1.0);
+  EXPECT_NE(r.cause.find("limit"), std::string::npos) << r.cause;
+  EXPECT_LE(r.stats.cache_bytes, o.memory_limit_bytes);
+}
+
+TEST(Hostile, TenThousandConcurrentInfoOpsEndUnknownWithinMemoryLimit) {
+  History h = Hostile(10000);
+  LinearizableOptions o;
+  o.keyed = true;
+  o.time_limit_s = 60;
+  o.memory_limit_bytes = 64LL << 20;
+  CheckResult r = CheckLinearizable(h, o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_NE(r.cause.find("memory-limit"), std::string::npos) << r.cause;
+  EXPECT_LE(r.stats.cache_bytes, o.memory_limit_bytes);
+  EXPECT_EQ(r.ToJson()["valid"], "unknown");
+}
+
+History Simple(std::initializer_list<std::tuple<int, OpType, const char*, Json>> ops) {
+  History h;
+  for (const auto& [p, t, f, v] : ops) Add(h, p, t, f, v);
+  return h;
+}
+
+TEST(Options, NilReadInitialAndFailedCasChangeVerdictsAsDocumented) {
+  const auto kI = OpType::kInvoke;
+  const auto kO = OpType::kOk;
+  const auto kF = OpType::kFail;
+  History nil_read = Simple({{0, kI, "write", 1},
+                             {0, kO, "write", 1},
+                             {1, kI, "read", nullptr},
+                             {1, kO, "read", nullptr}});
+  LinearizableOptions o;
+  EXPECT_EQ(CheckLinearizable(nil_read, o).verdict, Verdict::kValid);
+  o.nil_read = NilRead::kValue;
+  EXPECT_EQ(CheckLinearizable(nil_read, o).verdict, Verdict::kInvalid);
+
+  History read_initial = Simple({{1, kI, "read", nullptr}, {1, kO, "read", 5}});
+  o = LinearizableOptions();
+  EXPECT_EQ(CheckLinearizable(read_initial, o).verdict, Verdict::kInvalid);
+  o.initial = 5;
+  EXPECT_EQ(CheckLinearizable(read_initial, o).verdict, Verdict::kValid);
+
+  // A cas from 0 failed although the register held 0.
+  History failed_cas = Simple(
+      {{0, kI, "write", 0}, {0, kO, "write", 0}, {1, kI, "cas", {0, 1}}, {1, kF, "cas", {0, 1}}});
+  o = LinearizableOptions();
+  EXPECT_EQ(CheckLinearizable(failed_cas, o).verdict, Verdict::kValid);
+  o.failed_cas = FailedCas::kMismatch;
+  EXPECT_EQ(CheckLinearizable(failed_cas, o).verdict, Verdict::kInvalid);
+}
+
+TEST(Input, MalformedHistoriesAreUnknownWithACauseNeverACrash) {
+  const auto kI = OpType::kInvoke;
+  const auto kO = OpType::kOk;
+  LinearizableOptions o;
+  CheckResult r = CheckLinearizable(Simple({{0, kO, "read", 1}}), o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_NE(r.cause.find("without an invocation"), std::string::npos) << r.cause;
+  r = CheckLinearizable(Simple({{0, kI, "cas", 1}, {0, kO, "cas", 1}}), o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_NE(r.cause.find("[from to]"), std::string::npos) << r.cause;
+  o.keyed = true;
+  r = CheckLinearizable(Simple({{0, kI, "read", 1}, {0, kO, "read", 1}}), o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  o.keyed = false;
+  o.model = "no-such-model";
+  EXPECT_FALSE(ValidateLinearizableOptions(o).ok());
+  EXPECT_EQ(CheckLinearizable(History(), o).verdict, Verdict::kUnknown);
+}
+
+TEST(Verdicts, MergeIsWorstFirst) {
+  EXPECT_EQ(Merge(Verdict::kValid, Verdict::kUnknown), Verdict::kUnknown);
+  EXPECT_EQ(Merge(Verdict::kUnknown, Verdict::kInvalid), Verdict::kInvalid);
+  EXPECT_EQ(Merge(Verdict::kValid, Verdict::kValid), Verdict::kValid);
+  EXPECT_STREQ(VerdictName(Verdict::kInvalid), "invalid");
+}
+
+}  // namespace
+}  // namespace chaos::checker
