@@ -24,7 +24,9 @@ Result<Endpoint> ParseEndpoint(const json& j, const std::string& where) {
   return e;
 }
 
-json EndpointJson(const Endpoint& e) { return json{{"host", e.host}, {"port", e.port}}; }
+nlohmann::ordered_json EndpointJson(const Endpoint& e) {
+  return nlohmann::ordered_json{{"host", e.host}, {"port", e.port}};
+}
 
 Status ValidPort(int port, const char* what) {
   if (port < 1 || port > 65535) {
@@ -117,17 +119,19 @@ Result<Inventory> LoadInventory(const std::string& path) {
 }
 
 std::string InventoryToJson(const Inventory& inv) {
-  json j;
+  // Keys in the order a person reads them.
+  using ordered = nlohmann::ordered_json;
+  ordered j;
   j["version"] = 1;
   j["ssh"] = {{"username", inv.ssh.username},
               {"private_key", inv.ssh.private_key},
               {"known_hosts", inv.ssh.known_hosts},
               {"connect_timeout_ms", inv.ssh.connect_timeout_ms}};
-  j["nodes"] = json::array();
+  j["nodes"] = ordered::array();
   for (const auto& n : inv.nodes) {
-    json node{{"name", n.name}, {"address", n.address}, {"ssh", EndpointJson(n.ssh)}};
+    ordered node{{"name", n.name}, {"address", n.address}, {"ssh", EndpointJson(n.ssh)}};
     if (!n.client.host.empty()) node["client"] = EndpointJson(n.client);
-    json ports = json::object();
+    ordered ports = ordered::object();
     for (const auto& [port, e] : n.ports) ports[std::to_string(port)] = EndpointJson(e);
     node["ports"] = ports;
     j["nodes"].push_back(node);

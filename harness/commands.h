@@ -23,5 +23,7 @@ int ReportError(const Status& status);
 
 void AddVersionCommand(CLI::App& app, int* exit_code);
 void AddHistoryCommands(CLI::App& app, int* exit_code);
+void AddSimCommands(CLI::App& app, int* exit_code);
+void AddClusterCommands(CLI::App& app, int* exit_code);
 
 }  // namespace chaos::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   chaos::cli::AddVersionCommand(app, &exit_code);
   chaos::cli::AddHistoryCommands(app, &exit_code);
+  chaos::cli::AddSimCommands(app, &exit_code);
+  chaos::cli::AddClusterCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
