@@ -137,6 +137,60 @@ class Parser {
     }
   }
 
+  // Reads an op map's entries, sparing allocations on the hot path: keyword
+  // keys are handed over as names without the colon, and a keyword value of
+  // :type, :f or :process as its name (value == nullptr); any other value is
+  // parsed into JSON.
+  template <typename OnEntry>
+  Outcome ParseOpEntries(OnEntry&& on_entry) {
+    const char* open = p_ - 1;
+    std::string key_storage;
+    while (true) {
+      Outcome o = SkipSpace();
+      if (o != Outcome::kOk) return o;
+      if (p_ == end_) return EndOfInput("'}' closing the map opened", open);
+      if (*p_ == '}') {
+        ++p_;
+        return Outcome::kOk;
+      }
+      std::string_view name;
+      if (*p_ == ':') {
+        const char* start = p_++;
+        const char* q;
+        o = TokenEnd(q);
+        if (o != Outcome::kOk) return o;
+        if (q == p_) return Error(start, "empty keyword");
+        name = std::string_view(p_, q - p_);
+        p_ = q;
+      } else {
+        Json key;
+        o = ParseValue(key, 2);
+        if (o != Outcome::kOk) return o;
+        key_storage = KeyString(key);
+        name = key_storage;
+      }
+      o = SkipSpace();
+      if (o != Outcome::kOk) return o;
+      if (p_ == end_) return EndOfInput("a map value", open);
+      if (*p_ == '}') return Error(p_, "map has a key without a value");
+      if (*p_ == ':' && (name == "type" || name == "f" || name == "process")) {
+        const char* start = p_++;
+        const char* q;
+        o = TokenEnd(q);
+        if (o != Outcome::kOk) return o;
+        if (q == p_) return Error(start, "empty keyword");
+        std::string_view keyword(p_, q - p_);
+        p_ = q;
+        on_entry(name, keyword, nullptr);
+        continue;
+      }
+      Json value;
+      o = ParseValue(value, 2);
+      if (o != Outcome::kOk) return o;
+      on_entry(name, std::string_view(), &value);
+    }
+  }
+
  private:
   static std::string Printable(char c) {
     if (c >= 32 && c < 127) return std::string(1, c);
@@ -668,14 +722,13 @@ class EdnReader : public HistoryReader {
     Op op;
     std::string field_error;
     Json extra;
-    r.outcome = parser.ParseMapEntries(1, [&](Json key, Json value) {
-      if (!field_error.empty()) return;
-      std::string k = Parser::KeyString(key);
-      std::string_view name = k;
-      if (!name.empty() && name[0] == ':') name.remove_prefix(1);
-      Status s = SetField(op, name, std::move(value), extra);
-      if (!s.ok()) field_error = s.message();
-    });
+    r.outcome =
+        parser.ParseOpEntries([&](std::string_view name, std::string_view keyword, Json* value) {
+          if (!field_error.empty()) return;
+          Status s = value != nullptr ? SetField(op, name, std::move(*value), extra)
+                                      : SetKeywordField(op, name, keyword);
+          if (!s.ok()) field_error = s.message();
+        });
     if (r.outcome != Parser::Outcome::kOk) return r;
     if (!field_error.empty()) return Fail(parser, element, field_error);
     if (!extra.is_null()) op.extra = std::move(extra);
@@ -684,6 +737,21 @@ class EdnReader : public HistoryReader {
     if (op.index == kAbsent) op.index = count_;
     r.op = std::move(op);
     return r;
+  }
+
+  Status SetKeywordField(Op& op, std::string_view name, std::string_view keyword) {
+    if (name == "type") {
+      auto t = ParseOpType(keyword);
+      if (!t) return InvalidArgument("unknown op type :" + std::string(keyword));
+      op.type = *t;
+      has_type_ = true;
+    } else if (name == "f") {
+      op.f.assign(keyword);
+    } else {  // process
+      op.process = Process::Named(std::string(keyword));
+      has_process_ = true;
+    }
+    return Status::Ok();
   }
 
   Status SetField(Op& op, std::string_view name, Json value, Json& extra) {
