@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
   app.add_option("--election-ticks", options.election_timeout_ticks,
                  "election timeout in ticks (randomized up to twice this)")
       ->check(CLI::Range(3, 10000));
+  app.add_option("--snapshot-wal-bytes", options.snapshot_wal_bytes,
+                 "write a snapshot file once the WAL grew this much since the last one")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--wal-segment-bytes", options.wal_segment_bytes, "WAL segment size")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

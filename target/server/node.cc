@@ -55,6 +55,30 @@ struct Waiter {
   }
 };
 
+// Logs the first event of a kind per second and counts the rest, so a busy
+// node's log stays readable.
+class RateLimitedLog {
+ public:
+  explicit RateLimitedLog(Logger* log) : log_(log) {}
+  void Note(const std::string& text) {
+    int64_t now = SteadyNowNs();
+    if (now - last_ns_ < 1'000'000'000) {
+      ++suppressed_;
+      return;
+    }
+    std::string extra =
+        suppressed_ ? " (+" + std::to_string(suppressed_) + " similar in the last second)" : "";
+    log_->Info(text + extra);
+    suppressed_ = 0;
+    last_ns_ = now;
+  }
+
+ private:
+  Logger* log_;
+  int64_t last_ns_ = 0;
+  int64_t suppressed_ = 0;
+};
+
 struct Input {
   std::optional<core::Message> message;
   core::Command command;
@@ -253,6 +277,8 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   std::map<std::pair<int64_t, int64_t>, std::vector<std::shared_ptr<Waiter>>> waiting;
   core::Role last_role = core::Role::kFollower;
   core::Ballot last_ballot;
+  RateLimitedLog snapshot_log{&log};
+  RateLimitedLog catchup_log{&log};
   int64_t refused_not_leader = 0;
   int64_t last_refusal_log_ns = 0;
   std::atomic<int64_t> refused_overload{0};
@@ -602,9 +628,9 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   void Send(const std::vector<core::Message>& messages) {
     for (const auto& m : messages) {
       if (std::holds_alternative<core::InstallSnapshot>(m.body)) {
-        log.Info("sending snapshot (slot " +
-                 std::to_string(std::get<core::InstallSnapshot>(m.body).snapshot.slot.value) +
-                 ") to lagging n" + std::to_string(m.to.value));
+        int64_t slot = std::get<core::InstallSnapshot>(m.body).snapshot.slot.value;
+        snapshot_log.Note("sent snapshot (slot " + std::to_string(slot) + ") to lagging n" +
+                          std::to_string(m.to.value));
       }
       size_t to = static_cast<size_t>(m.to.value);
       CHAOS_CHECK_MSG(to < senders.size() && senders[to], "message to node %d", m.to.value);
@@ -650,10 +676,10 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   void Feed(Input& input) {
     if (input.message) {
       if (std::holds_alternative<core::InstallSnapshot>(input.message->body)) {
-        log.Info("catching up: snapshot at slot " +
-                 std::to_string(
-                     std::get<core::InstallSnapshot>(input.message->body).snapshot.slot.value) +
-                 " from n" + std::to_string(input.message->from.value));
+        int64_t slot = std::get<core::InstallSnapshot>(input.message->body).snapshot.slot.value;
+        catchup_log.Note("catching up: received snapshot at slot " + std::to_string(slot) +
+                         " from n" + std::to_string(input.message->from.value) +
+                         " (applied: " + std::to_string(core->applied().value) + ")");
       }
       core->Step(*input.message);
       return;

@@ -166,7 +166,9 @@ int LeaderOf(LocalCluster& cluster) {
 // Proves no acknowledged write is lost and the history stays linearizable while the leader is
 // SIGKILLed and restarted, then all three nodes are.
 TEST(RegisterCluster, LinearizableThroughLeaderKillAndFullRestart) {
-  auto cluster = StartCluster("kill");
+  // Small snapshot and segment sizes, so restarts load snapshot files and the WAL is compacted.
+  auto cluster =
+      StartCluster("kill", {"--snapshot-wal-bytes", "65536", "--wal-segment-bytes", "32768"});
   ASSERT_TRUE(cluster);
   Recorder rec(Clock::now());
   std::atomic<bool> stop{false}, after_restart{false};
