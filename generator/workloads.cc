@@ -1,0 +1,136 @@
+// The built-in workloads: register (keyed cas-register), set, counter.
+// See generator.h for the ops each emits and the checker each names.
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "generator/generator.h"
+
+namespace chaos::generator {
+namespace {
+
+using history::Json;
+using history::Op;
+
+// SplitMix64: derives independent, well-spread seeds from one test seed.
+uint64_t DeriveSeed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Streams of DeriveSeed: one per random decision, so adding one never shifts another.
+enum Stream : uint64_t { kKeys = 0, kStagger = 1, kOps = 2, kPerKey = 1000 };
+
+GeneratorPtr RepeatRead(Json value) {
+  return Repeat([value](std::mt19937_64&) { return Invoke("read", value); }, 0);
+}
+
+GeneratorPtr RegisterOps(int64_t value_max, uint64_t seed) {
+  return Repeat(
+      [value_max](std::mt19937_64& rng) {
+        std::uniform_int_distribution<int64_t> v(0, value_max);
+        switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
+          case 0:
+            return Invoke("read", nullptr);
+          case 1:
+            return Invoke("write", v(rng));
+          default: {
+            int64_t from = v(rng);
+            return Invoke("cas", Json::array({from, v(rng)}));
+          }
+        }
+      },
+      seed);
+}
+
+Workload Register(const WorkloadOptions& o) {
+  Workload w;
+  w.name = "register";
+  w.checker = "linearizable";
+  w.model = "cas-register";
+  w.keyed = true;
+  w.keys = std::make_shared<std::vector<int64_t>>();
+  int per_key = std::max(1, std::min(o.processes_per_key, o.concurrency));
+  int64_t value_max = o.value_max;
+  uint64_t seed = o.seed;
+  w.clients = KeyedGroups(
+      per_key, o.ops_per_key_max,
+      [value_max, seed](int64_t key) {
+        return RegisterOps(value_max, DeriveSeed(seed, kPerKey + static_cast<uint64_t>(key)));
+      },
+      DeriveSeed(seed, kKeys), w.keys);
+  w.final_reads = [](const std::vector<int64_t>& keys) {
+    std::vector<GeneratorPtr> reads;
+    for (int64_t k : keys) reads.push_back(UntilOk(RepeatRead(Json::array({k, nullptr}))));
+    return Sequence(std::move(reads));
+  };
+  return w;
+}
+
+Workload Set(const WorkloadOptions&) {
+  Workload w;
+  w.name = "set";
+  w.checker = "set";
+  // Unique elements 0, 1, 2, ... in invocation order.
+  w.clients =
+      Repeat([next = int64_t{0}](std::mt19937_64&) mutable { return Invoke("add", next++); }, 0);
+  w.final_reads = [](const std::vector<int64_t>&) { return UntilOk(RepeatRead(nullptr)); };
+  return w;
+}
+
+Workload Counter(const WorkloadOptions& o) {
+  Workload w;
+  w.name = "counter";
+  w.checker = "counter";
+  w.clients = Repeat(
+      [](std::mt19937_64& rng) {
+        if (std::uniform_int_distribution<int>(0, 3)(rng) == 0) return Invoke("read", nullptr);
+        return Invoke("add", std::uniform_int_distribution<int64_t>(1, 3)(rng));
+      },
+      DeriveSeed(o.seed, kOps));
+  w.final_reads = [](const std::vector<int64_t>&) { return UntilOk(RepeatRead(nullptr)); };
+  return w;
+}
+
+}  // namespace
+
+Result<Workload> MakeWorkload(std::string_view name, const WorkloadOptions& o) {
+  if (o.concurrency < 1) {
+    return InvalidArgument("workload concurrency must be >= 1, got " +
+                           std::to_string(o.concurrency));
+  }
+  if (o.processes_per_key < 1) {
+    return InvalidArgument("processes per key must be >= 1, got " +
+                           std::to_string(o.processes_per_key));
+  }
+  if (o.ops_per_key_max < 1) {
+    return InvalidArgument("ops per key must be >= 1, got " + std::to_string(o.ops_per_key_max));
+  }
+  if (o.value_max < 0) {
+    return InvalidArgument("value max must be >= 0, got " + std::to_string(o.value_max));
+  }
+  if (!(o.rate_per_s >= 0) || std::isinf(o.rate_per_s)) {
+    return InvalidArgument("rate must be a finite number >= 0, got " +
+                           std::to_string(o.rate_per_s));
+  }
+  Workload w;
+  if (name == "register") {
+    w = Register(o);
+  } else if (name == "set") {
+    w = Set(o);
+  } else if (name == "counter") {
+    w = Counter(o);
+  } else {
+    return InvalidArgument("unknown workload '" + std::string(name) +
+                           "' (known: register, set, counter)");
+  }
+  if (o.rate_per_s > 0) {
+    auto mean_ns = static_cast<int64_t>(std::llround(1e9 / o.rate_per_s));
+    w.clients = Stagger(mean_ns, std::move(w.clients), DeriveSeed(o.seed, kStagger));
+  }
+  return w;
+}
+
+}  // namespace chaos::generator
