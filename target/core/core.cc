@@ -468,21 +468,13 @@ void Core::BecomeLeader() {
 void Core::BecomeFollower(Ballot seen) {
   if (seen > max_seen_ && seen.node != config_.self) max_seen_ = seen;
   if (is_leader()) {
-    // Commands may still be chosen by the next leader: the client retries with
-    // the same seq and its session makes the retry exactly-once.
+    // Commands never proposed get kNotLeader. Proposed ones may still be
+    // chosen by the next leader: no reply; the client times out and retries
+    // with the same seq (marked retry), and its session makes that exactly-once.
     for (const Command& c : pending_) {
       if (c.client_id != 0) ReplyTo(c, ReplyStatus::kNotLeader, std::nullopt);
     }
     for (const PendingRead& r : reads_) ReplyTo(r.command, ReplyStatus::kNotLeader, std::nullopt);
-    for (const auto& [client, seq] : waiting_) {
-      Command c;
-      c.client_id = client;
-      c.seq = seq;
-      bool queued = std::any_of(pending_.begin(), pending_.end(), [&](const Command& p) {
-        return p.client_id == client && p.seq == seq;
-      });
-      if (!queued) ReplyTo(c, ReplyStatus::kNotLeader, std::nullopt);
-    }
     pending_.clear();
     reads_.clear();
     waiting_.clear();

@@ -50,7 +50,7 @@ Reply StateMachine::ApplyOne(const Command& c, int64_t slot) {
   if (it != snapshot_.sessions.end()) {
     if (c.seq == it->second.last_seq) return it->second.last_reply;  // a retry
     if (c.seq < it->second.last_seq) return r;  // older than the last: the client moved on
-  } else if (c.seq > 1) {
+  } else if (c.retry) {
     return r;  // the session may have been evicted: applying could apply twice
   }
   auto current = snapshot_.registers.find(c.key);

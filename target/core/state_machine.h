@@ -5,8 +5,9 @@
 // its reply are kept; a repeated (client, seq) gets the recorded reply and
 // changes nothing. At most Config::max_sessions sessions are kept; beyond
 // that the least recently used one (by slot, so every replica evicts the same)
-// is dropped. A command of an unknown client with seq > 1 may belong to an
-// evicted session: it is not applied and its reply is kUnknown.
+// is dropped. A retried command (Command::retry) of a client with no session
+// may belong to an evicted session: it is not applied and its reply is
+// kUnknown. A first attempt cannot have been applied before, so it is.
 //
 // Apply is deterministic: every replica that applies the same slots in the
 // same order reaches the same state and the same Checksum().

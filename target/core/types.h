@@ -63,6 +63,10 @@ struct Command {
   int64_t value = 0;  // write: the value; checksum: the checksum
   int64_t from = 0;   // cas: expected value; checksum: the slot it covers
   int64_t to = 0;     // cas: new value
+  // Set by the client when an earlier attempt with this seq went unanswered
+  // (it may be in the log). With no session for the client, such a command
+  // may belong to an evicted session: it is not applied and gets kUnknown.
+  bool retry = false;
   bool operator==(const Command&) const = default;
 };
 
@@ -76,8 +80,7 @@ struct Batch {
 enum class ReplyStatus : uint8_t {
   kOk,         // happened; `value` holds the read value / written value
   kFail,       // definitely did not happen (cas mismatch: `value` is the current value)
-  kNotLeader,  // not accepted here; retry at `leader_hint` (the command may still have been
-               // proposed earlier: retry with the same seq, never a new one)
+  kNotLeader,  // not proposed by this node; retry at `leader_hint` with the same seq
   kUnknown,    // may or may not have happened (e.g. the client's session expired)
 };
 

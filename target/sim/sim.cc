@@ -1,0 +1,749 @@
+#include "target/sim/sim.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+#include <set>
+#include <type_traits>
+#include <vector>
+
+#include "base/check.h"
+#include "checker/checker.h"
+#include "target/core/core.h"
+
+namespace chaos::sim {
+namespace {
+
+using core::Ballot;
+using core::Batch;
+using core::Command;
+using core::Message;
+using core::NodeId;
+using core::OpKind;
+using core::Reply;
+using core::ReplyStatus;
+using history::Json;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kTickNs = 10 * kMs;  // nominal tick
+constexpr double kMaxDrift = 0.2;      // configured bound; actual rates stay within it
+
+const char* const kBugNames[] = {"no-fsync",
+                                 "promise-geq",
+                                 "skip-phase1-on-retry",
+                                 "forget-promise",
+                                 "majority-off-by-one",
+                                 "count-duplicate-acks",
+                                 "stale-lease-read",
+                                 nullptr};
+
+enum class EventKind : uint8_t {
+  kTick,
+  kDeliver,
+  kClientRequest,
+  kClientReply,
+  kClientTimer,
+  kClientResend,
+  kFault,
+  kRestart,
+  kBackgroundSync,
+  kHeal,
+};
+
+struct Event {
+  int64_t time_ns = 0;
+  uint64_t seq = 0;
+  EventKind kind = EventKind::kTick;
+  int node = -1;
+  int client = -1;
+  uint64_t token = 0;  // node epoch for ticks, client attempt for timers
+  Message message;
+  Command command;
+  Reply reply;
+};
+
+struct EventLater {
+  bool operator()(const Event& a, const Event& b) const {
+    if (a.time_ns != b.time_ns) return a.time_ns > b.time_ns;
+    return a.seq > b.seq;
+  }
+};
+
+struct SimNode {
+  std::unique_ptr<core::Core> core;
+  bool up = true;
+  uint64_t epoch = 0;
+  core::PersistentState synced;
+  std::vector<core::Record> unsynced;
+  double rate = 1;  // local clock rate
+  int64_t skew_ns = 0;
+  int group = 0;  // partition group: nodes talk only within a group
+};
+
+struct SimClient {
+  int64_t process = 0;
+  int64_t client_id = 0;
+  int64_t seq = 0;
+  bool busy = false;
+  Command command;
+  Json invoke_value;
+  std::string f;
+  int64_t invoke_ns = 0;
+  int64_t deadline_ns = 0;
+  uint64_t attempt = 0;
+  int target = 0;
+  int64_t progress_ns = -1;  // completion of the first op invoked after the faults stopped
+};
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+  return h * 1099511628211ULL;
+}
+
+class Simulation {
+ public:
+  Simulation(const SimOptions& options, const core::Bugs& bugs)
+      : options_(options), bugs_(bugs), rng_(options.seed) {}
+
+  SimResult Run();
+
+ private:
+  int64_t Uniform(int64_t lo, int64_t hi) {  // inclusive
+    return lo + static_cast<int64_t>(rng_() % static_cast<uint64_t>(hi - lo + 1));
+  }
+  bool Chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  void Schedule(Event e) {
+    e.seq = next_seq_++;
+    queue_.push(std::move(e));
+  }
+  int64_t LocalNs(int node) const {
+    const SimNode& n = nodes_[node];
+    return n.skew_ns + static_cast<int64_t>(n.rate * static_cast<double>(now_));
+  }
+  core::Config NodeConfig(int node) const;
+  void StartNode(int node);
+  void ScheduleTick(int node);
+  void Process(int node);
+  void SendPeer(const Message& m);
+  bool Connected(int a, int b) const { return nodes_[a].group == nodes_[b].group; }
+  void Fail(const std::string& why) {
+    if (result_.ok) {
+      result_.ok = false;
+      result_.failure = why;
+    }
+  }
+  // Clients.
+  void ClientIssue(int c);
+  void ClientSend(int c);
+  void ClientComplete(int c, history::OpType type, Json value);
+  void OnClientReply(int c, const Reply& r);
+  void Record(const SimClient& cl, history::OpType type, const std::string& f, Json value);
+  // Faults.
+  void InjectFault();
+  void Heal();
+  int LeaderCount() const;
+
+  SimOptions options_;
+  core::Bugs bugs_;
+  std::mt19937_64 rng_;
+  core::ReadMode read_mode_ = core::ReadMode::kLog;
+  std::priority_queue<Event, std::vector<Event>, EventLater> queue_;
+  uint64_t next_seq_ = 0;
+  int64_t now_ = 0;
+  std::vector<SimNode> nodes_;
+  std::vector<SimClient> clients_;
+  std::map<int64_t, int> client_by_id_;
+  int64_t next_client_id_ = 1;
+  std::map<int64_t, Batch> chosen_;  // agreement: slot -> the one chosen value
+  bool faults_on_ = false;
+  double drop_p_ = 0, dup_p_ = 0;
+  int64_t max_delay_ns_ = 2 * kMs;
+  int64_t heal_ns_ = 0, end_ns_ = 0;
+  SimResult result_;
+  uint64_t hash_ = 1469598103934665603ULL;
+  bool debug_ = std::getenv("CHAOS_SIM_DEBUG") != nullptr;
+};
+
+core::Config Simulation::NodeConfig(int node) const {
+  core::Config c;
+  c.self = NodeId{node};
+  for (int i = 0; i < options_.nodes; ++i) c.nodes.push_back(NodeId{i});
+  c.seed = options_.seed * 1000003ULL + nodes_[node].epoch;
+  c.heartbeat_ticks = 2;
+  c.election_timeout_ticks = 10;
+  c.max_batch_commands = 8;
+  c.pipeline_window_slots = 4;
+  c.snapshot_interval_slots = 24;
+  c.checksum_interval_slots = 8;
+  c.max_sessions = 64;
+  c.read_mode = read_mode_;
+  c.tick_ns = kTickNs;
+  c.max_clock_drift = kMaxDrift;
+  c.bugs = bugs_;
+  return c;
+}
+
+void Simulation::StartNode(int node) {
+  SimNode& n = nodes_[node];
+  n.core = std::make_unique<core::Core>(NodeConfig(node), n.synced);
+  n.up = true;
+  n.core->SetNow(LocalNs(node));
+  ScheduleTick(node);
+  Process(node);
+}
+
+void Simulation::ScheduleTick(int node) {
+  Event e;
+  e.kind = EventKind::kTick;
+  e.node = node;
+  e.token = nodes_[node].epoch;
+  e.time_ns = now_ + static_cast<int64_t>(static_cast<double>(kTickNs) / nodes_[node].rate);
+  Schedule(std::move(e));
+}
+
+// The driver loop: persist (and sync), then send, then reply.
+void Simulation::Process(int node) {
+  SimNode& n = nodes_[node];
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms n%d %s b=%s promised=%s prefix=%lld applied=%lld\n",
+                 static_cast<double>(now_) / kMs, node, core::RoleName(n.core->role()),
+                 core::ToString(n.core->ballot()).c_str(),
+                 core::ToString(n.core->promised()).c_str(),
+                 static_cast<long long>(n.core->chosen_prefix().value),
+                 static_cast<long long>(n.core->applied().value));
+  }
+  if (!n.core->HasReady()) return;
+  core::Ready ready = n.core->TakeReady();
+  if (debug_) {
+    for (const Message& m : ready.messages) {
+      std::fprintf(stderr, "  send %d->%d %s\n", m.from.value, m.to.value,
+                   core::MessageName(m.body));
+    }
+    for (const Reply& r : ready.replies) {
+      std::fprintf(stderr, "  reply c%lld s%lld status %d\n", static_cast<long long>(r.client_id),
+                   static_cast<long long>(r.seq), static_cast<int>(r.status));
+    }
+  }
+  for (core::Record& r : ready.records) n.unsynced.push_back(std::move(r));
+  if (!bugs_.no_fsync) {  // the bug: acknowledge before the records are durable
+    for (const core::Record& r : n.unsynced) n.synced.Apply(r);
+    n.unsynced.clear();
+  }
+  for (const core::ChosenEntry& c : ready.chosen) {
+    auto [it, fresh] = chosen_.emplace(c.slot.value, c.batch);
+    if (!fresh && it->second != c.batch) {
+      Fail("agreement: slot " + std::to_string(c.slot.value) + " chosen with two values (node " +
+           std::to_string(node) + ", t=" + std::to_string(now_ / kMs) + "ms)");
+    }
+    hash_ = Mix(hash_, static_cast<uint64_t>(c.slot.value));
+  }
+  if (!n.core->fatal().empty()) Fail("divergence: " + n.core->fatal());
+  for (const Message& m : ready.messages) SendPeer(m);
+  for (const Reply& r : ready.replies) {
+    auto it = client_by_id_.find(r.client_id);
+    if (it == client_by_id_.end()) continue;
+    if (faults_on_ && Chance(drop_p_)) continue;
+    Event e;
+    e.kind = EventKind::kClientReply;
+    e.client = it->second;
+    e.reply = r;
+    e.time_ns = now_ + Uniform(kMs / 2, max_delay_ns_);
+    Schedule(std::move(e));
+  }
+}
+
+void Simulation::SendPeer(const Message& m) {
+  int from = m.from.value, to = m.to.value;
+  hash_ = Mix(hash_, (static_cast<uint64_t>(from) << 40) ^ (static_cast<uint64_t>(to) << 32) ^
+                         m.body.index());
+  if (!Connected(from, to)) return;
+  int copies = 1;
+  if (faults_on_) {
+    if (Chance(drop_p_)) return;
+    if (Chance(dup_p_)) copies = 2;
+  }
+  for (int i = 0; i < copies; ++i) {
+    Event e;
+    e.kind = EventKind::kDeliver;
+    e.node = to;
+    e.message = m;
+    e.time_ns = now_ + Uniform(kMs / 4, max_delay_ns_);
+    Schedule(std::move(e));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Clients: one command at a time, retries with the same seq, a deadline after
+// which the op is recorded as info and the worker continues as a new process.
+
+void Simulation::Record(const SimClient& cl, history::OpType type, const std::string& f,
+                        Json value) {
+  history::Op op;
+  op.index = static_cast<int64_t>(result_.history.size());
+  op.time_ns = now_;
+  op.process = history::Process::Number(cl.process);
+  op.type = type;
+  op.f = f;
+  op.value = std::move(value);
+  hash_ = Mix(hash_, static_cast<uint64_t>(now_) ^ static_cast<uint64_t>(type));
+  result_.history.push_back(std::move(op));
+}
+
+void Simulation::ClientIssue(int c) {
+  SimClient& cl = clients_[c];
+  if (now_ >= end_ns_ - 100 * kMs) return;  // no new ops right before the end
+  int key = static_cast<int>(Uniform(0, options_.keys - 1));
+  Command cmd;
+  cmd.client_id = cl.client_id;
+  cmd.seq = ++cl.seq;
+  cmd.key = "k" + std::to_string(key);
+  int64_t roll = Uniform(0, 9);
+  if (roll < 4) {
+    cmd.op = OpKind::kRead;
+    cl.f = "read";
+    cl.invoke_value = Json::array({key, nullptr});
+  } else if (roll < 7) {
+    cmd.op = OpKind::kWrite;
+    cmd.value = Uniform(0, 4);
+    cl.f = "write";
+    cl.invoke_value = Json::array({key, cmd.value});
+  } else {
+    cmd.op = OpKind::kCas;
+    cmd.from = Uniform(0, 4);
+    cmd.to = Uniform(0, 4);
+    cl.f = "cas";
+    cl.invoke_value = Json::array({key, Json::array({cmd.from, cmd.to})});
+  }
+  cl.command = cmd;
+  cl.busy = true;
+  cl.invoke_ns = now_;
+  cl.deadline_ns = now_ + 400 * kMs;
+  ++result_.ops_invoked;
+  Record(cl, history::OpType::kInvoke, cl.f, cl.invoke_value);
+  ClientSend(c);
+}
+
+void Simulation::ClientSend(int c) {
+  SimClient& cl = clients_[c];
+  ++cl.attempt;
+  Event req;
+  req.kind = EventKind::kClientRequest;
+  req.node = cl.target;
+  req.client = c;
+  req.command = cl.command;
+  req.time_ns = now_ + Uniform(kMs / 2, max_delay_ns_);
+  if (!(faults_on_ && Chance(drop_p_))) Schedule(std::move(req));
+  Event timer;
+  timer.kind = EventKind::kClientTimer;
+  timer.client = c;
+  timer.token = cl.attempt;
+  timer.time_ns = now_ + 50 * kMs;
+  Schedule(std::move(timer));
+}
+
+void Simulation::ClientComplete(int c, history::OpType type, Json value) {
+  SimClient& cl = clients_[c];
+  Record(cl, type, cl.f, std::move(value));
+  cl.busy = false;
+  ++cl.attempt;  // invalidates pending timers
+  if (type == history::OpType::kInfo) {
+    ++result_.ops_info;
+    // Jepsen: a process with an unknown outcome never issues another op.
+    client_by_id_.erase(cl.client_id);
+    cl.process += options_.clients;
+    cl.client_id = next_client_id_++;
+    cl.seq = 0;
+    client_by_id_[cl.client_id] = c;
+  } else {
+    if (type == history::OpType::kOk) ++result_.ops_ok;
+    if (type == history::OpType::kFail) ++result_.ops_fail;
+    if (cl.invoke_ns >= heal_ns_ && cl.progress_ns < 0) cl.progress_ns = now_;
+  }
+  Event next;
+  next.kind = EventKind::kClientTimer;
+  next.client = c;
+  next.token = cl.attempt;
+  next.time_ns = now_ + Uniform(1 * kMs, 20 * kMs);
+  Schedule(std::move(next));
+}
+
+void Simulation::OnClientReply(int c, const Reply& r) {
+  SimClient& cl = clients_[c];
+  if (!cl.busy || r.client_id != cl.client_id || r.seq != cl.command.seq) return;  // stale
+  Json key = cl.invoke_value[0];
+  switch (r.status) {
+    case ReplyStatus::kOk: {
+      Json v = cl.invoke_value;
+      if (cl.command.op == OpKind::kRead) {
+        v = Json::array({key, r.value ? Json(*r.value) : Json(nullptr)});
+      }
+      ClientComplete(c, history::OpType::kOk, v);
+      return;
+    }
+    case ReplyStatus::kFail:
+      ClientComplete(c, history::OpType::kFail, cl.invoke_value);
+      return;
+    case ReplyStatus::kUnknown:
+      ClientComplete(c, history::OpType::kInfo, cl.invoke_value);
+      return;
+    case ReplyStatus::kNotLeader:
+      cl.target = r.leader_hint.valid() && r.leader_hint.value != cl.target
+                      ? r.leader_hint.value
+                      : static_cast<int>((cl.target + 1) % options_.nodes);
+      ++cl.attempt;
+      {
+        Event retry;  // back off a little so an election can finish
+        retry.kind = EventKind::kClientResend;
+        retry.client = c;
+        retry.token = cl.attempt;
+        retry.time_ns = now_ + (r.leader_hint.valid() ? kMs : 10 * kMs);
+        Schedule(std::move(retry));
+      }
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Faults.
+
+void Simulation::InjectFault() {
+  int n = options_.nodes;
+  int64_t roll = Uniform(0, 9);
+  if (roll < 3) {  // crash one node (lose unsynced records), restart later
+    int node = static_cast<int>(Uniform(0, n - 1));
+    if (roll == 0) {  // prefer the leader: crashes between accept and commit
+      for (int i = 0; i < n; ++i) {
+        if (nodes_[i].up && nodes_[i].core->is_leader()) node = i;
+      }
+    }
+    SimNode& sn = nodes_[node];
+    if (sn.up) {
+      sn.up = false;
+      sn.core.reset();
+      sn.unsynced.clear();
+      ++sn.epoch;
+      hash_ = Mix(hash_, 0xC0DE0000ULL + static_cast<uint64_t>(node));
+      Event e;
+      e.kind = EventKind::kRestart;
+      e.node = node;
+      e.time_ns = now_ + Uniform(20 * kMs, 400 * kMs);
+      Schedule(std::move(e));
+    }
+  } else if (roll < 6) {  // partition: random groups, or isolate the leader
+    for (int i = 0; i < n; ++i) nodes_[i].group = static_cast<int>(Uniform(0, 1));
+    if (roll == 5) {
+      for (int i = 0; i < n; ++i) {
+        nodes_[i].group = (nodes_[i].up && nodes_[i].core->is_leader()) ? 1 : 0;
+      }
+    }
+  } else if (roll < 8) {  // heal the network
+    for (int i = 0; i < n; ++i) nodes_[i].group = 0;
+  } else {  // change message loss / duplication / delay
+    drop_p_ = static_cast<double>(Uniform(0, 20)) / 100;
+    dup_p_ = static_cast<double>(Uniform(0, 20)) / 100;
+    max_delay_ns_ = Uniform(1, 30) * kMs;
+  }
+}
+
+void Simulation::Heal() {
+  faults_on_ = false;
+  drop_p_ = dup_p_ = 0;
+  max_delay_ns_ = 2 * kMs;
+  for (int i = 0; i < options_.nodes; ++i) {
+    nodes_[i].group = 0;
+    if (!nodes_[i].up) StartNode(i);
+  }
+}
+
+int Simulation::LeaderCount() const {
+  int leaders = 0;
+  for (const SimNode& n : nodes_) leaders += n.up && n.core->is_leader();
+  return leaders;
+}
+
+// ---------------------------------------------------------------------------
+
+SimResult Simulation::Run() {
+  CHAOS_CHECK_MSG(options_.nodes >= 1 && options_.nodes <= 9, "%d nodes", options_.nodes);
+  CHAOS_CHECK(options_.clients >= 1 && options_.keys >= 1);
+  if (options_.read_mode) {
+    read_mode_ = *options_.read_mode;
+  } else if (bugs_.stale_lease_read) {
+    read_mode_ = core::ReadMode::kLease;
+  } else {
+    read_mode_ = static_cast<core::ReadMode>(Uniform(0, 2));
+  }
+  result_.read_mode = read_mode_;
+  heal_ns_ = options_.faults ? options_.fault_ms * kMs : 0;
+  end_ns_ = heal_ns_ + options_.recovery_ms * kMs;
+  faults_on_ = options_.faults;
+  nodes_.resize(static_cast<size_t>(options_.nodes));
+  for (int i = 0; i < options_.nodes; ++i) {
+    SimNode& n = nodes_[i];
+    if (options_.faults) {  // drift within the configured bound, often at its edges
+      double d = kMaxDrift * static_cast<double>(Uniform(-100, 100)) / 100;
+      if (Chance(0.5)) d = Chance(0.5) ? kMaxDrift * 0.99 : -kMaxDrift * 0.99;
+      n.rate = 1 + d;
+      n.skew_ns = Uniform(0, 1000) * kMs;
+    }
+  }
+  for (int i = 0; i < options_.nodes; ++i) StartNode(i);
+  clients_.resize(static_cast<size_t>(options_.clients));
+  for (int c = 0; c < options_.clients; ++c) {
+    SimClient& cl = clients_[c];
+    cl.process = c;
+    cl.client_id = next_client_id_++;
+    cl.target = static_cast<int>(Uniform(0, options_.nodes - 1));
+    client_by_id_[cl.client_id] = c;
+    Event e;
+    e.kind = EventKind::kClientTimer;
+    e.client = c;
+    e.token = cl.attempt;
+    e.time_ns = Uniform(1, 50) * kMs;
+    Schedule(std::move(e));
+  }
+  if (options_.faults) {
+    for (int64_t t = 50 * kMs; t < heal_ns_; t += Uniform(20, 200) * kMs) {
+      Event e;
+      e.kind = EventKind::kFault;
+      e.time_ns = t;
+      Schedule(std::move(e));
+    }
+    Event h;
+    h.kind = EventKind::kHeal;
+    h.time_ns = heal_ns_;
+    Schedule(std::move(h));
+  }
+  if (bugs_.no_fsync) {
+    Event s;
+    s.kind = EventKind::kBackgroundSync;
+    s.time_ns = 20 * kMs;
+    Schedule(std::move(s));
+  }
+
+  bool leader_after_heal = false;
+  const int64_t kMaxEvents = 5'000'000;  // a bound: a run that exceeds it fails
+  while (!queue_.empty() && result_.ok) {
+    Event e = queue_.top();
+    queue_.pop();
+    if (e.time_ns > end_ns_) break;
+    if (++result_.events > kMaxEvents) {
+      Fail("bound: more than 5000000 events");
+      break;
+    }
+    now_ = e.time_ns;
+    hash_ = Mix(hash_, (static_cast<uint64_t>(now_) << 8) ^ static_cast<uint64_t>(e.kind));
+    switch (e.kind) {
+      case EventKind::kTick: {
+        SimNode& n = nodes_[e.node];
+        if (!n.up || e.token != n.epoch) break;
+        n.core->SetNow(LocalNs(e.node));
+        n.core->Tick();
+        Process(e.node);
+        ScheduleTick(e.node);
+        break;
+      }
+      case EventKind::kDeliver: {
+        SimNode& n = nodes_[e.node];
+        if (!n.up || !Connected(e.message.from.value, e.node)) break;
+        n.core->SetNow(LocalNs(e.node));
+        n.core->Step(e.message);
+        Process(e.node);
+        break;
+      }
+      case EventKind::kClientRequest: {
+        SimNode& n = nodes_[e.node];
+        if (!n.up) break;
+        n.core->SetNow(LocalNs(e.node));
+        n.core->Propose(e.command);
+        Process(e.node);
+        break;
+      }
+      case EventKind::kClientReply:
+        OnClientReply(e.client, e.reply);
+        break;
+      case EventKind::kClientTimer: {
+        SimClient& cl = clients_[e.client];
+        if (e.token != cl.attempt) break;
+        if (!cl.busy) {
+          ClientIssue(e.client);
+        } else if (now_ >= cl.deadline_ns) {
+          ClientComplete(e.client, history::OpType::kInfo, cl.invoke_value);
+        } else {
+          cl.target = (cl.target + 1) % options_.nodes;  // no answer: try another node
+          cl.command.retry = true;  // the unanswered attempt may have been proposed
+          ClientSend(e.client);
+        }
+        break;
+      }
+      case EventKind::kClientResend: {
+        SimClient& cl = clients_[e.client];
+        if (e.token == cl.attempt && cl.busy) ClientSend(e.client);
+        break;
+      }
+      case EventKind::kFault:
+        if (faults_on_) InjectFault();
+        break;
+      case EventKind::kRestart:
+        if (faults_on_ && !nodes_[e.node].up) StartNode(e.node);
+        break;
+      case EventKind::kBackgroundSync: {
+        for (SimNode& n : nodes_) {
+          for (const core::Record& r : n.unsynced) n.synced.Apply(r);
+          n.unsynced.clear();
+        }
+        Event s;
+        s.kind = EventKind::kBackgroundSync;
+        s.time_ns = now_ + 20 * kMs;
+        Schedule(std::move(s));
+        break;
+      }
+      case EventKind::kHeal:
+        Heal();
+        break;
+    }
+    if (!leader_after_heal && now_ >= heal_ns_ && LeaderCount() > 0) leader_after_heal = true;
+  }
+  result_.sim_ns = now_;
+  result_.slots_chosen = static_cast<int64_t>(chosen_.size());
+  // Ops still open at the end: their outcome is unknown.
+  for (SimClient& cl : clients_) {
+    if (cl.busy) {
+      Record(cl, history::OpType::kInfo, cl.f, cl.invoke_value);
+      cl.busy = false;
+      ++result_.ops_info;
+    }
+  }
+  if (result_.ok) {  // liveness
+    if (!leader_after_heal) Fail("liveness: no leader after the faults stopped");
+    int64_t bound_ns = heal_ns_ + options_.liveness_bound_ms * kMs;
+    for (const SimClient& cl : clients_) {
+      if (result_.ok && (cl.progress_ns < 0 || cl.progress_ns > bound_ns)) {
+        Fail("liveness: client process " + std::to_string(cl.process) +
+             " completed no operation within " + std::to_string(options_.liveness_bound_ms) +
+             "ms after the faults stopped");
+      }
+    }
+    if (result_.ok && !options_.faults && result_.ops_invoked > 0 &&
+        static_cast<double>(result_.ops_ok + result_.ops_fail) <
+            0.99 * static_cast<double>(result_.ops_invoked)) {
+      Fail("liveness: only " + std::to_string(result_.ops_ok + result_.ops_fail) + " of " +
+           std::to_string(result_.ops_invoked) + " operations completed without faults");
+    }
+  }
+  if (result_.ok && options_.check_linearizable) {
+    checker::LinearizableOptions lo;
+    lo.model = "cas-register";
+    lo.keyed = true;
+    lo.time_limit_s = 20;
+    lo.threads = 1;
+    lo.memory_limit_bytes = 1LL << 30;
+    lo.shrink = false;
+    checker::CheckResult check = checker::CheckLinearizable(result_.history, lo);
+    if (check.verdict == checker::Verdict::kInvalid) {
+      Fail("linearizability: " + check.cause);
+    } else if (check.verdict == checker::Verdict::kUnknown) {
+      result_.checker_unknown = true;
+    }
+  }
+  result_.trace_hash = hash_;
+  return std::move(result_);
+}
+
+}  // namespace
+
+const char* const* BugNames() { return kBugNames; }
+
+Result<core::Bugs> ParseBug(const std::string& name) {
+  core::Bugs b;
+  if (name.empty()) return b;
+  if (name == "no-fsync") {
+    b.no_fsync = true;
+  } else if (name == "promise-geq") {
+    b.promise_geq = true;
+  } else if (name == "skip-phase1-on-retry") {
+    b.skip_phase1_on_retry = true;
+  } else if (name == "forget-promise") {
+    b.forget_promise = true;
+  } else if (name == "majority-off-by-one") {
+    b.majority_off_by_one = true;
+  } else if (name == "count-duplicate-acks") {
+    b.count_duplicate_acks = true;
+  } else if (name == "stale-lease-read") {
+    b.stale_lease_read = true;
+  } else {
+    return InvalidArgument("unknown --bug '" + name + "'");
+  }
+  return b;
+}
+
+SimResult RunSimulation(const SimOptions& options) {
+  Result<core::Bugs> bugs = ParseBug(options.bug);
+  CHAOS_CHECK_MSG(bugs.ok(), "%s", bugs.status().message().c_str());
+  Simulation sim(options, *bugs);
+  return sim.Run();
+}
+
+SeedsSummary RunSeeds(const SimOptions& base, uint64_t first_seed, int64_t runs, bool stop_at_first,
+                      bool verbose, std::FILE* out) {
+  SeedsSummary sum;
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < runs; ++i) {
+    SimOptions o = base;
+    o.seed = first_seed + static_cast<uint64_t>(i);
+    SimResult r = RunSimulation(o);
+    ++sum.runs;
+    sum.ops += r.ops_invoked;
+    sum.sim_s += static_cast<double>(r.sim_ns) / 1e9;
+    sum.checker_unknown += r.checker_unknown;
+    if (verbose) {
+      std::fprintf(out,
+                   "seed %llu: %s read-mode=%d ops=%lld ok=%lld fail=%lld info=%lld slots=%lld "
+                   "events=%lld hash=%016llx\n",
+                   static_cast<unsigned long long>(o.seed), r.ok ? "ok" : "FAILED",
+                   static_cast<int>(r.read_mode), static_cast<long long>(r.ops_invoked),
+                   static_cast<long long>(r.ops_ok), static_cast<long long>(r.ops_fail),
+                   static_cast<long long>(r.ops_info), static_cast<long long>(r.slots_chosen),
+                   static_cast<long long>(r.events), static_cast<unsigned long long>(r.trace_hash));
+    }
+    if (!r.ok) {
+      if (sum.failed == 0) sum.first_failing_seed = o.seed;
+      ++sum.failed;
+      std::fprintf(out, "seed %llu FAILED: %s\n  replay: %s\n",
+                   static_cast<unsigned long long>(o.seed), r.failure.c_str(),
+                   ReplayCommand(o).c_str());
+      std::fflush(out);
+      if (stop_at_first) break;
+    }
+  }
+  sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double wall = std::max(sum.wall_s, 1e-9);
+  std::fprintf(out,
+               "chaos sim: %lld of %lld runs failed, %lld checker unknown, %lld client ops, "
+               "%.1f s simulated in %.2f s: %.1f runs/s, %.0f simulated client ops/s\n",
+               static_cast<long long>(sum.failed), static_cast<long long>(sum.runs),
+               static_cast<long long>(sum.checker_unknown), static_cast<long long>(sum.ops),
+               sum.sim_s, sum.wall_s, static_cast<double>(sum.runs) / wall,
+               static_cast<double>(sum.ops) / wall);
+  std::fflush(out);
+  return sum;
+}
+
+std::string ReplayCommand(const SimOptions& o) {
+  std::string cmd = "chaos sim --seed " + std::to_string(o.seed) + " --runs 1 --nodes " +
+                    std::to_string(o.nodes) + " --faults " + (o.faults ? "all" : "none");
+  if (!o.bug.empty()) cmd += " --bug " + o.bug;
+  if (o.read_mode) {
+    static const char* kModes[] = {"log", "read-index", "lease"};
+    cmd += std::string(" --read-mode ") + kModes[static_cast<int>(*o.read_mode)];
+  }
+  return cmd;
+}
+
+}  // namespace chaos::sim
