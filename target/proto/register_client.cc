@@ -35,7 +35,9 @@ struct RegisterClient::Impl {
     auto it = stubs.find(address);
     if (it != stubs.end()) return it->second.get();
     grpc::ChannelArguments args;
+    // Reconnect quickly to a restarted node (gRPC's default minimum is 20 s).
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
     auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     auto stub = api::Client::NewStub(channel);
@@ -79,6 +81,8 @@ struct RegisterClient::Impl {
         result.error = address + ": " + status.error_message();
         if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) break;
         address = options.addresses[current];
+        // A node that is down fails fast; pause so a retry loop does not spin.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
         continue;
       }
       switch (reply.status()) {

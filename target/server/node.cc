@@ -732,6 +732,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
       if (core->chosen_prefix().value > last_chosen.value + 1000 && !core->is_leader()) {
         log.Info("caught up from slot " + std::to_string(last_chosen.value) + " to " +
                  std::to_string(core->chosen_prefix().value));
+        last_chosen = core->chosen_prefix();
       }
       if (now - last_expire > 100'000'000) {
         ExpireWaiters();
