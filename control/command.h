@@ -59,14 +59,18 @@ class Command {
   Command& AndAlways(const Command& next);
   Command& Pipe(const Command& next);
 
-  // Starts the command as a daemon that outlives the SSH channel:
-  // nohup CMD >LOG 2>&1 </dev/null & echo $!  (prints the daemon's pid).
+  // Starts the command as a daemon that outlives the SSH channel and the
+  // command's timeout: nohup setsid CMD >LOG 2>&1 </dev/null & echo $!
+  // (prints the daemon's pid; setsid gives it a session and process group of
+  // its own, outside the group killed at a timeout).
   // Without the redirections a background child keeps the channel's stdout
   // open and the command never ends (INFRA.md §4).
   Command& Daemon(std::string_view log_path);
 
   // The sh command line.
   std::string ToString() const;
+  // True if the line is one simple command (so `exec` can prefix it).
+  bool IsSimple() const { return simple_; }
 
  private:
   // Turns a compound line into one simple command (sh -c '...'), so that env,

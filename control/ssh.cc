@@ -143,6 +143,29 @@ std::string SftpErrorText(sftp_session sftp, ssh_session session) {
 
 }  // namespace
 
+std::string WrapForNode(const Command& command, int timeout_ms) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%d.%03d", timeout_ms / 1000, timeout_ms % 1000);
+  // A simple command replaces the inner shell, so its own exit or signal is
+  // what `timeout` sees.
+  std::string line = (command.IsSimple() ? "exec " : "") + command.ToString();
+  // `timeout` runs in a process group of its own (not in the foreground, so
+  // it is started in the background with the channel's stdin handed over on
+  // fd 3). It signals the whole group at the deadline, but returns as soon as
+  // its direct child ends, which may leave children that ignore TERM behind:
+  // after a timeout (124, or 137 when its own KILL got it) the wrapper kills
+  // what is left of the group. A command killed by signal N (exit 128+N) is
+  // passed on as that signal, so sshd reports exit-signal.
+  std::string wrapper = "exec 3<&0; timeout -k " + std::to_string(kKillAfterSeconds) + " " +
+                        seconds + " sh -c " + ShellQuote(line) +
+                        " <&3 3<&- & p=$!; exec 3<&-; wait $p; rc=$?; "
+                        "if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then kill -9 -$p 2>/dev/null; fi; "
+                        "if [ $rc -gt 128 ] && [ $rc -le 143 ]; then kill -$((rc - 128)) $$; fi; "
+                        "exit $rc";
+  // sh whatever the login shell is.
+  return "exec sh -c " + ShellQuote(wrapper);
+}
+
 struct Session::Impl {
   ssh_session session = nullptr;
   ~Impl() {
@@ -214,6 +237,7 @@ Status Session::ConnectLocked() {
   long timeout_us = (ssh_.connect_timeout_ms % 1000) * 1000L;
   unsigned int port = static_cast<unsigned int>(node_.ssh.port);
   int no = 0;
+  int yes = 1;  // TCP_NODELAY: small SFTP writes otherwise wait for delayed ACKs
   bool options_ok =
       ssh_options_set(s, SSH_OPTIONS_HOST, node_.ssh.host.c_str()) == 0 &&
       ssh_options_set(s, SSH_OPTIONS_PORT, &port) == 0 &&
@@ -222,6 +246,7 @@ Status Session::ConnectLocked() {
       ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_s) == 0 &&
       ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) == 0 &&
       ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) == 0 &&
+      ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) == 0 &&
       ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, ssh_.known_hosts.c_str()) == 0 &&
       ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0 &&
       (key_types.empty() || ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, key_types.c_str()) == 0);
@@ -305,12 +330,7 @@ Result<RemoteResult> Session::Run(const Command& command, int timeout_ms) {
 Result<RemoteResult> Session::Run(const Command& command, const RunOptions& options) {
   CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
   std::lock_guard lock(mu_);
-  char seconds[32];
-  std::snprintf(seconds, sizeof seconds, "%d.%03d", options.timeout_ms / 1000,
-                options.timeout_ms % 1000);
-  // The node enforces the timeout on the command's whole process group.
-  std::string line = "exec timeout -k " + std::to_string(kKillAfterSeconds) + " " + seconds +
-                     " sh -c " + ShellQuote(command.ToString());
+  std::string line = WrapForNode(command, options.timeout_ms);
 
   ssh_channel channel = nullptr;
   // A connection that broke since its last use fails at channel open, before
@@ -407,9 +427,11 @@ Result<RemoteResult> Session::Run(const Command& command, const RunOptions& opti
   }
   ssh_channel_close(channel);
   ssh_channel_free(channel);
-  // `timeout` exits 124 after killing the command; the controller's clock
-  // started before the node's, so a real timeout shows here as >= timeout_ms.
-  if (result.exit_status == 124 && result.duration_ms >= options.timeout_ms) {
+  // The wrapper ends with 124 (TERM was enough) or KILL after a timeout; the
+  // controller's clock started before the node's, so a real timeout shows
+  // here as >= timeout_ms.
+  if ((result.exit_status == 124 || result.exit_signal == "KILL") &&
+      result.duration_ms >= options.timeout_ms) {
     result.timed_out = true;
   }
   return result;

@@ -7,9 +7,12 @@
 // for every command (one channel per command) and reopened when it broke.
 //
 // Commands are Command values (control/command.h), never raw text. On the
-// node a command runs as `exec timeout -k 2 <t> sh -c '<command>'`, so at
-// the timeout the node itself kills the command's whole process group (TERM,
-// then KILL two seconds later) and the result says timed_out. The controller
+// node a command runs under `timeout -k 2 <t>` in a process group of its own
+// (WrapForNode), so at the timeout the node itself kills the command's whole
+// process group (TERM, then KILL two seconds later) and the result says
+// timed_out. Daemons started with Command::Daemon leave that group (setsid).
+// A command killed by a signal is reported as exit_signal; as in sh, a
+// command that itself exits 128+N (N <= 15) reads as killed by signal N. The controller
 // also keeps its own deadline (timeout + 5 s) in case the node stops
 // answering altogether; then the connection is dropped and reopened later.
 //
@@ -57,6 +60,9 @@ struct RunOptions {
   std::string stdin_data;                 // sent, then EOF
   size_t output_limit_bytes = 64u << 20;  // per stream
 };
+
+// The line sent to sshd for `command` (exposed for tests and logs).
+std::string WrapForNode(const Command& command, int timeout_ms);
 
 class Session {
  public:
