@@ -1,0 +1,266 @@
+// Loading a stored run and pairing its ops (see run_data.h).
+#include "reports/run_data.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "history/codec.h"
+
+namespace chaos::reports {
+namespace fs = std::filesystem;
+using history::Op;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxListedFiles = 2000;
+
+Result<json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
+  return j;
+}
+
+std::string FaultLabel(const std::string& kind, const json& value) {
+  std::string label = kind;
+  if (value.is_object() && value.contains("groups") && value["groups"].is_array()) {
+    std::string g;
+    for (const auto& group : value["groups"]) {
+      if (!g.empty()) g += " |";
+      if (group.is_array()) {
+        for (const auto& n : group) g += " " + (n.is_string() ? n.get<std::string>() : n.dump());
+      }
+    }
+    return label + g;
+  }
+  if (value.is_object() && value.contains("nodes") && value["nodes"].is_array()) {
+    for (const auto& n : value["nodes"]) {
+      label += " " + (n.is_string() ? n.get<std::string>() : n.dump());
+    }
+    return label;
+  }
+  if (value.is_array()) {
+    for (const auto& n : value) label += " " + (n.is_string() ? n.get<std::string>() : n.dump());
+    return label;
+  }
+  if (value.is_string()) return label + " " + value.get<std::string>();
+  if (!value.is_null()) return label + " " + value.dump();
+  return label;
+}
+
+int IndexOf(std::vector<std::string>* names, std::map<std::string, int>* ids,
+            const std::string& name) {
+  auto [it, inserted] = ids->emplace(name, static_cast<int>(names->size()));
+  if (inserted) names->push_back(name);
+  return it->second;
+}
+
+}  // namespace
+
+checker::Verdict VerdictOfJson(const json& valid) {
+  if (valid.is_boolean()) {
+    return valid.get<bool>() ? checker::Verdict::kValid : checker::Verdict::kInvalid;
+  }
+  return checker::Verdict::kUnknown;
+}
+
+void AnalyzeHistory(RunData* d) {
+  const history::History& h = d->history;
+  d->timed = !h.empty();
+  int64_t t_first = 0;
+  for (const Op& op : h) {
+    if (op.time_ns == history::kAbsent) d->timed = false;
+  }
+  if (d->timed) {
+    t_first = h.front().time_ns;
+    for (const Op& op : h) t_first = std::min(t_first, op.time_ns);
+  }
+  auto at = [&](size_t pos) {
+    return d->timed ? static_cast<double>(h[pos].time_ns - t_first) / 1e6
+                    : static_cast<double>(pos);
+  };
+  d->end_ms = 0;
+  for (size_t i = 0; i < h.size(); ++i) d->end_ms = std::max(d->end_ms, at(i));
+  if (!d->timed) d->end_ms = static_cast<double>(h.size());
+
+  // Lanes: numbered processes in numeric order, then named ones.
+  std::vector<int64_t> numbers;
+  std::vector<std::string> named;
+  for (const Op& op : h) {
+    if (op.process.is_nemesis()) continue;
+    if (op.process.is_named()) {
+      named.push_back(op.process.name);
+    } else {
+      numbers.push_back(op.process.id);
+    }
+  }
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  std::map<std::string, int> lane_of;
+  for (int64_t n : numbers) IndexOf(&d->processes, &lane_of, std::to_string(n));
+  for (const std::string& n : named) IndexOf(&d->processes, &lane_of, n);
+
+  std::map<std::string, int> node_ids, f_ids;
+  std::map<std::string, size_t> pending;  // process -> open pair
+  std::map<std::string, size_t> open_faults;
+  for (size_t i = 0; i < h.size(); ++i) {
+    const Op& op = h[i];
+    const int64_t index = op.index != history::kAbsent ? op.index : static_cast<int64_t>(i);
+    if (op.process.is_nemesis()) {
+      ++d->nemesis_ops;
+      if (op.is_invoke()) continue;
+      const bool start = op.f.rfind("start-", 0) == 0;
+      const bool stop = op.f.rfind("stop-", 0) == 0;
+      if (!start && !stop) continue;
+      std::string kind = op.f.substr(start ? 6 : 5);
+      if (start) {
+        if (open_faults.count(kind)) continue;  // already open: keep the first start
+        open_faults[kind] = d->faults.size();
+        d->faults.push_back({kind, FaultLabel(kind, op.value), at(i), d->end_ms, true});
+      } else {
+        auto it = open_faults.find(kind);
+        if (it == open_faults.end()) continue;
+        d->faults[it->second].end_ms = at(i);
+        d->faults[it->second].open = false;
+        open_faults.erase(it);
+      }
+      continue;
+    }
+    const std::string proc = op.process.ToString();
+    if (op.is_invoke()) {
+      OpPair p;
+      p.invoke = static_cast<int64_t>(i);
+      p.lane = lane_of[proc];
+      p.node = op.node ? IndexOf(&d->node_names, &node_ids, *op.node) : -1;
+      p.f = IndexOf(&d->fs, &f_ids, op.f);
+      p.start_ms = at(i);
+      p.end_ms = d->end_ms;
+      pending[proc] = d->pairs.size();
+      d->pair_of_index[index] = d->pairs.size();
+      d->pairs.push_back(p);
+      continue;
+    }
+    auto it = pending.find(proc);
+    if (it == pending.end()) {
+      // A completion without an invocation: shown as a zero-length op.
+      OpPair p;
+      p.invoke = p.complete = static_cast<int64_t>(i);
+      p.lane = lane_of[proc];
+      p.node = op.node ? IndexOf(&d->node_names, &node_ids, *op.node) : -1;
+      p.f = IndexOf(&d->fs, &f_ids, op.f);
+      p.type = op.is_ok() ? 0 : op.is_fail() ? 1 : 2;
+      p.start_ms = p.end_ms = p.complete_ms = at(i);
+      d->pair_of_index[index] = d->pairs.size();
+      d->pairs.push_back(p);
+      continue;
+    }
+    OpPair& p = d->pairs[it->second];
+    p.complete = static_cast<int64_t>(i);
+    p.type = op.is_ok() ? 0 : op.is_fail() ? 1 : 2;
+    // An info op may have taken effect at any later time: its bar runs on.
+    p.end_ms = op.is_info() ? d->end_ms : at(i);
+    p.complete_ms = at(i);
+    if (p.node < 0 && op.node) p.node = IndexOf(&d->node_names, &node_ids, *op.node);
+    d->pair_of_index[index] = it->second;
+    pending.erase(it);
+  }
+}
+
+Result<RunData> LoadRun(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return NotFound(dir + ": not a run folder");
+  RunData d;
+  d.dir = dir;
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  d.run_id = p.filename().string();
+  d.test_name = p.parent_path().filename().string();
+
+  d.test = json::object();
+  if (fs::exists(p / "test.json", ec)) {
+    auto t = ReadJsonFile((p / "test.json").string());
+    if (t.ok() && t->is_object()) {
+      d.test = *t;
+      if (d.test.contains("name") && d.test["name"].is_string()) {
+        d.test_name = d.test["name"].get<std::string>();
+      }
+    } else {
+      d.notes.push_back("test.json: " + (t.ok() ? "not an object" : t.status().message()));
+    }
+  } else {
+    d.notes.push_back("no test.json");
+  }
+
+  if (fs::exists(p / "results.json", ec)) {
+    auto r = ReadJsonFile((p / "results.json").string());
+    if (r.ok() && r->is_object()) {
+      d.results = *r;
+    } else {
+      d.notes.push_back("results.json: " + (r.ok() ? "not an object" : r.status().message()));
+    }
+  }
+  if (d.results.is_null()) {
+    d.verdict = checker::Verdict::kUnknown;
+    d.cause = "no results.json: the run was not checked";
+  } else {
+    d.verdict = VerdictOfJson(d.results.value("valid", json()));
+    // The cause: the first checker that gives the verdict and says why.
+    const json& checkers = d.results.value("checkers", json::object());
+    if (checkers.is_object()) {
+      for (const auto& [name, r] : checkers.items()) {
+        if (!r.is_object() || VerdictOfJson(r.value("valid", json())) != d.verdict) continue;
+        if (d.verdict == checker::Verdict::kValid) break;
+        std::string why = r.contains("cause") && r["cause"].is_string()
+                              ? r["cause"].get<std::string>()
+                              : (d.verdict == checker::Verdict::kInvalid ? "invalid" : "unknown");
+        d.cause = name + ": " + why;
+        break;
+      }
+    }
+    if (d.cause.empty() && d.results.contains("cause") && d.results["cause"].is_string()) {
+      d.cause = d.results["cause"].get<std::string>();
+    }
+  }
+
+  for (const char* name : {"history.jsonl", "history.edn"}) {
+    if (!fs::exists(p / name, ec)) continue;
+    auto h = history::ReadHistory((p / name).string());
+    if (!h.ok()) {
+      d.notes.push_back(std::string(name) + ": " + h.status().message());
+      continue;
+    }
+    d.history = std::move(*h);
+    d.history_file = name;
+    break;
+  }
+  if (d.history_file.empty()) d.notes.push_back("no readable history");
+  AnalyzeHistory(&d);
+
+  // Linkable files: the run's own files and every node's logs.
+  for (const char* name : {"history.jsonl", "history.edn", "results.json", "test.json",
+                           "chaos.log"}) {
+    if (fs::exists(p / name, ec)) d.files.push_back(name);
+  }
+  if (fs::is_directory(p / "nodes", ec)) {
+    std::vector<std::string> logs;
+    for (auto it = fs::recursive_directory_iterator(p / "nodes", ec);
+         !ec && it != fs::recursive_directory_iterator() && logs.size() < kMaxListedFiles;
+         it.increment(ec)) {
+      if (it->is_regular_file(ec)) logs.push_back(fs::relative(it->path(), p, ec).string());
+    }
+    std::sort(logs.begin(), logs.end());
+    d.files.insert(d.files.end(), logs.begin(), logs.end());
+  }
+  return d;
+}
+
+}  // namespace chaos::reports
