@@ -73,6 +73,9 @@ struct SearchStats {
 
 struct CheckResult {
   Verdict verdict = Verdict::kUnknown;
+  // True when the history itself is unusable (unpaired ops, values of the
+  // wrong shape): the verdict is then kUnknown and `cause` names the op.
+  bool input_error = false;
   // Why: "" when valid; for invalid "op N cannot be linearized ..."; for
   // unknown "time-limit", "memory-limit", "stopped" or an input problem.
   std::string cause;

@@ -315,6 +315,7 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
   if (!prepared.status.ok()) {
     result.verdict = Verdict::kUnknown;
     result.cause = "unusable input: " + prepared.status.message();
+    result.input_error = true;
     return result;
   }
   std::vector<Piece> pieces = std::move(prepared.pieces);
@@ -450,7 +451,8 @@ std::string CheckResult::Explain() const {
     s << "-> " << p["state"].dump() << "\n";
   }
   if (cx.contains("shrunk")) {
-    s << "  shrunk to " << cx["shrunk_ops"].dump() << " ops"
+    s << "  shrunk to " << cx["shrunk_ops"].dump() << " ops (" << cx["shrunk"].size()
+      << " history entries)"
       << (cx["shrunk_minimal"].get<bool>() ? " (no op can be removed)"
                                            : " (shrinking stopped early)")
       << ", from initial state " << cx["initial"].dump() << ":\n";

@@ -25,5 +25,6 @@ void AddVersionCommand(CLI::App& app, int* exit_code);
 void AddHistoryCommands(CLI::App& app, int* exit_code);
 void AddSimCommands(CLI::App& app, int* exit_code);
 void AddClusterCommands(CLI::App& app, int* exit_code);
+void AddCheckCommands(CLI::App& app, int* exit_code);
 
 }  // namespace chaos::cli

@@ -1,0 +1,255 @@
+// chaos check FILE...: re-checks recorded histories (JSONL or Jepsen EDN).
+//
+// Prints one verdict line per file (and, for an invalid one, the
+// counterexample), then a summary. Exit status: 0 every file valid, 1 some
+// file invalid, 2 some file unknown (and none invalid), 3 some file unusable
+// (one line naming the file and the position).
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "checker/checker.h"
+#include "checker/others.h"
+#include "harness/commands.h"
+#include "history/codec.h"
+
+namespace chaos::cli {
+namespace {
+
+// "60s", "1500ms", "2m", "1h", "90" (seconds).
+Result<double> ParseSeconds(const std::string& text) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    return InvalidArgument("bad duration '" + text + "' (e.g. 60s, 500ms, 2m)");
+  }
+  std::string unit = text.substr(used);
+  double scale = unit.empty() || unit == "s" ? 1
+                 : unit == "ms"              ? 1e-3
+                 : unit == "us"              ? 1e-6
+                 : unit == "m"               ? 60
+                 : unit == "h"               ? 3600
+                                             : -1;
+  if (scale < 0 || !(v > 0))
+    return InvalidArgument("bad duration '" + text + "' (e.g. 60s, 500ms, 2m)");
+  return v * scale;
+}
+
+// "4G", "512M", "100K", "1000000" (bytes).
+Result<int64_t> ParseBytes(const std::string& text) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    return InvalidArgument("bad size '" + text + "' (e.g. 4G, 512M)");
+  }
+  std::string unit = text.substr(used);
+  if (!unit.empty() && unit.back() == 'B') unit.pop_back();
+  if (!unit.empty() && unit.back() == 'i') unit.pop_back();
+  double scale = unit.empty()                 ? 1
+                 : unit == "K" || unit == "k" ? 1024.0
+                 : unit == "M" || unit == "m" ? 1024.0 * 1024
+                 : unit == "G" || unit == "g" ? 1024.0 * 1024 * 1024
+                 : unit == "T" || unit == "t" ? 1024.0 * 1024 * 1024 * 1024
+                                              : -1;
+  if (scale < 0 || !(v > 0)) return InvalidArgument("bad size '" + text + "' (e.g. 4G, 512M)");
+  return static_cast<int64_t>(v * scale);
+}
+
+Result<nlohmann::json> ParseInitial(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_discarded()) return j;
+  auto edn = history::ParseEdnValue(text);
+  if (!edn.ok()) return InvalidArgument("bad --initial '" + text + "': not JSON or EDN");
+  return *edn;
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+struct Flags {
+  std::vector<std::string> files;
+  std::string model = "cas-register";
+  bool keyed = false;
+  std::string checkers = "linearizable";
+  std::string time_limit = "60s";
+  std::string memory_limit = "4G";
+  std::string initial;
+  std::string nil_read = "unknown";
+  std::string failed_cas = "void";
+  int threads = 0;
+  bool json = false;
+  std::string results;
+  bool no_shrink = false;
+};
+
+int Run(const Flags& flags) {
+  checker::LinearizableOptions options;
+  options.model = flags.model;
+  options.keyed = flags.keyed;
+  options.threads = flags.threads;
+  options.shrink = !flags.no_shrink;
+  auto seconds = ParseSeconds(flags.time_limit);
+  if (!seconds.ok()) return ReportError(seconds.status());
+  options.time_limit_s = *seconds;
+  auto bytes = ParseBytes(flags.memory_limit);
+  if (!bytes.ok()) return ReportError(bytes.status());
+  options.memory_limit_bytes = *bytes;
+  if (!flags.initial.empty()) {
+    auto initial = ParseInitial(flags.initial);
+    if (!initial.ok()) return ReportError(initial.status());
+    options.initial = *initial;
+  }
+  if (flags.nil_read != "unknown" && flags.nil_read != "value") {
+    return ReportError(InvalidArgument("--nil-read must be unknown or value"));
+  }
+  options.nil_read =
+      flags.nil_read == "value" ? checker::NilRead::kValue : checker::NilRead::kUnknown;
+  if (flags.failed_cas != "void" && flags.failed_cas != "mismatch") {
+    return ReportError(InvalidArgument("--failed-cas must be void or mismatch"));
+  }
+  options.failed_cas =
+      flags.failed_cas == "mismatch" ? checker::FailedCas::kMismatch : checker::FailedCas::kVoid;
+  Status valid = checker::ValidateLinearizableOptions(options);
+  if (!valid.ok()) return ReportError(valid);
+  std::vector<std::string> names = SplitComma(flags.checkers);
+  if (names.empty()) return ReportError(InvalidArgument("--checker names no checker"));
+  for (const std::string& n : names) {
+    auto probe = checker::RunChecker(n, history::History(), options);
+    if (!probe.ok()) return ReportError(probe.status());
+  }
+
+  int counts[3] = {0, 0, 0};
+  int unusable = 0;
+  checker::Verdict worst = checker::Verdict::kValid;
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& file : flags.files) {
+    auto h = history::ReadHistory(file);
+    if (!h.ok()) {
+      ++unusable;
+      std::fprintf(stderr, "chaos: %s\n", h.status().message().c_str());
+      all.push_back({{"file", file}, {"valid", "unknown"}, {"error", h.status().message()}});
+      continue;
+    }
+    std::vector<checker::CheckerOutput> outputs;
+    std::string explain;
+    bool input_error = false;
+    std::string input_cause;
+    for (const std::string& n : names) {
+      if (n == "linearizable") {
+        checker::CheckResult r = checker::CheckLinearizable(*h, options);
+        if (r.input_error) {
+          input_error = true;
+          input_cause = r.cause;
+        }
+        if (r.verdict != checker::Verdict::kValid) explain += r.Explain();
+        outputs.push_back({"linearizable", r.verdict, r.ToJson()});
+      } else {
+        auto o = checker::RunChecker(n, *h, options);
+        outputs.push_back(std::move(*o));
+      }
+    }
+    if (input_error) {
+      ++unusable;
+      std::fprintf(stderr, "chaos: %s: %s\n", file.c_str(), input_cause.c_str());
+      all.push_back({{"file", file}, {"valid", "unknown"}, {"error", input_cause}});
+      continue;
+    }
+    checker::CheckerOutput out =
+        outputs.size() == 1 ? std::move(outputs[0]) : checker::Compose(std::move(outputs));
+    out.result["file"] = file;
+    worst = checker::Merge(worst, out.verdict);
+    counts[static_cast<int>(out.verdict)]++;
+    if (flags.json) {
+      std::printf("%s\n", out.result.dump().c_str());
+    } else {
+      std::string line = file + ": " + checker::VerdictName(out.verdict);
+      nlohmann::json lin = out.result;
+      if (names.size() > 1) {
+        lin = out.result["results"].contains("linearizable") ? out.result["results"]["linearizable"]
+                                                             : nlohmann::json();
+      }
+      if (lin.is_object() && lin.contains("stats")) {
+        line += " (" + std::to_string(h->size()) + " ops, " +
+                std::to_string(lin["stats"]["states"].get<int64_t>()) + " states, " +
+                std::to_string(static_cast<int64_t>(lin["stats"]["ms"].get<double>())) + " ms)";
+      }
+      std::printf("%s\n", line.c_str());
+      if (!explain.empty()) {
+        std::istringstream in(explain);
+        std::string l;
+        bool first = true;
+        while (std::getline(in, l)) {
+          if (!first) std::printf("  %s\n", l.c_str());
+          first = false;
+        }
+      }
+      const nlohmann::json results =
+          out.result.contains("results") ? out.result["results"] : nlohmann::json::object();
+      for (const auto& [name, r] : results.items()) {
+        if (name == "linearizable") continue;
+        std::printf(
+            "  %s: %s\n", name.c_str(),
+            r["valid"].is_boolean() ? (r["valid"].get<bool>() ? "valid" : "invalid") : "unknown");
+      }
+    }
+    all.push_back(std::move(out.result));
+  }
+  if (!flags.results.empty()) {
+    std::ofstream f(flags.results);
+    f << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
+    if (!f.good()) return ReportError(IoError("cannot write " + flags.results));
+  }
+  if (!flags.json) {
+    std::printf("%zu file(s): %d valid, %d invalid, %d unknown, %d unusable\n", flags.files.size(),
+                counts[0], counts[1], counts[2], unusable);
+  }
+  if (unusable > 0) return kExitCannotRun;
+  if (worst == checker::Verdict::kInvalid) return kExitInvalid;
+  if (worst == checker::Verdict::kUnknown) return kExitUnknown;
+  return kExitValid;
+}
+
+}  // namespace
+
+void AddCheckCommands(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "check", "Check recorded histories (JSONL or Jepsen EDN) for linearizability and more");
+  cmd->add_option("files", flags->files, "history files (.jsonl, .json or .edn)")->required();
+  cmd->add_option("--model", flags->model,
+                  "register, cas-register, multi-register, mutex, set, fifo-queue, "
+                  "unordered-queue (default cas-register)");
+  cmd->add_flag("--keyed", flags->keyed, "values are [key v]; each key is checked on its own");
+  cmd->add_option("--checker", flags->checkers,
+                  "comma-separated: linearizable, set, counter, unique-ids, stats, perf "
+                  "(default linearizable)");
+  cmd->add_option("--time-limit", flags->time_limit, "per file, e.g. 60s, 500ms (default 60s)");
+  cmd->add_option("--memory-limit", flags->memory_limit,
+                  "for the search's memory, e.g. 4G (default 4G)");
+  cmd->add_option("--initial", flags->initial, "the model's initial value, JSON or EDN (nil)");
+  cmd->add_option("--nil-read", flags->nil_read,
+                  "unknown: an ok read of nil matches anything (Knossos); value: it means nil");
+  cmd->add_option("--failed-cas", flags->failed_cas,
+                  "void: a failed cas did not happen (Knossos); mismatch: it saw another value");
+  cmd->add_option("--threads", flags->threads, "search threads (0 = all cores)");
+  cmd->add_flag("--json", flags->json, "print one JSON result per file instead of text");
+  cmd->add_option("--results", flags->results, "write the results (results.json) to this file");
+  cmd->add_flag("--no-shrink", flags->no_shrink, "do not shrink counterexamples");
+  cmd->callback([flags, exit_code] { *exit_code = Run(*flags); });
+}
+
+}  // namespace chaos::cli
