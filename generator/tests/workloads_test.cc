@@ -1,0 +1,168 @@
+// Tests of the register, set and counter workloads on simulated clients.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "generator/generator.h"
+#include "generator/simulate.h"
+#include "generator/tests/sim_util.h"
+
+namespace chaos::generator {
+namespace {
+
+using history::Json;
+using history::OpType;
+using test_util::Count;
+using test_util::Invocations;
+using test_util::SimRun;
+
+constexpr int64_t kS = 1'000'000'000;
+
+Workload Make(std::string_view name, WorkloadOptions o = {}) {
+  Result<Workload> w = MakeWorkload(name, o);
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  return std::move(w).value();
+}
+
+// Proves unknown names and out-of-range options are InvalidArgument.
+TEST(Workloads, BadInputIsInvalidArgument) {
+  EXPECT_EQ(MakeWorkload("queue", {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeWorkload("register", {.concurrency = 0}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeWorkload("register", {.ops_per_key_max = 0}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeWorkload("register", {.value_max = -1}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeWorkload("set", {.rate_per_s = -1}).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Proves register emits keyed read/write/cas with values in 0..value_max, names
+// its checker and model, records its keys, and its history (with failures and
+// crashes) is well formed; final reads read every key until ok.
+TEST(Workloads, RegisterOpsAreWellFormed) {
+  Workload w = Make(
+      "register",
+      {.seed = 1, .concurrency = 6, .processes_per_key = 3, .ops_per_key_max = 30, .value_max = 4});
+  EXPECT_EQ(w.checker, "linearizable");
+  EXPECT_EQ(w.model, "cas-register");
+  ASSERT_TRUE(w.keyed);
+  ASSERT_NE(w.keys, nullptr);
+  SimOptions o{.concurrency = 6,
+               .fail_rate = 0.05,
+               .crash_rate = 0.05,
+               .seed = 1,
+               .duration_ns = 2 * kS,
+               .model = "register",
+               .keyed = true};
+  history::History h = SimRun(*w.clients, o);
+  std::set<int64_t> keys;
+  for (const history::Op& op : Invocations(h)) {
+    ASSERT_TRUE(op.value.is_array() && op.value.size() == 2) << history::Describe(op);
+    keys.insert(op.value[0].get<int64_t>());
+    const Json& v = op.value[1];
+    if (op.f == "read") {
+      EXPECT_TRUE(v.is_null());
+    } else if (op.f == "write") {
+      EXPECT_TRUE(v.is_number_integer() && v >= 0 && v <= 4) << v;
+    } else {
+      ASSERT_EQ(op.f, "cas");
+      EXPECT_TRUE(v.is_array() && v.size() == 2 && v[0] <= 4 && v[1] <= 4) << v;
+    }
+  }
+  EXPECT_EQ(keys, std::set<int64_t>(w.keys->begin(), w.keys->end()));
+  EXPECT_GT(Count(h, OpType::kOk, "cas"), 0);  // small values: some cas succeed
+  EXPECT_GT(Count(h, OpType::kFail, "cas"), 0);
+
+  GeneratorPtr reads = w.final_reads(*w.keys);
+  history::History r = SimRun(*reads, {.concurrency = 6,
+                                       .fail_rate = 0.3,
+                                       .seed = 2,
+                                       .duration_ns = 100 * kS,
+                                       .model = "register",
+                                       .keyed = true});
+  std::set<int64_t> read_ok;
+  for (const history::Op& op : r) {
+    EXPECT_EQ(op.f, "read");
+    if (op.is_ok()) read_ok.insert(op.value[0].get<int64_t>());
+  }
+  EXPECT_EQ(read_ok, keys);
+}
+
+// Proves set adds unique integers and, after a barrier, its final reads (until
+// one is ok) see every acknowledged add.
+TEST(Workloads, SetAddsUniqueThenReads) {
+  Workload w = Make("set");
+  EXPECT_EQ(w.checker, "set");
+  EXPECT_FALSE(w.keyed);
+  std::vector<GeneratorPtr> phases;
+  phases.push_back(TimeLimit(kS, std::move(w.clients)));
+  phases.push_back(w.final_reads({}));
+  GeneratorPtr g = Phases(std::move(phases));
+  history::History h =
+      SimRun(*g, {.concurrency = 4, .crash_rate = 0.05, .duration_ns = 10 * kS, .model = "set"});
+  std::set<int64_t> added, acked;
+  const history::Op* final_read = nullptr;
+  for (const history::Op& op : h) {
+    if (op.f == "add" && op.is_invoke()) {
+      EXPECT_TRUE(added.insert(op.value.get<int64_t>()).second) << "duplicate " << op.value;
+    }
+    if (op.f == "add" && op.is_ok()) acked.insert(op.value.get<int64_t>());
+    if (op.f == "read" && op.is_invoke()) {
+      EXPECT_TRUE(op.value.is_null());
+    }
+    if (op.f == "read" && op.is_ok() && final_read == nullptr) final_read = &op;
+  }
+  ASSERT_GT(acked.size(), 100u);
+  ASSERT_NE(final_read, nullptr);
+  std::set<int64_t> read;
+  for (const Json& e : final_read->value) read.insert(e.get<int64_t>());
+  for (int64_t v : acked) EXPECT_TRUE(read.count(v)) << v;
+}
+
+// Proves counter mixes small adds with reads.
+TEST(Workloads, CounterAddsAndReads) {
+  Workload w = Make("counter", {.seed = 3});
+  EXPECT_EQ(w.checker, "counter");
+  history::History h =
+      SimRun(*w.clients, {.concurrency = 4, .duration_ns = kS, .model = "counter"});
+  int64_t adds = Count(h, OpType::kInvoke, "add"), reads = Count(h, OpType::kInvoke, "read");
+  EXPECT_GT(reads, 0);
+  EXPECT_GT(adds, 2 * reads);
+  for (const history::Op& op : Invocations(h)) {
+    if (op.f == "add") {
+      EXPECT_TRUE(op.value >= 1 && op.value <= 3) << op.value;
+    }
+  }
+}
+
+// Proves rate_per_s paces the whole workload (about rate * duration ops).
+TEST(Workloads, RateIsHonoured) {
+  Workload w = Make("register", {.seed = 4, .rate_per_s = 100});
+  history::History h = SimRun(
+      *w.clients, {.concurrency = 10, .duration_ns = 10 * kS, .model = "register", .keyed = true});
+  size_t n = Invocations(h).size();
+  EXPECT_GT(n, 850u);
+  EXPECT_LT(n, 1150u);
+}
+
+// Proves the same seed and options reproduce the same schedule, and another
+// seed gives another.
+TEST(Workloads, SameSeedSameSchedule) {
+  auto run = [](uint64_t seed) {
+    Workload w = Make("register", {.seed = seed, .rate_per_s = 500});
+    return SimRun(*w.clients, {.concurrency = 10,
+                               .fail_rate = 0.1,
+                               .crash_rate = 0.02,
+                               .seed = 9,
+                               .duration_ns = 2 * kS,
+                               .model = "register",
+                               .keyed = true});
+  };
+  history::History a = run(1), b = run(1), c = run(2);
+  ASSERT_GT(a.size(), 500u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+}  // namespace
+}  // namespace chaos::generator
