@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   }
   if (sizes.empty()) sizes = {10000, 100000, 1000000};
   std::printf(
-      "| history ops | keys | ops/key | verdict | check s | ops/s | states | peak RSS MiB |\n");
+      "| history ops | keys | calls/key | verdict | check s | ops/s | states | peak RSS MiB |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   for (int64_t size : sizes) {
     History h = Generate(size, ops_per_key, seed);
