@@ -137,7 +137,6 @@ bool Core::LeaderContactRecent() const {
 }
 
 void Core::Send(NodeId to, MessageBody body) {
-  CHAOS_CHECK(to != config_.self);
   ready_.messages.push_back(Message{config_.self, to, std::move(body)});
 }
 
@@ -153,8 +152,7 @@ void Core::Step(const Message& m) {
   CHAOS_CHECK_MSG(m.to == config_.self, "message for %d delivered to %d", m.to.value,
                   config_.self.value);
   CHAOS_CHECK_MSG(
-      std::find(config_.nodes.begin(), config_.nodes.end(), m.from) != config_.nodes.end() &&
-          m.from != config_.self,
+      std::find(config_.nodes.begin(), config_.nodes.end(), m.from) != config_.nodes.end(),
       "message from %d", m.from.value);
   std::visit(
       [&](const auto& body) {
@@ -221,6 +219,12 @@ void Core::Propose(const Command& c) {
   AfterInput();
 }
 
+void Core::Campaign() {
+  if (!fatal_.empty() || is_leader()) return;
+  StartPreVote();
+  AfterInput();
+}
+
 void Core::AfterInput() {
   if (!fatal_.empty() || !is_leader()) return;
   FlushPending();
@@ -267,7 +271,7 @@ void Core::OnPrepare(const Message& m, const Prepare& p) {
     return;
   }
   SetPromised(p.ballot);
-  if (role_ != Role::kFollower) BecomeFollower(p.ballot);
+  if (role_ != Role::kFollower && p.ballot != ballot_) BecomeFollower(p.ballot);
   Promise reply{p.ballot, true, promised_, {}, std::nullopt};
   BuildPromise(p.first_slot, &reply.entries, &reply.snapshot);
   Send(m.from, std::move(reply));
@@ -320,12 +324,14 @@ void Core::OnPreVote(const Message& m, const PreVote& v) {
 // once the leader says every slot below `commit` is chosen: a leader proposes
 // one value per slot per ballot.
 void Core::LearnCommit(Ballot b, Slot commit) {
-  for (auto it = log_.upper_bound(chosen_prefix_); it != log_.end() && it->first < commit;) {
-    Slot slot = it->first;
-    const LogEntry& e = it->second;
-    ++it;
-    if (!e.chosen && e.accepted_ballot == b) MarkChosen(slot, Batch(e.accepted));
+  // Collect first: marking a slot chosen applies it and may compact the log.
+  std::vector<std::pair<Slot, Batch>> learned;
+  for (auto it = log_.upper_bound(chosen_prefix_); it != log_.end() && it->first < commit; ++it) {
+    if (!it->second.chosen && it->second.accepted_ballot == b) {
+      learned.emplace_back(it->first, it->second.accepted);
+    }
   }
+  for (const auto& [slot, batch] : learned) MarkChosen(slot, batch);
 }
 
 void Core::OnLearn(const Message& m, const Learn& l) {
@@ -378,23 +384,15 @@ void Core::StartPhase1() {
   ResetElectionTimer();
   ballot_ = NextBallot();
   CHAOS_CHECK(CanPromise(ballot_));
-  SetPromised(ballot_);
   known_leader_ = NodeId{};
   promises_ = NewCounter();
   phase1_first_ = chosen_prefix_.next();
   phase1_best_.clear();
   phase1_snapshot_.reset();
-  std::vector<PromiseEntry> entries;
-  std::optional<Snapshot> snapshot;
-  BuildPromise(phase1_first_, &entries, &snapshot);
-  MergePromise(entries, snapshot);
-  if (promises_.Add(config_.self)) {
-    BecomeLeader();
-    return;
-  }
-  for (NodeId n : config_.nodes) {
-    if (n != config_.self) Send(n, Prepare{ballot_, phase1_first_});
-  }
+  // Phase 1a goes to every acceptor, this node's own included (through the
+  // driver, like any message): the first quorum of promises decides, which
+  // need not contain this node's own acceptor.
+  for (NodeId n : config_.nodes) Send(n, Prepare{ballot_, phase1_first_});
 }
 
 // "Paxos Made Simple" §2.2 (P2c): per slot, the value accepted with the
@@ -510,6 +508,11 @@ void Core::ProposeSlot(Slot slot, Batch batch) {
   CHAOS_CHECK(is_leader());
   CHAOS_CHECK_MSG(slot > chosen_prefix_, "propose slot %lld <= chosen prefix %lld",
                   static_cast<long long>(slot.value), static_cast<long long>(chosen_prefix_.value));
+  if (ballot_ < promised_) {  // our own acceptor promised a higher ballot
+    HandleRejection(promised_);
+    return;
+  }
+  SetPromised(ballot_);  // accepting raises the promise (phase 2b)
   Inflight& inf = inflight_[slot];
   inf.batch = std::move(batch);
   inf.acks = NewCounter();

@@ -70,6 +70,9 @@ class Core {
   void Step(const Message& message);
   void Tick();
   void Propose(const Command& command);
+  // Starts an election now, as if the election timeout had passed (tests,
+  // scripted scenarios, a leadership transfer).
+  void Campaign();
   // The driver's clock (ns, monotonic for this node); used by lease reads only.
   void SetNow(int64_t now_ns);
 

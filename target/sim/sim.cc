@@ -264,7 +264,7 @@ void Simulation::SendPeer(const Message& m) {
                          m.body.index());
   if (!Connected(from, to)) return;
   int copies = 1;
-  if (faults_on_) {
+  if (faults_on_ && from != to) {  // loopback is never lost
     if (Chance(drop_p_)) return;
     if (Chance(dup_p_)) copies = 2;
   }
@@ -436,7 +436,9 @@ void Simulation::InjectFault() {
       Schedule(std::move(e));
     }
   } else if (roll < 6) {  // partition: random groups, or isolate the leader
-    for (int i = 0; i < n; ++i) nodes_[i].group = static_cast<int>(Uniform(0, 1));
+    // Two or three groups: with three, often no side holds a majority.
+    int groups = static_cast<int>(Uniform(2, 3));
+    for (int i = 0; i < n; ++i) nodes_[i].group = static_cast<int>(Uniform(0, groups - 1));
     if (roll == 5) {
       for (int i = 0; i < n; ++i) {
         nodes_[i].group = (nodes_[i].up && nodes_[i].core->is_leader()) ? 1 : 0;
@@ -711,6 +713,7 @@ SeedsSummary RunSeeds(const SimOptions& base, uint64_t first_seed, int64_t runs,
                    static_cast<long long>(r.ops_ok), static_cast<long long>(r.ops_fail),
                    static_cast<long long>(r.ops_info), static_cast<long long>(r.slots_chosen),
                    static_cast<long long>(r.events), static_cast<unsigned long long>(r.trace_hash));
+      std::fflush(out);
     }
     if (!r.ok) {
       if (sum.failed == 0) sum.first_failing_seed = o.seed;
