@@ -5,6 +5,7 @@
 // ops/s and p50/p99 latency per (op, read mode, concurrency).
 //
 //   register_bench [--seconds 3] [--dir /tmp/register-bench] [--modes log,read-index,lease]
+//                  [--ops put,get,cas] [--concurrency N]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -112,14 +113,21 @@ int main(int argc, char** argv) {
   double seconds = 3;
   std::string dir = "/tmp/register-bench";
   std::string modes = "log,read-index,lease";
+  std::string ops = "put,get,cas";
+  std::vector<int> concurrencies = {1, 16, 64};
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--seconds"))
+    std::string flag = argv[i];
+    if (flag == "--seconds") {
       seconds = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dir"))
+    } else if (flag == "--dir") {
       dir = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--modes"))
+    } else if (flag == "--modes") {
       modes = argv[i + 1];
-    else {
+    } else if (flag == "--ops") {
+      ops = argv[i + 1];
+    } else if (flag == "--concurrency") {
+      concurrencies = {std::atoi(argv[i + 1])};
+    } else {
       std::fprintf(stderr, "register_bench: unknown flag %s\n", argv[i]);
       return 2;
     }
@@ -146,7 +154,13 @@ int main(int argc, char** argv) {
     std::vector<Kind> kinds = {Kind::kGet};
     if (std::string(mode) == "log") kinds = {Kind::kPut, Kind::kGet, Kind::kCas};
     for (Kind kind : kinds) {
-      for (int c : {1, 16, 64}) {
+      const char* kind_name = kind == Kind::kPut ? "put" : kind == Kind::kGet ? "get" : "cas";
+      if (ops.find(kind_name) == std::string::npos) continue;
+      for (int c : concurrencies) {
+        if (c < 1 || c > 1024) {
+          std::fprintf(stderr, "register_bench: concurrency %d out of 1..1024\n", c);
+          return 2;
+        }
         RunResult r = Run((*cluster)->addresses(), kind, c, seconds, client_base);
         client_base += 100000;
         const char* name = kind == Kind::kPut ? "put" : kind == Kind::kGet ? "get" : "cas";

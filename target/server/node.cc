@@ -275,8 +275,14 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
 
   // Loop-thread state.
   std::map<std::pair<int64_t, int64_t>, std::vector<std::shared_ptr<Waiter>>> waiting;
+  std::deque<core::Message> self_inbox;  // messages from this node's core to itself
   core::Role last_role = core::Role::kFollower;
   core::Ballot last_ballot;
+  // Counters for the periodic stats line (loop thread).
+  struct Stats {
+    int64_t rounds = 0, fsyncs = 0, records = 0, messages = 0, replies = 0;
+  } stats;
+  int64_t last_stats_ns = 0;
   RateLimitedLog snapshot_log{&log};
   RateLimitedLog catchup_log{&log};
   int64_t refused_not_leader = 0;
@@ -597,7 +603,9 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
       mirror.Apply(record);
       if (std::holds_alternative<core::SnapshotRecord>(record)) snapshot_seen = true;
     }
+    stats.records += static_cast<int64_t>(records.size());
     if (!records.empty()) {
+      ++stats.fsyncs;
       Status s = wal->Sync();
       if (!s.ok()) {
         // fsyncgate: after a failed fsync the page cache may have dropped the
@@ -631,6 +639,12 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
         int64_t slot = std::get<core::InstallSnapshot>(m.body).snapshot.slot.value;
         snapshot_log.Note("sent snapshot (slot " + std::to_string(slot) + ") to lagging n" +
                           std::to_string(m.to.value));
+      }
+      if (m.to.value == options.id) {
+        // The core addresses its own acceptor like any other (after this
+        // round's records are synced): delivered at the start of the next round.
+        self_inbox.push_back(m);
+        continue;
       }
       size_t to = static_cast<size_t>(m.to.value);
       CHAOS_CHECK_MSG(to < senders.size() && senders[to], "message to node %d", m.to.value);
@@ -692,12 +706,14 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     const int64_t tick_ns = options.tick_ms * 1'000'000;
     int64_t next_tick = SteadyNowNs() + tick_ns;
     int64_t last_expire = SteadyNowNs();
+    last_stats_ns = last_expire;
     core::Slot last_chosen = core->chosen_prefix();
     std::deque<Input> batch;
     while (true) {
       {
         std::unique_lock lock(mu);
         int64_t wait = std::max<int64_t>(0, next_tick - SteadyNowNs());
+        if (!self_inbox.empty()) wait = 0;
         cv.wait_for(lock, std::chrono::nanoseconds(wait),
                     [&] { return stopping || !inputs.empty(); });
         if (stopping) break;
@@ -708,6 +724,9 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
         }
       }
       core->SetNow(WallNowNs());
+      std::deque<core::Message> own;
+      own.swap(self_inbox);
+      for (const auto& m : own) core->Step(m);
       for (auto& input : batch) Feed(input);
       batch.clear();
       int64_t now = SteadyNowNs();
@@ -717,8 +736,11 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
       }
       if (now >= next_tick) next_tick = now + tick_ns;  // stalled: skip the missed ticks
       // Every input of this round folds into one Ready: one fsync for all of them.
+      ++stats.rounds;
       while (core->HasReady()) {
         core::Ready ready = core->TakeReady();
+        stats.messages += static_cast<int64_t>(ready.messages.size());
+        stats.replies += static_cast<int64_t>(ready.replies.size());
         Persist(ready.records);
         Send(ready.messages);
         Deliver(ready.replies);
@@ -733,6 +755,18 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
         log.Info("caught up from slot " + std::to_string(last_chosen.value) + " to " +
                  std::to_string(core->chosen_prefix().value));
         last_chosen = core->chosen_prefix();
+      }
+      if (now - last_stats_ns >= 10'000'000'000) {
+        if (stats.replies + stats.records > 0) {
+          log.Info("stats (last 10 s): " + std::to_string(stats.rounds) + " rounds, " +
+                   std::to_string(stats.fsyncs) + " fsyncs, " + std::to_string(stats.records) +
+                   " records, " + std::to_string(stats.messages) + " messages, " +
+                   std::to_string(stats.replies) + " client replies; role " +
+                   RoleText(core->role()) + ", chosen prefix " +
+                   std::to_string(core->chosen_prefix().value));
+        }
+        stats = Stats();
+        last_stats_ns = now;
       }
       if (now - last_expire > 100'000'000) {
         ExpireWaiters();

@@ -163,12 +163,19 @@ int LeaderOf(LocalCluster& cluster) {
   return -1;
 }
 
+class RegisterClusterReadMode : public ::testing::TestWithParam<std::string> {};
+
 // Proves no acknowledged write is lost and the history stays linearizable while the leader is
-// SIGKILLed and restarted, then all three nodes are.
-TEST(RegisterCluster, LinearizableThroughLeaderKillAndFullRestart) {
+// SIGKILLed and restarted, then all three nodes are, in each read mode.
+TEST_P(RegisterClusterReadMode, LinearizableThroughLeaderKillAndFullRestart) {
   // Small snapshot and segment sizes, so restarts load snapshot files and the WAL is compacted.
-  auto cluster =
-      StartCluster("kill", {"--snapshot-wal-bytes", "65536", "--wal-segment-bytes", "32768"});
+  std::vector<std::string> args = {
+      "--snapshot-wal-bytes", "65536", "--wal-segment-bytes", "32768", "--read-mode", GetParam()};
+  if (GetParam() == "lease") {
+    args.push_back("--max-clock-drift");
+    args.push_back("0.01");
+  }
+  auto cluster = StartCluster("kill-" + GetParam(), args);
   ASSERT_TRUE(cluster);
   Recorder rec(Clock::now());
   std::atomic<bool> stop{false}, after_restart{false};
@@ -217,7 +224,7 @@ TEST(RegisterCluster, LinearizableThroughLeaderKillAndFullRestart) {
   }
   history::History h = rec.Take();
   {
-    std::ofstream out(TestDir("kill") + "/history.jsonl");
+    std::ofstream out(TestDir("kill-" + GetParam()) + "/history.txt");
     for (const auto& op : h) out << history::Describe(op) << "\n";
   }
   std::printf(
@@ -261,6 +268,9 @@ TEST(RegisterCluster, LinearizableThroughLeaderKillAndFullRestart) {
                  nullptr});
   EXPECT_EQ(checker::CheckLinearizable(h, opts).verdict, checker::Verdict::kInvalid);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, RegisterClusterReadMode,
+                         ::testing::Values("log", "read-index", "lease"));
 
 grpc::Status CallPut(const std::string& address, const register_api::PutRequest& req,
                      register_api::Reply* reply) {
