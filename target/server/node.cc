@@ -583,8 +583,11 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
       if (role == core::Role::kLeader) {
         log.Info("became leader with ballot " + core::ToString(core->ballot()));
       } else if (last_role == core::Role::kLeader) {
-        log.Info("stepped down: now " + std::string(RoleText(role)) + ", promised " +
-                 core::ToString(core->promised()));
+        std::string why = core->promised() > last_ballot
+                              ? "saw the higher ballot " + core::ToString(core->promised())
+                              : "no quorum heard within the election timeout (check-quorum)";
+        log.Info("stepped down from ballot " + core::ToString(last_ballot) + ": " + why +
+                 "; now " + RoleText(role));
       } else if (role == core::Role::kCandidate) {
         log.Info("election: candidate with ballot " + core::ToString(core->ballot()));
       }

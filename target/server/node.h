@@ -43,7 +43,9 @@ struct NodeOptions {
   core::Bugs bugs;
   std::string log_file;  // "" = stderr
   int64_t tick_ms = 10;
-  int election_timeout_ticks = 10;
+  // 300-600 ms: long enough that a loaded machine's scheduling and fsync
+  // stalls do not depose a healthy leader.
+  int election_timeout_ticks = 30;
   int heartbeat_ticks = 2;
   // A snapshot file is written (and the WAL compacted behind it) once this
   // many WAL bytes were appended since the last one, at the next snapshot the
