@@ -67,10 +67,7 @@ class Store {
       if (state.is_null()) state = Json::array();
       if (f == "read") return state;
       if (f == "add") {
-        if (apply) {
-          state.push_back(v);
-          std::sort(state.begin(), state.end());
-        }
+        if (apply) state.insert(std::lower_bound(state.begin(), state.end(), v), v);
         return v;
       }
     } else if (model_ == "counter") {

@@ -54,7 +54,7 @@ TEST(KeyedGroups, BoundsHoldWithCrashes) {
                                              .fail_rate = 0.1,
                                              .crash_rate = 0.05,
                                              .seed = 2,
-                                             .duration_ns = 2 * kS});
+                                             .duration_ns = kS});
   std::map<int64_t, KeyStats> keys = PerKey(h, concurrency);
   ASSERT_GT(keys.size(), 20u);
   std::set<int64_t> handed(keys_out->begin(), keys_out->end());

@@ -51,7 +51,7 @@ TEST(Workloads, RegisterOpsAreWellFormed) {
                .fail_rate = 0.05,
                .crash_rate = 0.05,
                .seed = 1,
-               .duration_ns = 2 * kS,
+               .duration_ns = kS,
                .model = "register",
                .keyed = true};
   history::History h = SimRun(*w.clients, o);
@@ -154,7 +154,7 @@ TEST(Workloads, SameSeedSameSchedule) {
                                .fail_rate = 0.1,
                                .crash_rate = 0.02,
                                .seed = 9,
-                               .duration_ns = 2 * kS,
+                               .duration_ns = kS,
                                .model = "register",
                                .keyed = true});
   };
