@@ -6,8 +6,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <new>
 #include <numeric>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "base/check.h"
@@ -183,16 +185,19 @@ Prepared Prepare(const history::History& h, const LinearizableOptions& options, 
 // Splits multi-register calls into components of keys no txn connects.
 std::vector<Piece> SplitComponents(Piece whole) {
   std::map<int64_t, int64_t> parent;
-  std::function<int64_t(int64_t)> find = [&](int64_t x) -> int64_t {
-    auto it = parent.find(x);
-    if (it == parent.end()) {
-      parent[x] = x;
-      return x;
+  auto find = [&](int64_t x) -> int64_t {
+    int64_t root = x;
+    while (true) {
+      auto it = parent.try_emplace(root, root).first;
+      if (it->second == root) break;
+      root = it->second;
     }
-    if (it->second == x) return x;
-    int64_t r = find(it->second);
-    parent[x] = r;
-    return r;
+    while (x != root) {  // path compression, iteratively: no deep recursion
+      int64_t up = parent[x];
+      parent[x] = root;
+      x = up;
+    }
+    return root;
   };
   for (const Call& c : whole.calls) {
     int64_t first = -1;
@@ -349,7 +354,15 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
         p.outcome.cause = "stopped";
         continue;
       }
-      p.outcome = Search(model, p.calls, limits);
+      try {
+        p.outcome = Search(model, p.calls, limits);
+      } catch (const std::bad_alloc&) {
+        // The budget is checked before the cache grows, but the allocator may
+        // still refuse (a limit above what the machine has): say unknown.
+        p.outcome = SearchOutcome();
+        p.outcome.verdict = Verdict::kUnknown;
+        p.outcome.cause = "memory-limit (allocation failed)";
+      }
       if (p.outcome.verdict == Verdict::kInvalid && options.stop_on_first_invalid) {
         stop.store(true);
       }
@@ -357,7 +370,13 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
   };
   const int threads = Threads(options, pieces.size());
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  for (int t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::system_error&) {
+      break;  // fewer threads than asked: the ones running take all pieces
+    }
+  }
   worker();
   for (std::thread& t : pool) t.join();
 

@@ -54,6 +54,7 @@ class Cache {
     states_.push_back(state);
     arena_.insert(arena_.end(), bits.begin(), bits.end());
     slots_[i] = static_cast<uint32_t>(hashes_.size());
+    // A table that cannot grow would fill up: stop at the budget instead.
     if (hashes_.size() * 2 > slots_.size()) Grow(over_budget);
     return true;
   }
@@ -101,6 +102,10 @@ class Cache {
 SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
                      const SearchLimits& limits) {
   SearchOutcome out;
+  if (calls.size() > static_cast<size_t>(INT32_MAX / 4)) {
+    out.cause = "memory-limit: " + std::to_string(calls.size()) + " ops in one search";
+    return out;
+  }
   const int n = static_cast<int>(calls.size());
   int total_must = 0;
   for (const Call& c : calls) total_must += c.complete_pos >= 0 ? 1 : 0;
@@ -202,7 +207,9 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
         bits[static_cast<size_t>(id) / 64] |= 1ull << (id % 64);
         bits_hash ^= zobrist[static_cast<size_t>(id)];
         bool over_budget = false;
-        if (cache.Insert(bits, bits_hash, next_state, &over_budget)) {
+        const bool inserted = cache.Insert(bits, bits_hash, next_state, &over_budget);
+        if (over_budget) return finish(Verdict::kUnknown, "memory-limit");
+        if (inserted) {
           ++out.states;
           stack.push_back({id, std::move(state)});
           state = next_state;
@@ -215,7 +222,6 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
           entry = next[0];
           continue;
         }
-        if (over_budget) return finish(Verdict::kUnknown, "memory-limit");
         ++out.cache_hits;
         bits[static_cast<size_t>(id) / 64] &= ~(1ull << (id % 64));
         bits_hash ^= zobrist[static_cast<size_t>(id)];
