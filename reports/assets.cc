@@ -29,7 +29,7 @@ pre{background:#f6f6f6;padding:8px;white-space:pre-wrap;word-break:break-all;mar
 .files{columns:3;padding-left:18px;margin:0}
 svg.chart{width:100%;max-width:1200px;height:auto;display:block}
 svg.cx{width:100%;height:auto;display:block}
-.cxwrap{display:grid;grid-template-columns:1fr 1fr;gap:18px}
+.cxwrap{display:grid;grid-template-columns:repeat(auto-fit,minmax(640px,1fr));gap:18px}
 .why{font-size:16px;font-weight:bold;color:#8a1010}
 .step{display:inline-block;background:#eef4fb;border-radius:4px;padding:1px 5px;margin:1px}
 td.bad{color:#b00;font-weight:bold}

@@ -772,9 +772,12 @@ Result<std::string> RenderReport(const std::string& run_dir) {
   s << "<section><h2>Checkers</h2>" << CheckersTable(d) << "</section>";
   s << "<section><h2>Ops</h2><div class=\"two\"><div>" << CountsTable(d)
     << "</div><div><h3>Latency percentiles by f</h3>" << PercentilesTable(d) << "</div></div></section>";
-  if (!d.pairs.empty()) {
+  if (!d.pairs.empty() && d.timed) {
     s << "<section><h2>Throughput</h2>" << ThroughputSvg(d) << "</section>";
-    if (d.timed) s << "<section><h2>Latency (every op)</h2>" << LatencySvg(d) << "</section>";
+    s << "<section><h2>Latency (every op)</h2>" << LatencySvg(d) << "</section>";
+  } else if (!d.pairs.empty()) {
+    s << "<p class=\"small\">The history has no times: no throughput or latency charts; the "
+         "timeline and the counterexample use history positions.</p>";
   }
   s << cx.html;
   s << "<section id=\"timeline-section\"><h2>Timeline</h2><div class=\"tlbar\">"

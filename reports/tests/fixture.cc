@@ -145,7 +145,8 @@ History GenerateRegisterHistory(int64_t lines, uint64_t seed) {
       c.complete_ns = c.invoke_ns + static_cast<int64_t>((0.3 + latency_ms(rng)) * kMs);
     }
     c.lp_ns = c.invoke_ns + static_cast<int64_t>(unit(rng) * static_cast<double>(c.complete_ns - c.invoke_ns));
-    s->t_ns = c.complete_ns + static_cast<int64_t>(unit(rng) * 0.2 * kMs);
+    // Think time: about 600 ops/s in all, so a 10 s nemesis interval spans ~6,000 ops.
+    s->t_ns = c.complete_ns + static_cast<int64_t>(unit(rng) * 30 * kMs);
     calls.push_back(std::move(c));
   }
   // Apply each op at its linearization point.

@@ -1,0 +1,196 @@
+// Reports rendered from stored runs: verdicts, counts, counterexamples, faults,
+// missing files, escaping and the index.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "history/codec.h"
+#include "reports/report.h"
+#include "reports/run_data.h"
+#include "reports/tests/fixture.h"
+
+namespace chaos::reports {
+namespace {
+namespace fs = std::filesystem;
+namespace t = testing;
+
+std::string Read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path TempStore(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("chaos-reports-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// Client ops as pairs, counted independently of the report's code.
+int64_t ClientOps(const history::History& h) {
+  int64_t n = 0;
+  for (const auto& op : h) n += op.is_client() && op.is_invoke();
+  return n;
+}
+
+std::string Attr(const std::string& html, const std::string& id_regex, const std::string& attr) {
+  std::smatch m;
+  std::regex re("id=\"" + id_regex + "\"[^>]*" + attr + "=\"([^\"]*)\"");
+  return std::regex_search(html, m, re) ? m[1].str() : "";
+}
+
+// Proves: the invalid Knossos history's report says INVALID and draws the
+// failing op 14 with the ops the search placed (11 among them) and why.
+TEST(ReportTest, InvalidKnossosHistoryShowsCounterexample) {
+  fs::path store = TempStore("invalid");
+  fs::path run = store / "bad" / "20261128T213000";
+  ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/bad/bad-analysis.edn", run.string(),
+                                "bad", 30)
+                  .ok());
+  ASSERT_TRUE(WriteReport(run.string()).ok());
+  std::string html = Read(run / "report.html");
+  EXPECT_NE(html.find("data-verdict=\"invalid\">INVALID<"), std::string::npos);
+  EXPECT_NE(html.find("<section id=\"counterexample\" data-op=\"14\""), std::string::npos);
+  std::string indices = Attr(html, "counterexample", "data-op-indices");
+  std::istringstream in(indices);
+  std::set<int> got;
+  for (int i; in >> i;) got.insert(i);
+  EXPECT_TRUE(got.count(14)) << indices;
+  EXPECT_TRUE(got.count(11)) << indices;  // the last op linearized (Knossos: index 11)
+  EXPECT_TRUE(got.count(15)) << indices;  // the concurrent read of 3
+  EXPECT_NE(html.find("read 2, but the register holds"), std::string::npos);
+  EXPECT_NE(html.find("id=\"cx-shrunk\""), std::string::npos);
+  auto h = history::ReadHistory((run / "history.jsonl").string());
+  ASSERT_TRUE(h.ok());
+  EXPECT_NE(html.find("id=\"op-total\">" + std::to_string(ClientOps(*h)) + "<"), std::string::npos);
+  for (const char* f : {"history.jsonl", "history.edn", "results.json", "chaos.log"}) {
+    EXPECT_NE(html.find(std::string("href=\"") + f + "\""), std::string::npos) << f;
+  }
+  // Self-contained: nothing is fetched from anywhere.
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+}
+
+// Proves: a linearizable history gives VALID, its counts, and no counterexample.
+TEST(ReportTest, ValidKnossosHistory) {
+  fs::path store = TempStore("valid");
+  fs::path run = store / "good" / "20261128T213100";
+  ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/good/memstress3-0.edn",
+                                run.string(), "good", 60)
+                  .ok());
+  auto html = RenderReport(run.string());
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_NE(html->find("data-verdict=\"valid\">VALID<"), std::string::npos);
+  EXPECT_EQ(html->find("id=\"counterexample\""), std::string::npos);
+  auto h = history::ReadHistory((run / "history.jsonl").string());
+  ASSERT_TRUE(h.ok());
+  EXPECT_NE(html->find("id=\"op-total\">" + std::to_string(ClientOps(*h)) + "<"), std::string::npos);
+}
+
+// Proves: a check that ran out of time gives UNKNOWN with the cause shown.
+// (Our search finishes every Knossos history within its first deadline check,
+// 4,096 steps, so the unknown run is a generated one with a 1 us limit.)
+TEST(ReportTest, UnknownWithCause) {
+  fs::path store = TempStore("unknown");
+  fs::path run = store / "slow" / "20261128T213200";
+  ASSERT_TRUE(t::MakeGeneratedRun(run.string(), 20000, 5, 1e-6, false).ok());
+  auto html = RenderReport(run.string());
+  ASSERT_TRUE(html.ok());
+  EXPECT_NE(html->find("data-verdict=\"unknown\">UNKNOWN<"), std::string::npos);
+  EXPECT_NE(html->find("id=\"cause\">linearizable: time-limit"), std::string::npos);
+}
+
+// Proves: fault windows come from start-X/stop-X completions with their
+// targets, ops carry their nodes, and the charts are drawn.
+TEST(ReportTest, GeneratedRunShowsFaultsAndCharts) {
+  fs::path store = TempStore("generated");
+  fs::path run = store / "register-partition" / "20261128T213300";
+  ASSERT_TRUE(t::MakeGeneratedRun(run.string(), 30000, 7, 60, true).ok());
+  auto data = LoadRun(run.string());
+  ASSERT_TRUE(data.ok());
+  ASSERT_GE(data->faults.size(), 2u);
+  EXPECT_EQ(data->faults[0].kind, "partition");
+  EXPECT_NEAR(data->faults[0].start_ms, 10001, 1);
+  EXPECT_NEAR(data->faults[0].end_ms - data->faults[0].start_ms, 5000, 1);
+  EXPECT_EQ(data->node_names.size(), 5u);
+  auto html = RenderReport(run.string());
+  ASSERT_TRUE(html.ok());
+  EXPECT_NE(html->find("data-verdict=\"valid\""), std::string::npos);
+  EXPECT_NE(html->find(data->faults[0].label), std::string::npos);
+  EXPECT_NE(html->find("id=\"throughput\""), std::string::npos);
+  EXPECT_NE(html->find("id=\"latency\""), std::string::npos);
+  EXPECT_NE(html->find("href=\"nodes/n3/chaos-register.log\""), std::string::npos);
+  EXPECT_NE(html->find("chaos run --nemesis partition --seed 7"), std::string::npos);
+  EXPECT_NE(html->find("<td class=\"n\" id=\"op-total\">15000<"), std::string::npos);
+}
+
+// Proves: a run that died early (only a history, or nothing) still renders,
+// and a folder that does not exist is an error.
+TEST(ReportTest, MissingFiles) {
+  fs::path store = TempStore("missing");
+  fs::path run = store / "early" / "20261128T000000";
+  fs::create_directories(run);
+  auto empty = RenderReport(run.string());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_NE(empty->find("UNKNOWN"), std::string::npos);
+  EXPECT_NE(empty->find("no results.json"), std::string::npos);
+  history::History h = t::GenerateRegisterHistory(100, 3);
+  ASSERT_TRUE(history::WriteHistory((run / "history.jsonl").string(), h).ok());
+  {
+    std::ofstream(run / "results.json") << "{not json";
+  }
+  auto partial = RenderReport(run.string());
+  ASSERT_TRUE(partial.ok());
+  EXPECT_NE(partial->find("results.json: "), std::string::npos);
+  EXPECT_NE(partial->find("id=\"op-total\">50<"), std::string::npos);
+  EXPECT_FALSE(RenderReport((store / "nope").string()).ok());
+}
+
+// Proves: text from the run's files cannot inject markup or script.
+TEST(ReportTest, EscapesRunText) {
+  fs::path store = TempStore("escape");
+  fs::path run = store / "x" / "20261128T000000";
+  fs::create_directories(run);
+  std::ofstream(run / "test.json") << R"({"name": "<script>alert(1)</script>", "adapter": "a&b"})";
+  history::History h = t::GenerateRegisterHistory(10, 1);
+  h[0].value = "</script><b>x</b>";
+  ASSERT_TRUE(history::WriteHistory((run / "history.jsonl").string(), h).ok());
+  auto html = RenderReport(run.string());
+  ASSERT_TRUE(html.ok());
+  EXPECT_EQ(html->find("<script>alert(1)"), std::string::npos);
+  EXPECT_NE(html->find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_EQ(html->find("</script><b>x"), std::string::npos);
+  EXPECT_EQ(EscapeHtml("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+}
+
+// Proves: the index lists every run newest first with its verdict and op count.
+TEST(ReportTest, IndexNewestFirst) {
+  fs::path store = TempStore("index");
+  ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/bad/bad-analysis.edn",
+                                (store / "bad" / "20261128T213000").string(), "bad", 30)
+                  .ok());
+  ASSERT_TRUE(t::MakeGeneratedRun((store / "gen" / "20261128T220000").string(), 400, 1, 60, false).ok());
+  fs::create_directories(store / "gen" / "20261127T000000");  // not a run: no files
+  fs::create_directory_symlink(store / "gen" / "20261128T220000", store / "latest");
+  ASSERT_TRUE(WriteIndex(store.string()).ok());
+  std::string html = Read(store / "index.html");
+  size_t gen = html.find("href=\"gen/20261128T220000/");
+  size_t bad = html.find("href=\"bad/20261128T213000/");
+  ASSERT_NE(gen, std::string::npos);
+  ASSERT_NE(bad, std::string::npos);
+  EXPECT_LT(gen, bad);
+  EXPECT_NE(html.find("2 runs: 1 valid, 1 invalid, 0 unknown"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"invalid\">"), std::string::npos);
+  EXPECT_NE(html.find(">400<"), std::string::npos);
+  EXPECT_EQ(html.find("20261127T000000"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace chaos::reports
