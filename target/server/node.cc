@@ -523,7 +523,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
         break;
       case core::ReplyStatus::kUnknown:
         reply->set_status(api::Reply::UNKNOWN);
-        reply->set_detail("outcome unknown (session expired)");
+        reply->set_detail("outcome unknown (session expired, or the node is stopping)");
         break;
     }
     return grpc::Status::OK;
@@ -586,8 +586,8 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
         std::string why = core->promised() > last_ballot
                               ? "saw the higher ballot " + core::ToString(core->promised())
                               : "no quorum heard within the election timeout (check-quorum)";
-        log.Info("stepped down from ballot " + core::ToString(last_ballot) + ": " + why +
-                 "; now " + RoleText(role));
+        log.Info("stepped down from ballot " + core::ToString(last_ballot) + ": " + why + "; now " +
+                 RoleText(role));
       } else if (role == core::Role::kCandidate) {
         log.Info("election: candidate with ballot " + core::ToString(core->ballot()));
       }
@@ -779,9 +779,25 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     }
   }
 
+  // Answers every client still waiting: the outcome of its command is unknown.
+  void AbandonWaiters() {
+    core::Reply unknown;
+    unknown.status = core::ReplyStatus::kUnknown;
+    for (auto& [key, list] : waiting) {
+      for (auto& w : list) w->Complete(unknown);
+    }
+    waiting.clear();
+    std::lock_guard lock(mu);
+    for (auto& input : inputs) {
+      if (input.waiter) input.waiter->Complete(unknown);
+    }
+    inputs.clear();
+  }
+
   Status Run() {
     Loop();
     log.Info("stopping on request");
+    AbandonWaiters();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     senders.clear();
     Status s = wal->Sync();
