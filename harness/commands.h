@@ -26,5 +26,6 @@ void AddHistoryCommands(CLI::App& app, int* exit_code);
 void AddSimCommands(CLI::App& app, int* exit_code);
 void AddClusterCommands(CLI::App& app, int* exit_code);
 void AddCheckCommands(CLI::App& app, int* exit_code);
+void AddReportCommands(CLI::App& app, int* exit_code);  // report RUN, serve
 
 }  // namespace chaos::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   chaos::cli::AddSimCommands(app, &exit_code);
   chaos::cli::AddClusterCommands(app, &exit_code);
   chaos::cli::AddCheckCommands(app, &exit_code);
+  chaos::cli::AddReportCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
