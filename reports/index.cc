@@ -54,7 +54,8 @@ std::string Text(const json& obj, const char* key) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
     std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
+    for (const auto& x : v)
+      s += (s.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
     return s;
   }
   return v.dump();
@@ -128,19 +129,22 @@ Result<std::string> RenderIndex(const std::string& store_dir) {
   s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
        "style-src 'unsafe-inline'\"><title>chaos runs</title><style>"
-    << kReportCss << "</style></head><body><h1 style=\"margin-top:18px\">chaos runs</h1><p id=\"summary\">"
-    << rows.size() << " runs: " << counts[0] << " valid, " << counts[1] << " invalid, "
-    << counts[2] << " unknown</p><table class=\"runs\" id=\"runs\"><tr><th>run</th><th>verdict</th>"
-       "<th>test</th><th>adapter</th><th>nemeses</th><th>duration</th><th>ops</th><th>cause</th></tr>";
+    << kReportCss
+    << "</style></head><body><h1 style=\"margin-top:18px\">chaos runs</h1><p id=\"summary\">"
+    << rows.size() << " runs: " << counts[0] << " valid, " << counts[1] << " invalid, " << counts[2]
+    << " unknown</p><table class=\"runs\" id=\"runs\"><tr><th>run</th><th>verdict</th>"
+       "<th>test</th><th>adapter</th><th>nemeses</th><th>duration</th><th>ops</th><th>cause</th></"
+       "tr>";
   for (const RunRow& r : rows) {
     const char* v = checker::VerdictName(r.verdict);
     std::string link = r.rel + (r.has_report ? "/report.html" : "/");
     std::string dur = Text(r.test_json, "duration_s");
     std::string cause = r.cause.size() > 120 ? r.cause.substr(0, 120) + "…" : r.cause;
-    s << "<tr class=\"" << v << "\"><td><a href=\"" << EscapeHtml(link) << "\">" << EscapeHtml(r.run)
-      << "</a></td><td><span class=\"badge " << v << "\">" << v << "</span></td><td>"
-      << EscapeHtml(r.test) << "</td><td>" << EscapeHtml(Text(r.test_json, "adapter"))
-      << "</td><td>" << EscapeHtml(Text(r.test_json, "nemeses")) << "</td><td class=\"n\">"
+    s << "<tr class=\"" << v << "\"><td><a href=\"" << EscapeHtml(link) << "\">"
+      << EscapeHtml(r.run) << "</a></td><td><span class=\"badge " << v << "\">" << v
+      << "</span></td><td>" << EscapeHtml(r.test) << "</td><td>"
+      << EscapeHtml(Text(r.test_json, "adapter")) << "</td><td>"
+      << EscapeHtml(Text(r.test_json, "nemeses")) << "</td><td class=\"n\">"
       << EscapeHtml(dur.empty() ? "" : dur + " s") << "</td><td class=\"n\">"
       << (r.ops >= 0 ? std::to_string(r.ops) : "") << "</td><td>" << EscapeHtml(cause)
       << "</td></tr>";

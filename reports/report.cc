@@ -27,12 +27,23 @@ std::string EscapeHtml(std::string_view text) {
   out.reserve(text.size() + 16);
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -107,7 +118,8 @@ std::string JsonField(const json& obj, const char* key) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
     std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
+    for (const auto& x : v)
+      s += (s.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
     return s.empty() ? "none" : s;
   }
   return v.dump();
@@ -148,8 +160,8 @@ std::string FaultShading(const Plot& p, const std::vector<FaultWindow>& faults) 
     s << "<g class=\"fault\"><title>" << EscapeHtml(f.label) << (f.open ? " (never healed)" : "")
       << "</title><rect x=\"" << Fmt(a, 1) << "\" y=\"" << p.top << "\" width=\"" << Fmt(b - a, 1)
       << "\" height=\"" << p.inner_h() << "\" fill=\"" << FaultColor(f.kind)
-      << "\" fill-opacity=\"0.13\"/><text x=\"" << Fmt(a + 2, 1) << "\" y=\""
-      << 10 + 9 * (row % 2) << "\" font-size=\"9\" fill=\"" << FaultColor(f.kind) << "\">"
+      << "\" fill-opacity=\"0.13\"/><text x=\"" << Fmt(a + 2, 1) << "\" y=\"" << 10 + 9 * (row % 2)
+      << "\" font-size=\"9\" fill=\"" << FaultColor(f.kind) << "\">"
       << EscapeHtml(f.label.substr(0, 48)) << "</text></g>";
     ++row;
   }
@@ -228,11 +240,12 @@ std::string ThroughputSvg(const RunData& d) {
       << "</text><line x1=\"" << p.left << "\" x2=\"" << p.width - p.right << "\" y1=\""
       << Fmt(Y(v), 1) << "\" y2=\"" << Fmt(Y(v), 1) << "\" stroke=\"#ddd\"/>";
   }
-  s << "<text x=\"12\" y=\"" << p.top + p.inner_h() / 2 << "\" font-size=\"10\" transform=\"rotate(-90 12 "
-    << p.top + p.inner_h() / 2 << ")\" text-anchor=\"middle\">"
-    << (d.timed ? "ops/s" : "ops/position") << "</text>";
+  s << "<text x=\"12\" y=\"" << p.top + p.inner_h() / 2
+    << "\" font-size=\"10\" transform=\"rotate(-90 12 " << p.top + p.inner_h() / 2
+    << ")\" text-anchor=\"middle\">" << (d.timed ? "ops/s" : "ops/position") << "</text>";
   for (int t = 0; t < 3; ++t) {
-    s << "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"" << kTypeColors[t] << "\" points=\"";
+    s << "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"" << kTypeColors[t]
+      << "\" points=\"";
     for (size_t i = 0; i < n; ++i) {
       s << Fmt(p.X((static_cast<double>(i) + 0.5) * bucket), 1) << "," << Fmt(Y(counts[i][t]), 1)
         << " ";
@@ -269,8 +282,9 @@ std::string LatencySvg(const RunData& d) {
       << "</text><line x1=\"" << p.left << "\" x2=\"" << p.width - p.right << "\" y1=\""
       << Fmt(Y(v), 1) << "\" y2=\"" << Fmt(Y(v), 1) << "\" stroke=\"#ddd\"/>";
   }
-  s << "<text x=\"12\" y=\"" << p.top + p.inner_h() / 2 << "\" font-size=\"10\" transform=\"rotate(-90 12 "
-    << p.top + p.inner_h() / 2 << ")\" text-anchor=\"middle\">latency (ms, log)</text>";
+  s << "<text x=\"12\" y=\"" << p.top + p.inner_h() / 2
+    << "\" font-size=\"10\" transform=\"rotate(-90 12 " << p.top + p.inner_h() / 2
+    << ")\" text-anchor=\"middle\">latency (ms, log)</text>";
   // Every op is a point; points that fall in the same 2x2 pixel cell are
   // drawn once, so the SVG stays bounded for any history length.
   const int cw = static_cast<int>(p.width / 2), ch = static_cast<int>(p.height / 2);
@@ -314,7 +328,8 @@ std::string CountsTable(const RunData& d) {
   }
   s << "<tr class=\"sum\"><td>all</td>";
   for (size_t t = 0; t < 4; ++t) s << "<td class=\"n\">" << sum[t] << "</td>";
-  s << "<td class=\"n\" id=\"op-total\">" << sum[0] + sum[1] + sum[2] + sum[3] << "</td></tr></table>";
+  s << "<td class=\"n\" id=\"op-total\">" << sum[0] + sum[1] + sum[2] + sum[3]
+    << "</td></tr></table>";
   s << "<p class=\"small\">" << d.history.size() << " history lines, " << d.pairs.size()
     << " client ops, " << d.nemesis_ops << " nemesis ops, " << d.processes.size()
     << " processes.</p>";
@@ -323,7 +338,8 @@ std::string CountsTable(const RunData& d) {
 
 std::string CheckerSummary(const std::string& name, const json& r) {
   std::ostringstream s;
-  if (r.contains("cause") && r["cause"].is_string()) s << EscapeHtml(r["cause"].get<std::string>()) << ". ";
+  if (r.contains("cause") && r["cause"].is_string())
+    s << EscapeHtml(r["cause"].get<std::string>()) << ". ";
   if (name == "linearizable" || r.value("checker", "") == "linearizable") {
     s << "model " << EscapeHtml(JsonField(r, "model")) << ", " << EscapeHtml(JsonField(r, "ops"))
       << " ops";
@@ -425,8 +441,10 @@ struct CxRow {
 
 std::string OpLabel(const RunData& d, const OpPair& p) {
   const history::Op& inv = d.history[static_cast<size_t>(p.invoke)];
-  const history::Op& shown = d.history[static_cast<size_t>(p.complete >= 0 ? p.complete : p.invoke)];
-  std::string s = "#" + std::to_string(shown.index) + " p" + d.processes[static_cast<size_t>(p.lane)];
+  const history::Op& shown =
+      d.history[static_cast<size_t>(p.complete >= 0 ? p.complete : p.invoke)];
+  std::string s =
+      "#" + std::to_string(shown.index) + " p" + d.processes[static_cast<size_t>(p.lane)];
   if (p.node >= 0) s += "@" + d.node_names[static_cast<size_t>(p.node)];
   s += " " + std::string(kTypeNames[p.type]) + " " + inv.f + " " +
        ValueText(shown.value.is_null() ? inv.value : shown.value);
@@ -467,7 +485,8 @@ std::string CxBars(const RunData& d, const std::vector<CxRow>& rows, const std::
       << "\" font-size=\"11\"" << (bad ? " font-weight=\"bold\" fill=\"#b00\"" : "") << ">"
       << EscapeHtml(label.substr(0, 46)) << "</text><rect x=\"" << Fmt(a, 1) << "\" y=\"" << y + 3
       << "\" width=\"" << Fmt(std::max(b - a, 2.0), 1) << "\" height=\"12\" rx=\"2\" fill=\""
-      << kTypeColors[p.type] << "\"" << (p.complete < 0 || p.type == 2 ? " fill-opacity=\"0.45\"" : "")
+      << kTypeColors[p.type] << "\""
+      << (p.complete < 0 || p.type == 2 ? " fill-opacity=\"0.45\"" : "")
       << (bad ? " stroke=\"#b00\" stroke-width=\"2.5\"" : "") << "/>";
     if (rows[i].order > 0) {
       s << "<text x=\"" << Fmt(a + 3, 1) << "\" y=\"" << y + 13
@@ -552,7 +571,8 @@ Counterexample RenderCounterexample(const RunData& d) {
   for (const CxRow& row : rows) {
     const OpPair& p = d.pairs[row.pair];
     indices += (indices.empty() ? "" : " ") +
-               std::to_string(d.history[static_cast<size_t>(p.complete >= 0 ? p.complete : p.invoke)].index);
+               std::to_string(
+                   d.history[static_cast<size_t>(p.complete >= 0 ? p.complete : p.invoke)].index);
     out.highlight.push_back(row.pair);
   }
   s << " data-op-indices=\"" << indices << "\"><h2>Counterexample</h2>";
@@ -600,7 +620,8 @@ Counterexample RenderCounterexample(const RunData& d) {
       if (it != d.pair_of_index.end() && row.pair == it->second) row.role = "fail";
     }
     s << "<div><h3>Shrunk: " << EscapeHtml(JsonField(cx, "shrunk_ops")) << " ops"
-      << (cx.value("shrunk_minimal", false) ? " (no op can be removed)" : " (shrinking stopped early)")
+      << (cx.value("shrunk_minimal", false) ? " (no op can be removed)"
+                                            : " (shrinking stopped early)")
       << ", from initial state " << EscapeHtml(ValueText(cx.value("initial", json()))) << "</h3>"
       << CxBars(d, srows, "cx-shrunk") << "</div>";
   }
@@ -623,15 +644,15 @@ Counterexample RenderCounterexample(const RunData& d) {
     for (size_t i = 0; i < ops_in.size(); ++i) {
       const json& op = ops_in[i];
       std::string state = i + 1 == ops_in.size() ? ValueText(path.value("state", json()))
-                          : is_register           ? RegisterStateAfter(op).value_or("?")
-                                                  : "…";
+                          : is_register          ? RegisterStateAfter(op).value_or("?")
+                                                 : "…";
       s << "<span class=\"step\">#" << IndexOfSummary(op) << " p"
         << EscapeHtml(op.contains("process") ? ValueText(op["process"]) : "?") << " "
         << EscapeHtml(op.value("f", "")) << " " << EscapeHtml(ValueText(op.value("value", json())))
         << " → <b>" << EscapeHtml(state) << "</b></span> ";
     }
-    s << "</td><td class=\"bad\">✗ " << EscapeHtml(WhyNot(bad, path.value("state", json()), is_register))
-      << "</td></tr>";
+    s << "</td><td class=\"bad\">✗ "
+      << EscapeHtml(WhyNot(bad, path.value("state", json()), is_register)) << "</td></tr>";
   }
   if (n == 0) s << "<tr><td colspan=\"3\">the checker gave no final paths</td></tr>";
   s << "</table><p><button id=\"cx-show\">Show these ops on the timeline</button></p></section>";
@@ -678,12 +699,15 @@ std::string TimelineData(const RunData& d, const std::vector<size_t>& highlight)
   }
   json faults = json::array();
   for (const FaultWindow& w : d.faults) {
-    faults.push_back({{"kind", w.kind}, {"label", w.label}, {"start", w.start_ms},
-                      {"end", w.end_ms}, {"color", FaultColor(w.kind)}});
+    faults.push_back({{"kind", w.kind},
+                      {"label", w.label},
+                      {"start", w.start_ms},
+                      {"end", w.end_ms},
+                      {"color", FaultColor(w.kind)}});
   }
-  json meta = {{"lanes", d.processes}, {"nodes", d.node_names},   {"fs", d.fs},
-               {"faults", faults},     {"highlight", highlight}, {"timed", d.timed},
-               {"end", d.end_ms},      {"n", n}};
+  json meta = {
+      {"lanes", d.processes},   {"nodes", d.node_names}, {"fs", d.fs},      {"faults", faults},
+      {"highlight", highlight}, {"timed", d.timed},      {"end", d.end_ms}, {"n", n}};
   std::ostringstream s;
   auto blob = [&](const char* id, const std::string& bytes) {
     s << "<script type=\"application/octet-stream\" id=\"" << id << "\">" << Base64(bytes)
@@ -716,7 +740,8 @@ std::string ConfigRows(const RunData& d) {
   row("nodes", JsonField(t, "nodes"));
   row("nemeses", JsonField(t, "nemeses"));
   std::string dur = JsonField(t, "duration_s");
-  row("duration", dur == "—" ? DurationText(d.end_ms, d.timed) + " (from the history)" : dur + " s");
+  row("duration",
+      dur == "—" ? DurationText(d.end_ms, d.timed) + " (from the history)" : dur + " s");
   row("seed", JsonField(t, "seed"));
   row("started", JsonField(t, "start_time"));
   row("concurrency", JsonField(t, "concurrency"));
@@ -756,7 +781,8 @@ Result<std::string> RenderReport(const std::string& run_dir) {
     << "</table><div><h3>Reproduce</h3><pre id=\"command\">"
     << EscapeHtml(JsonField(d.test, "command_line") == "—" ? "(command line not recorded)"
                                                            : JsonField(d.test, "command_line"))
-    << "</pre><pre>chaos check " << EscapeHtml(d.history_file.empty() ? "history.jsonl" : d.history_file)
+    << "</pre><pre>chaos check "
+    << EscapeHtml(d.history_file.empty() ? "history.jsonl" : d.history_file)
     << "   # re-check this history</pre>";
   if (!d.notes.empty()) {
     s << "<ul class=\"notes\">";
@@ -771,7 +797,8 @@ Result<std::string> RenderReport(const std::string& run_dir) {
   s << "</ul></div></section>";
   s << "<section><h2>Checkers</h2>" << CheckersTable(d) << "</section>";
   s << "<section><h2>Ops</h2><div class=\"two\"><div>" << CountsTable(d)
-    << "</div><div><h3>Latency percentiles by f</h3>" << PercentilesTable(d) << "</div></div></section>";
+    << "</div><div><h3>Latency percentiles by f</h3>" << PercentilesTable(d)
+    << "</div></div></section>";
   if (!d.pairs.empty() && d.timed) {
     s << "<section><h2>Throughput</h2>" << ThroughputSvg(d) << "</section>";
     s << "<section><h2>Latency (every op)</h2>" << LatencySvg(d) << "</section>";

@@ -246,8 +246,8 @@ Result<RunData> LoadRun(const std::string& dir) {
   AnalyzeHistory(&d);
 
   // Linkable files: the run's own files and every node's logs.
-  for (const char* name : {"history.jsonl", "history.edn", "results.json", "test.json",
-                           "chaos.log"}) {
+  for (const char* name :
+       {"history.jsonl", "history.edn", "results.json", "test.json", "chaos.log"}) {
     if (fs::exists(p / name, ec)) d.files.push_back(name);
   }
   if (fs::is_directory(p / "nodes", ec)) {

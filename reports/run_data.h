@@ -32,7 +32,7 @@ struct OpPair {
   // 0 ok, 1 fail, 2 info, 3 pending (never completed).
   int type = 3;
   double start_ms = 0;
-  double end_ms = 0;       // the history's end for info and pending
+  double end_ms = 0;        // the history's end for info and pending
   double complete_ms = -1;  // when the completion was recorded, -1 if never
 };
 
@@ -48,8 +48,8 @@ struct FaultWindow {
 
 struct RunData {
   std::string dir;
-  std::string test_name;  // test.json name, else the parent folder's name
-  std::string run_id;     // the run folder's name
+  std::string test_name;   // test.json name, else the parent folder's name
+  std::string run_id;      // the run folder's name
   nlohmann::json test;     // test.json, or an empty object
   nlohmann::json results;  // results.json, or null
   checker::Verdict verdict = checker::Verdict::kUnknown;

@@ -69,7 +69,8 @@ StoreServer::~StoreServer() { Stop(); }
 Status StoreServer::Start() {
   std::error_code ec;
   fs::path real = fs::canonical(options_.store_dir, ec);
-  if (ec || !fs::is_directory(real, ec)) return NotFound(options_.store_dir + ": no such store folder");
+  if (ec || !fs::is_directory(real, ec))
+    return NotFound(options_.store_dir + ": no such store folder");
   store_real_ = real.string();
   server_ = std::make_unique<httplib::Server>();
   server_->set_read_timeout(10);
@@ -86,7 +87,8 @@ Status StoreServer::Start() {
     }
     if (path.rfind("/zip/", 0) == 0) {
       auto dir = ResolveStorePath(store, path.substr(4));
-      if (!dir.ok()) return Error(res, dir.status().code() == StatusCode::kNotFound ? 404 : 403, "not served");
+      if (!dir.ok())
+        return Error(res, dir.status().code() == StatusCode::kNotFound ? 404 : 403, "not served");
       std::error_code ec;
       if (!fs::is_directory(*dir, ec) || *dir == store) return Error(res, 404, "not a run folder");
       fs::path d(*dir);
@@ -98,7 +100,8 @@ Status StoreServer::Start() {
       return;
     }
     auto file = ResolveStorePath(store, path);
-    if (!file.ok() && file.status().code() != StatusCode::kNotFound) return Error(res, 403, "forbidden");
+    if (!file.ok() && file.status().code() != StatusCode::kNotFound)
+      return Error(res, 403, "forbidden");
     if (!file.ok()) {
       // A run without a report yet: render one from its files.
       fs::path want = fs::path(path);

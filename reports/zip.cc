@@ -51,7 +51,8 @@ std::pair<uint32_t, uint32_t> DosTime(const fs::path& path) {
   std::tm tm{};
   localtime_r(&t, &tm);
   if (tm.tm_year < 80) return {0x21, 0};
-  uint32_t date = static_cast<uint32_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
+  uint32_t date =
+      static_cast<uint32_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
   uint32_t time = static_cast<uint32_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
   return {date, time};
 }
@@ -70,8 +71,8 @@ Result<std::string> ZipFolder(const std::string& dir, const std::string& prefix,
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return NotFound(dir + ": not a folder");
   std::vector<fs::path> files;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
     if (files.size() >= kMaxEntries) return ResourceExhausted(dir + ": more than 65535 files");
     files.push_back(it->path());
@@ -88,7 +89,8 @@ Result<std::string> ZipFolder(const std::string& dir, const std::string& prefix,
     const std::string data = ss.str();
     std::string name = prefix.empty() ? "" : prefix + "/";
     name += fs::relative(path, dir, ec).generic_string();
-    if (out.size() + data.size() + name.size() + 30 + central.size() + 46 + name.size() + 22 > limit) {
+    if (out.size() + data.size() + name.size() + 30 + central.size() + 46 + name.size() + 22 >
+        limit) {
       return ResourceExhausted(dir + ": archive would exceed " + std::to_string(limit) + " bytes");
     }
     const uint32_t crc = Crc32(data);
@@ -121,10 +123,10 @@ Result<std::string> ZipFolder(const std::string& dir, const std::string& prefix,
     Put32(&central, size);
     Put32(&central, size);
     Put16(&central, static_cast<uint32_t>(name.size()));
-    Put16(&central, 0);  // extra
-    Put16(&central, 0);  // comment
-    Put16(&central, 0);  // disk
-    Put16(&central, 0);  // internal attributes
+    Put16(&central, 0);            // extra
+    Put16(&central, 0);            // comment
+    Put16(&central, 0);            // disk
+    Put16(&central, 0);            // internal attributes
     Put32(&central, 0644u << 16);  // external: Unix mode rw-r--r--
     Put32(&central, offset);
     central += name;

@@ -35,8 +35,8 @@ Status WriteCommon(const fs::path& dir, const json& test) {
   CHAOS_RETURN_IF_ERROR(WriteText(dir / "chaos.log", "21:30:00 run started\n21:31:15 run done\n"));
   for (const auto& n : test.value("nodes", json::array())) {
     std::string node = n.get<std::string>();
-    CHAOS_RETURN_IF_ERROR(
-        WriteText(dir / "nodes" / node / "chaos-register.log", node + ": started\n" + node + ": stopped\n"));
+    CHAOS_RETURN_IF_ERROR(WriteText(dir / "nodes" / node / "chaos-register.log",
+                                    node + ": started\n" + node + ": stopped\n"));
   }
   return Status::Ok();
 }
@@ -59,9 +59,10 @@ Status WriteResults(const std::string& run_dir, const History& h, double time_li
   checker::CheckerOutput stats = checker::CheckStats(h);
   checker::CheckerOutput perf = checker::CheckPerf(h);
   checker::Verdict v = checker::Merge(lin.verdict, checker::Merge(stats.verdict, perf.verdict));
-  json results = {{"valid", checker::VerdictJson(v)},
-                  {"checkers",
-                   {{"linearizable", lin.ToJson()}, {"stats", stats.result}, {"perf", perf.result}}}};
+  json results = {
+      {"valid", checker::VerdictJson(v)},
+      {"checkers",
+       {{"linearizable", lin.ToJson()}, {"stats", stats.result}, {"perf", perf.result}}}};
   return WriteText(fs::path(run_dir) / "results.json", results.dump(2) + "\n");
 }
 
@@ -144,7 +145,8 @@ History GenerateRegisterHistory(int64_t lines, uint64_t seed) {
     } else {
       c.complete_ns = c.invoke_ns + static_cast<int64_t>((0.3 + latency_ms(rng)) * kMs);
     }
-    c.lp_ns = c.invoke_ns + static_cast<int64_t>(unit(rng) * static_cast<double>(c.complete_ns - c.invoke_ns));
+    c.lp_ns = c.invoke_ns +
+              static_cast<int64_t>(unit(rng) * static_cast<double>(c.complete_ns - c.invoke_ns));
     // Think time: about 600 ops/s in all, so a 10 s nemesis interval spans ~6,000 ops.
     s->t_ns = c.complete_ns + static_cast<int64_t>(unit(rng) * 30 * kMs);
     calls.push_back(std::move(c));
@@ -152,7 +154,8 @@ History GenerateRegisterHistory(int64_t lines, uint64_t seed) {
   // Apply each op at its linearization point.
   std::vector<size_t> order(calls.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return calls[x].lp_ns < calls[y].lp_ns; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t x, size_t y) { return calls[x].lp_ns < calls[y].lp_ns; });
   int state = 0;
   for (size_t i : order) {
     Call& c = calls[i];

@@ -17,9 +17,8 @@ namespace fs = std::filesystem;
 // Proves: a million-op run renders, counts all 500,000 client ops, stays under
 // 64 MB and takes less than a minute to render.
 TEST(MillionTest, RendersOneMillionOps) {
-  fs::path run = fs::temp_directory_path() /
-                 ("chaos-reports-million-" + std::to_string(getpid())) / "register-partition" /
-                 "20261128T213300";
+  fs::path run = fs::temp_directory_path() / ("chaos-reports-million-" + std::to_string(getpid())) /
+                 "register-partition" / "20261128T213300";
   fs::remove_all(run.parent_path().parent_path());
   ASSERT_TRUE(testing::MakeGeneratedRun(run.string(), 1000000, 42, 60, false).ok());
   auto t0 = std::chrono::steady_clock::now();

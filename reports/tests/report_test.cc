@@ -1,5 +1,7 @@
 // Reports rendered from stored runs: verdicts, counts, counterexamples, faults,
 // missing files, escaping and the index.
+#include "reports/report.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include <sstream>
 
 #include "history/codec.h"
-#include "reports/report.h"
 #include "reports/run_data.h"
 #include "reports/tests/fixture.h"
 
@@ -25,7 +26,8 @@ std::string Read(const fs::path& p) {
 }
 
 fs::path TempStore(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("chaos-reports-" + name + "-" + std::to_string(getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("chaos-reports-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -49,8 +51,8 @@ std::string Attr(const std::string& html, const std::string& id_regex, const std
 TEST(ReportTest, InvalidKnossosHistoryShowsCounterexample) {
   fs::path store = TempStore("invalid");
   fs::path run = store / "bad" / "20261128T213000";
-  ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/bad/bad-analysis.edn", run.string(),
-                                "bad", 30)
+  ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/bad/bad-analysis.edn",
+                                run.string(), "bad", 30)
                   .ok());
   ASSERT_TRUE(WriteReport(run.string()).ok());
   std::string html = Read(run / "report.html");
@@ -90,7 +92,8 @@ TEST(ReportTest, ValidKnossosHistory) {
   EXPECT_EQ(html->find("id=\"counterexample\""), std::string::npos);
   auto h = history::ReadHistory((run / "history.jsonl").string());
   ASSERT_TRUE(h.ok());
-  EXPECT_NE(html->find("id=\"op-total\">" + std::to_string(ClientOps(*h)) + "<"), std::string::npos);
+  EXPECT_NE(html->find("id=\"op-total\">" + std::to_string(ClientOps(*h)) + "<"),
+            std::string::npos);
 }
 
 // Proves: a check that ran out of time gives UNKNOWN with the cause shown.
@@ -142,9 +145,7 @@ TEST(ReportTest, MissingFiles) {
   EXPECT_NE(empty->find("no results.json"), std::string::npos);
   history::History h = t::GenerateRegisterHistory(100, 3);
   ASSERT_TRUE(history::WriteHistory((run / "history.jsonl").string(), h).ok());
-  {
-    std::ofstream(run / "results.json") << "{not json";
-  }
+  { std::ofstream(run / "results.json") << "{not json"; }
   auto partial = RenderReport(run.string());
   ASSERT_TRUE(partial.ok());
   EXPECT_NE(partial->find("results.json: "), std::string::npos);
@@ -176,7 +177,8 @@ TEST(ReportTest, IndexNewestFirst) {
   ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/bad/bad-analysis.edn",
                                 (store / "bad" / "20261128T213000").string(), "bad", 30)
                   .ok());
-  ASSERT_TRUE(t::MakeGeneratedRun((store / "gen" / "20261128T220000").string(), 400, 1, 60, false).ok());
+  ASSERT_TRUE(
+      t::MakeGeneratedRun((store / "gen" / "20261128T220000").string(), 400, 1, 60, false).ok());
   fs::create_directories(store / "gen" / "20261127T000000");  // not a run: no files
   fs::create_directory_symlink(store / "gen" / "20261128T220000", store / "latest");
   ASSERT_TRUE(WriteIndex(store.string()).ok());

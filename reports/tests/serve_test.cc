@@ -1,5 +1,7 @@
 // `chaos serve` over loopback: the index, a report, a run's zip, and no path
 // outside the store.
+#include "reports/serve.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -11,7 +13,6 @@
 #include <fstream>
 
 #include "reports/report.h"
-#include "reports/serve.h"
 #include "reports/tests/fixture.h"
 
 namespace chaos::reports {
@@ -52,9 +53,10 @@ class ServeTest : public ::testing::Test {
     fs::remove_all(root_);
     store_ = root_ / "store";
     run_ = store_ / "bad" / "20261128T213000";
-    ASSERT_TRUE(testing::MakeKnossosRun(testing::KnossosDir() + "/cas-register/bad/bad-analysis.edn",
-                                        run_.string(), "bad", 30)
-                    .ok());
+    ASSERT_TRUE(
+        testing::MakeKnossosRun(testing::KnossosDir() + "/cas-register/bad/bad-analysis.edn",
+                                run_.string(), "bad", 30)
+            .ok());
     ASSERT_TRUE(WriteReport(run_.string()).ok());
     ASSERT_TRUE(WriteIndex(store_.string()).ok());
     std::ofstream(root_ / "secret.txt") << "outside";
@@ -100,9 +102,9 @@ TEST_F(ServeTest, ServesIndexReportAndZip) {
 
 // Proves: no request reaches a file outside the store, however it is spelled.
 TEST_F(ServeTest, RefusesPathsOutsideTheStore) {
-  for (const char* target : {"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc/passwd",
-                             "/bad/../../secret.txt", "/escape.txt", "/zip/../..", "/zip/..%2f..",
-                             "//etc/passwd", "/%00/etc/passwd"}) {
+  for (const char* target : {"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                             "/..%2f..%2fetc/passwd", "/bad/../../secret.txt", "/escape.txt",
+                             "/zip/../..", "/zip/..%2f..", "//etc/passwd", "/%00/etc/passwd"}) {
     int status = RawStatus(server_->port(), target);
     EXPECT_TRUE(status == 403 || status == 404 || status == 400) << target << " -> " << status;
   }

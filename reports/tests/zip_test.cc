@@ -1,12 +1,12 @@
 // Stored ZIP archives: CRC-32 check values and archives that unzip reads back.
+#include "reports/zip.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include "reports/zip.h"
 
 namespace chaos::reports {
 namespace {
@@ -36,8 +36,9 @@ TEST(ZipTest, ArchiveReadsBack) {
   fs::path dir = fs::temp_directory_path() / ("chaos-zip-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir / "nodes" / "n1");
-  std::map<std::string, std::string> files = {
-      {"history.jsonl", "{\"index\":0}\n"}, {"nodes/n1/log", std::string(70000, 'x')}, {"empty", ""}};
+  std::map<std::string, std::string> files = {{"history.jsonl", "{\"index\":0}\n"},
+                                              {"nodes/n1/log", std::string(70000, 'x')},
+                                              {"empty", ""}};
   for (const auto& [name, data] : files) std::ofstream(dir / name, std::ios::binary) << data;
   auto zip = ZipFolder(dir.string(), "run");
   ASSERT_TRUE(zip.ok()) << zip.status().ToString();
