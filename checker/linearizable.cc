@@ -354,6 +354,11 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
         p.outcome.cause = "stopped";
         continue;
       }
+      if (Clock::now() > deadline) {
+        p.outcome.verdict = Verdict::kUnknown;
+        p.outcome.cause = "time-limit";
+        continue;
+      }
       try {
         p.outcome = Search(model, p.calls, limits);
       } catch (const std::bad_alloc&) {
