@@ -1,6 +1,8 @@
 #include "checker/search.h"
 
 #include <algorithm>
+#include <deque>
+#include <memory>
 
 #include "base/check.h"
 
@@ -19,41 +21,56 @@ uint64_t Mix(uint64_t x) {
 }
 
 // The set of explored configurations: open addressing over entries whose
-// bitsets live in one arena. Bytes are accounted against a shared budget.
+// bitsets live in fixed-size blocks (no vector doubling, so the bytes
+// accounted are the bytes held). Bytes are accounted against a shared budget
+// before they are allocated.
 class Cache {
  public:
-  Cache(size_t words, const SearchLimits& limits) : words_(words), limits_(limits) {
-    slots_.assign(1024, 0);
-    Account(static_cast<int64_t>(slots_.size() * sizeof(uint32_t)));
+  Cache(size_t words, const SearchLimits& limits)
+      : words_(words),
+        per_block_(std::max<size_t>(1, kBlockBytes / (words * sizeof(uint64_t)))),
+        limits_(limits) {
+    if (Account(static_cast<int64_t>(1024 * sizeof(uint32_t)))) slots_.assign(1024, 0);
   }
   ~Cache() { Account(-bytes_); }
 
-  // False if already present. Sets *over_budget when the memory limit is hit
-  // (the entry is then not inserted).
+  // False if already present or not inserted. Sets *over_budget when the
+  // memory limit is reached (the search must then stop).
   bool Insert(const std::vector<uint64_t>& bits, uint64_t bits_hash, const State& state,
               bool* over_budget) {
+    if (slots_.empty()) {
+      *over_budget = true;
+      return false;
+    }
     uint64_t h = Mix(bits_hash ^ StateHash()(state));
     size_t mask = slots_.size() - 1;
     size_t i = h & mask;
     while (slots_[i] != 0) {
       uint32_t e = slots_[i] - 1;
-      if (hashes_[e] == h && states_[e] == state &&
-          std::equal(bits.begin(), bits.end(),
-                     arena_.begin() + static_cast<ptrdiff_t>(e * words_))) {
+      if (hashes_[e] == h && states_[e] == state && std::equal(bits.begin(), bits.end(), Bits(e))) {
         return false;
       }
       i = (i + 1) & mask;
     }
-    int64_t entry_bytes = static_cast<int64_t>(words_ * 8 + 8 + sizeof(State) + state.size() * 8 +
-                                               2 * sizeof(uint32_t));
-    if (!Account(entry_bytes) || hashes_.size() >= UINT32_MAX / 2) {
+    // Per entry: its hash, its state (vector header, heap block and malloc's
+    // overhead), and, when a new block starts, the whole block.
+    const size_t e = hashes_.size();
+    int64_t entry_bytes = static_cast<int64_t>(sizeof(uint64_t) + sizeof(State) +
+                                               state.size() * sizeof(int64_t) + 16);
+    if (e % per_block_ == 0) {
+      entry_bytes += static_cast<int64_t>(per_block_ * words_ * sizeof(uint64_t));
+    }
+    if (e >= UINT32_MAX / 2 || !Account(entry_bytes)) {
       *over_budget = true;
       return false;
     }
+    if (e % per_block_ == 0) {
+      blocks_.push_back(std::make_unique<uint64_t[]>(per_block_ * words_));
+    }
     hashes_.push_back(h);
     states_.push_back(state);
-    arena_.insert(arena_.end(), bits.begin(), bits.end());
-    slots_[i] = static_cast<uint32_t>(hashes_.size());
+    std::copy(bits.begin(), bits.end(), Bits(e));
+    slots_[i] = static_cast<uint32_t>(e + 1);
     // A table that cannot grow would fill up: stop at the budget instead.
     if (hashes_.size() * 2 > slots_.size()) Grow(over_budget);
     return true;
@@ -61,9 +78,15 @@ class Cache {
   int64_t bytes() const { return bytes_; }
 
  private:
+  static constexpr size_t kBlockBytes = 1 << 20;
+
+  uint64_t* Bits(size_t e) const {
+    return blocks_[e / per_block_].get() + (e % per_block_) * words_;
+  }
   void Grow(bool* over_budget) {
-    size_t n = slots_.size() * 2;
-    if (!Account(static_cast<int64_t>(slots_.size() * sizeof(uint32_t)))) {
+    const size_t n = slots_.size() * 2;
+    const int64_t old_bytes = static_cast<int64_t>(slots_.size() * sizeof(uint32_t));
+    if (!Account(2 * old_bytes)) {  // the new table, while the old one still exists
       *over_budget = true;
       return;
     }
@@ -74,6 +97,8 @@ class Cache {
       slots[i] = static_cast<uint32_t>(e + 1);
     }
     slots_.swap(slots);
+    slots = std::vector<uint32_t>();
+    Account(-old_bytes);
   }
   // Adds `delta` bytes; false (and nothing added) when over the limit.
   bool Account(int64_t delta) {
@@ -89,11 +114,12 @@ class Cache {
   }
 
   size_t words_;
+  size_t per_block_;
   const SearchLimits& limits_;
   std::vector<uint32_t> slots_;
-  std::vector<uint64_t> hashes_;
-  std::vector<State> states_;
-  std::vector<uint64_t> arena_;
+  std::deque<uint64_t> hashes_;
+  std::deque<State> states_;
+  std::vector<std::unique_ptr<uint64_t[]>> blocks_;
   int64_t bytes_ = 0;
 };
 
