@@ -55,7 +55,12 @@ struct RegisterClient::Impl {
     OpResult result;
     bool maybe_sent = false;  // some attempt may have reached a leader
     std::string address = leader.empty() ? options.addresses[current] : leader;
-    for (int hop = 0; hop <= options.redirects_max; ++hop) {
+    // Bounded twice: by the deadline, and by a cap on attempts (redirects
+    // with a leader hint count against redirects_max; waiting for an election
+    // sleeps 20 ms per attempt, so the cap is never the binding limit).
+    int redirects = 0;
+    constexpr int kAttemptsMax = 10000;
+    for (int attempt = 0; attempt < kAttemptsMax && redirects <= options.redirects_max; ++attempt) {
       if (std::chrono::system_clock::now() >= deadline) break;
       grpc::ClientContext context;
       context.set_deadline(deadline);
@@ -101,6 +106,7 @@ struct RegisterClient::Impl {
           result.error = address + ": not leader";
           if (!reply.leader_address().empty() && reply.leader_address() != address) {
             address = reply.leader_address();
+            ++redirects;
           } else {
             // No leader known yet (election in progress): wait briefly, try the next node.
             current = (current + 1) % options.addresses.size();

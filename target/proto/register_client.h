@@ -37,7 +37,8 @@ struct RegisterClientOptions {
   std::vector<std::string> addresses;  // every node, "host:port"; the first is tried first
   int64_t client_id = 1;               // > 0, unique per logical process
   int64_t timeout_ms = 1000;           // deadline of one operation, redirects included
-  int redirects_max = 8;               // NOT_LEADER hops per operation
+  int redirects_max = 8;  // NOT_LEADER redirects to a named leader per operation; while no
+                          // leader is known the client retries until the deadline
 };
 
 class RegisterClient {
