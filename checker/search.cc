@@ -65,7 +65,7 @@ class Cache {
       return false;
     }
     if (e % per_block_ == 0) {
-      blocks_.push_back(std::make_unique<uint64_t[]>(per_block_ * words_));
+      blocks_.push_back(std::make_unique_for_overwrite<uint64_t[]>(per_block_ * words_));
     }
     hashes_.push_back(h);
     states_.push_back(state);
@@ -78,7 +78,7 @@ class Cache {
   int64_t bytes() const { return bytes_; }
 
  private:
-  static constexpr size_t kBlockBytes = 1 << 20;
+  static constexpr size_t kBlockBytes = 256 << 10;
 
   uint64_t* Bits(size_t e) const {
     return blocks_[e / per_block_].get() + (e % per_block_) * words_;
