@@ -205,7 +205,10 @@ void Core::Propose(const Command& c) {
   }
   if (c.op == OpKind::kRead && config_.read_mode != ReadMode::kLog) {
     if (static_cast<int>(reads_.size()) >= config_.max_pending_commands) return;  // dropped
-    PendingRead r{c, Slot{next_slot_.value - 1}, heartbeat_round_ + 1};
+    // Read index (Raft thesis §6.4): every write that completed before this
+    // read is chosen at or below max(chosen prefix, the slots this leader
+    // adopted in phase 1); commands still in flight need not be waited for.
+    PendingRead r{c, std::max(chosen_prefix_, adopted_through_), heartbeat_round_ + 1};
     if (config_.read_mode == ReadMode::kLease && now_ns_ < lease_until_ns_) r.round_needed = 0;
     if (r.round_needed > 0) heartbeat_soon_ = true;
     reads_.push_back(r);
@@ -438,6 +441,7 @@ void Core::BecomeLeader() {
   Slot last = std::max(chosen_prefix_, Slot{next_slot_.value - 1});
   if (!phase1_best_.empty()) last = std::max(last, phase1_best_.rbegin()->first);
   next_slot_ = last.next();
+  adopted_through_ = last;
   inflight_.clear();
   round_acks_.clear();
   confirmed_round_ = heartbeat_round_;

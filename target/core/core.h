@@ -187,6 +187,7 @@ class Core {
 
   // Leader state.
   Slot next_slot_{1};
+  Slot adopted_through_;  // last slot this leader adopted (or filled) in phase 1
   std::map<Slot, Inflight> inflight_;
   std::deque<Command> pending_;
   std::set<std::pair<int64_t, int64_t>> waiting_;  // (client, seq) proposed via this node

@@ -32,7 +32,7 @@ using history::Json;
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kTickNs = 10 * kMs;  // nominal tick
-constexpr double kMaxDrift = 0.3;      // configured bound; actual rates stay within it
+constexpr double kMaxDrift = 0.45;     // configured bound; actual rates stay within it
 
 const char* const kBugNames[] = {"no-fsync",
                                  "promise-geq",
@@ -220,6 +220,9 @@ void Simulation::Process(int node) {
                  static_cast<long long>(n.core->chosen_prefix().value),
                  static_cast<long long>(n.core->applied().value));
   }
+  if (debug_ && LeaderCount() > 1) {
+    std::fprintf(stderr, "TWO LEADERS t=%lld\n", static_cast<long long>(now_ / kMs));
+  }
   if (!n.core->HasReady()) return;
   core::Ready ready = n.core->TakeReady();
   if (debug_) {
@@ -252,6 +255,15 @@ void Simulation::Process(int node) {
     if (const auto* p = std::get_if<core::Promise>(&m.body)) promised |= p->ok;
   }
   for (const Reply& r : ready.replies) {
+    if (debug_ && r.status == ReplyStatus::kOk) {
+      for (int j = 0; j < options_.nodes; ++j) {
+        if (j != node && nodes_[j].up && nodes_[j].core->is_leader() &&
+            nodes_[j].core->ballot() > n.core->ballot()) {
+          std::fprintf(stderr, "STALE? t=%lld node %d replied while %d leads\n",
+                       static_cast<long long>(now_ / kMs), node, j);
+        }
+      }
+    }
     auto it = client_by_id_.find(r.client_id);
     if (it == client_by_id_.end()) continue;
     if (faults_on_ && Chance(drop_p_)) continue;
@@ -315,11 +327,13 @@ void Simulation::ClientIssue(int c) {
   cmd.seq = ++cl.seq;
   cmd.key = "k" + std::to_string(key);
   int64_t roll = Uniform(0, 9);
-  if (roll < 4) {
+  // Lease runs are read-heavy: lease reads are what they exercise.
+  int64_t reads = read_mode_ == core::ReadMode::kLease ? 7 : 4;
+  if (roll < reads) {
     cmd.op = OpKind::kRead;
     cl.f = "read";
     cl.invoke_value = Json::array({key, nullptr});
-  } else if (roll < 7) {
+  } else if (roll < reads + (10 - reads) / 2) {
     cmd.op = OpKind::kWrite;
     cmd.value = Uniform(0, 4);
     cl.f = "write";
@@ -335,6 +349,9 @@ void Simulation::ClientIssue(int c) {
   cl.busy = true;
   cl.invoke_ns = now_;
   cl.deadline_ns = now_ + 400 * kMs;
+  // Like Jepsen's workers, each client is bound to a node and starts every op
+  // there; it follows redirects and tries others only for this op.
+  cl.target = c % options_.nodes;
   ++result_.ops_invoked;
   Record(cl, history::OpType::kInvoke, cl.f, cl.invoke_value);
   ClientSend(c);
@@ -479,7 +496,7 @@ void Simulation::Heal() {
 
 int Simulation::LeaderCount() const {
   int leaders = 0;
-  for (const SimNode& n : nodes_) leaders += n.up && n.core->is_leader();
+  for (const SimNode& n : nodes_) leaders += n.up && n.core && n.core->is_leader();
   return leaders;
 }
 
@@ -577,6 +594,11 @@ SimResult Simulation::Run() {
         SimNode& n = nodes_[e.node];
         if (!n.up) break;
         n.core->SetNow(LocalNs(e.node));
+        if (debug_) {
+          std::fprintf(stderr, "t=%lld request n%d op %d lease_ns %lld\n",
+                       static_cast<long long>(now_ / kMs), e.node, static_cast<int>(e.command.op),
+                       static_cast<long long>(n.core->LeaseNs()));
+        }
         n.core->Propose(e.command);
         Process(e.node);
         break;

@@ -36,7 +36,7 @@ struct SimOptions {
   bool faults = true;                       // network faults, partitions, crashes, clock drift
   std::string bug;                          // "" or one of BugNames()
   std::optional<core::ReadMode> read_mode;  // nullopt: chosen by the seed
-  int clients = 4;
+  int clients = 8;
   int keys = 3;
   int64_t fault_ms = 2000;     // faults happen in [0, fault_ms)
   int64_t recovery_ms = 2000;  // then everything heals and runs this long
