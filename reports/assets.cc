@@ -77,6 +77,10 @@ var start = blob('d-start', Float32Array), dur = blob('d-dur', Float32Array);
 var inv = blob('d-inv', Int32Array), comp = blob('d-comp', Int32Array);
 var laneP = blob('d-lane', Uint16Array), type = blob('d-type', Uint8Array);
 var fidx = blob('d-f', Uint8Array), nodeI = blob('d-node', Uint8Array);
+// The decoded arrays hold the data now: drop the text (memory, DOM size).
+['d-start', 'd-dur', 'd-inv', 'd-comp', 'd-lane', 'd-type', 'd-f', 'd-node'].forEach(function(id){
+  el(id).textContent = '';
+});
 var vals = null;  // parsed on first hover: the page is interactive sooner
 function val(i){ if (!vals) vals = JSON.parse(el('d-vals').textContent); return vals[i]; }
 var COLORS = ['#3d8fe0', '#e0508e', '#f0a020', '#9a9a9a'];
@@ -237,6 +241,7 @@ function describe(i){
   if (nodeI[i] !== 255) s += ' on ' + meta.nodes[nodeI[i]];
   s += '\n' + TYPES[type[i]] + ' ' + meta.fs[fidx[i]] + ' ' + val(i);
   s += '\nat ' + fmtT(start[i], 1);
+  if (type[i] < 2 && meta.timed) s += ', took ' + dur[i].toFixed(3) + ' ms';
   return s;
 }
 var drag = null;

@@ -689,12 +689,15 @@ std::string TimelineData(const RunData& d, const std::vector<size_t>& highlight)
     Put(&type, static_cast<uint8_t>(p.type));
     Put(&f, static_cast<uint8_t>(std::min(p.f, 255)));
     Put(&node, static_cast<uint8_t>(p.node < 0 ? 255 : std::min(p.node, 254)));
-    std::string v = ValueText(a.value);
-    if (b && b->value != a.value) v += " → " + ValueText(b->value);
-    if (b && !b->error.is_null()) v += " error " + ValueText(b->error);
-    if (b && p.type != 2 && p.complete_ms >= 0) {
-      v += " · " + (d.timed ? Fmt(p.complete_ms - p.start_ms, 3) + " ms" : "");
+    // Short: the value a person reads (the completion's, else the invocation's);
+    // "a → b" only when both are set and differ. The tooltip adds the rest.
+    std::string v;
+    if (b && !b->value.is_null() && !a.value.is_null() && b->value != a.value) {
+      v = ValueText(a.value) + " → " + ValueText(b->value);
+    } else {
+      v = ValueText(b && !b->value.is_null() ? b->value : a.value);
     }
+    if (b && !b->error.is_null()) v += " error " + ValueText(b->error);
     vals.push_back(std::move(v));
   }
   json faults = json::array();
