@@ -1,4 +1,5 @@
 // Integration tests of chaos-register as real processes on 127.0.0.1.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -6,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -316,6 +318,32 @@ TEST(RegisterCluster, BadRequestsAreRefusedAndChangeNothing) {
   req.set_key("x");
   req.set_seq(-4);
   EXPECT_EQ(CallPut(addr, req, &reply).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Bytes that are not a PutRequest at all get a gRPC error, not a crash.
+  {
+    grpc::GenericStub generic(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    const char garbage[] = "\xff\xff\xff\xff\x0f not protobuf";
+    grpc::Slice slice(garbage, sizeof garbage - 1);
+    grpc::ByteBuffer request(&slice, 1), response;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    generic.UnaryCall(&ctx, "/chaos.register_api.Client/Put", grpc::StubOptions(), &request,
+                      &response, [&](grpc::Status st) {
+                        std::lock_guard lock(mu);
+                        status = st;
+                        done = true;
+                        cv.notify_all();
+                      });
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return done; }));
+    // gRPC itself refuses a request that does not parse, before any handler runs.
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+    std::printf("garbage request: %d %s\n", static_cast<int>(status.error_code()),
+                status.error_message().c_str());
+  }
   // Nothing changed: x is still absent.
   OpResult x = client->Get("x");
   ASSERT_EQ(x.outcome, Outcome::kOk);
