@@ -278,7 +278,8 @@ CheckerOutput CheckPerf(const History& h) {
   }
   Json lat = Json::object();
   for (auto& [f, types] : latency) {
-    for (auto& [type, v] : types) {
+    for (auto& [type, samples] : types) {
+      std::vector<int64_t>& v = samples;  // clang 14 cannot capture a structured binding
       std::sort(v.begin(), v.end());
       auto q = [&](double p) {
         size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
