@@ -20,7 +20,7 @@ TEST(MillionTest, RendersOneMillionOps) {
   fs::path run = fs::temp_directory_path() / ("chaos-reports-million-" + std::to_string(getpid())) /
                  "register-partition" / "20261128T213300";
   fs::remove_all(run.parent_path().parent_path());
-  ASSERT_TRUE(testing::MakeGeneratedRun(run.string(), 1000000, 42, 60, false).ok());
+  ASSERT_TRUE(testing::MakeGeneratedRun(run.string(), 1000000, 42, 5, false).ok());
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(WriteReport(run.string()).ok());
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
