@@ -92,7 +92,9 @@ class PosixEnvImpl final : public Env {
     return Status::Ok();
   }
   Status Rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from + " to", errno);
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoStatus("rename", from + " to " + to, errno);
+    }
     return Status::Ok();
   }
   Status RemoveFile(const std::string& path) override {
