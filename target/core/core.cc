@@ -469,7 +469,11 @@ void Core::BecomeLeader() {
 
 void Core::BecomeFollower(Ballot seen) {
   if (seen > max_seen_ && seen.node != config_.self) max_seen_ = seen;
-  if (is_leader()) {
+  bool was_leader = is_leader();
+  role_ = Role::kFollower;
+  known_leader_ = NodeId{};
+  ResetElectionTimer();
+  if (was_leader) {
     // Commands never proposed get kNotLeader. Proposed ones may still be
     // chosen by the next leader: no reply; the client times out and retries
     // with the same seq (marked retry), and its session makes that exactly-once.
@@ -484,9 +488,6 @@ void Core::BecomeFollower(Ballot seen) {
     round_acks_.clear();
     lease_until_ns_ = 0;
   }
-  role_ = Role::kFollower;
-  known_leader_ = NodeId{};
-  ResetElectionTimer();
 }
 
 void Core::HandleRejection(Ballot promised) {
