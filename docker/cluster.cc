@@ -198,21 +198,21 @@ Result<std::string> ReadHostKey(const ClusterSpec& spec, int i) {
                      std::to_string(kHostKeyWaitMs / 1000) + " s: " + last.message());
 }
 
-// Every node answers `true` over SSH, within kSshWaitMs.
+// Every node answers `true` over SSH, within kSshWaitMs (nodes in parallel).
 Status WaitForSsh(const control::Inventory& inventory) {
   control::Nodes nodes(inventory);
   auto start = Clock::now();
   Status last;
   for (int attempt = 0; attempt < kSshWaitMs / kPollIntervalMs; ++attempt) {
     last = Status::Ok();
-    for (const auto& s : nodes.all()) {
-      auto r = s->Run(control::Command("true"), 10'000);
-      if (!r.ok()) {
-        last = r.status();
-      } else if (r->exit_status != 0) {
-        last = Internal(s->node().name + ": `true` exited " + std::to_string(r->exit_status));
+    auto results = nodes.RunOnAll(control::Command("true"), 10'000);
+    for (size_t i = 0; i < results.size() && last.ok(); ++i) {
+      if (!results[i].ok()) {
+        last = results[i].status();
+      } else if (results[i]->exit_status != 0) {
+        last = Internal(inventory.nodes[i].name + ": `true` exited " +
+                        std::to_string(results[i]->exit_status));
       }
-      if (!last.ok()) break;
     }
     if (last.ok()) return Status::Ok();
     if (SecondsSince(start) * 1000 > kSshWaitMs) break;
@@ -302,6 +302,7 @@ Result<UpReport> Up(const ClusterSpec& spec, std::FILE* log) {
       Docker({"network", "create", "--driver", "bridge", "--subnet", spec.Subnet(), "--label",
               "chaos=1", "--label", "chaos.cluster=" + spec.name, spec.NetworkName()})
           .status());
+  auto containers_start = Clock::now();
   // Containers start in parallel: each `docker run` costs about a second here.
   std::vector<Status> started(static_cast<size_t>(spec.nodes));
   {
@@ -315,6 +316,7 @@ Result<UpReport> Up(const ClusterSpec& spec, std::FILE* log) {
     for (auto& t : threads) t.join();
   }
   for (const auto& s : started) CHAOS_RETURN_IF_ERROR(s);
+  double containers_seconds = SecondsSince(containers_start);
 
   control::Inventory inventory;
   inventory.ssh.username = "root";
@@ -323,8 +325,19 @@ Result<UpReport> Up(const ClusterSpec& spec, std::FILE* log) {
   inventory.ssh.connect_timeout_ms = 5000;
   std::string known_hosts = "# chaos cluster " + spec.name +
                             ": host keys read through docker exec (never trusted on first use)\n";
+  auto phase = Clock::now();
+  std::vector<Result<std::string>> host_keys(static_cast<size_t>(spec.nodes),
+                                             Result<std::string>(Internal("not read")));
+  {
+    std::vector<std::thread> threads;
+    for (int i = 1; i <= spec.nodes; ++i) {
+      threads.emplace_back(
+          [&, i] { host_keys[static_cast<size_t>(i - 1)] = ReadHostKey(spec, i); });
+    }
+    for (auto& t : threads) t.join();
+  }
   for (int i = 1; i <= spec.nodes; ++i) {
-    CHAOS_ASSIGN_OR_RETURN(std::string host_key, ReadHostKey(spec, i));
+    CHAOS_ASSIGN_OR_RETURN(std::string host_key, host_keys[static_cast<size_t>(i - 1)]);
     control::NodeInfo node;
     node.name = spec.NodeName(i);
     node.address = spec.NodeAddress(i);
@@ -337,16 +350,21 @@ Result<UpReport> Up(const ClusterSpec& spec, std::FILE* log) {
     known_hosts += line;
     inventory.nodes.push_back(node);
   }
+  double keys_seconds = SecondsSince(phase);
   CHAOS_RETURN_IF_ERROR(WriteFileAtomically(spec.KnownHostsPath(), known_hosts, 0644));
+  phase = Clock::now();
   CHAOS_RETURN_IF_ERROR(WaitForSsh(inventory));
+  double ssh_seconds = SecondsSince(phase);
   CHAOS_RETURN_IF_ERROR(control::SaveInventory(inventory, spec.InventoryPath()));
   report.start_seconds = SecondsSince(start_nodes);
   report.total_seconds = SecondsSince(start);
   std::fprintf(log,
-               "cluster %s: %d nodes up and reachable over SSH in %.1f s (total %.1f s)\n"
+               "cluster %s: %d nodes up and reachable over SSH in %.1f s (containers %.1f s, "
+               "host keys %.1f s, first SSH %.1f s; total %.1f s)\n"
                "cluster %s: inventory %s\n",
-               spec.name.c_str(), spec.nodes, report.start_seconds, report.total_seconds,
-               spec.name.c_str(), spec.InventoryPath().c_str());
+               spec.name.c_str(), spec.nodes, report.start_seconds, containers_seconds,
+               keys_seconds, ssh_seconds, report.total_seconds, spec.name.c_str(),
+               spec.InventoryPath().c_str());
   return report;
 }
 
