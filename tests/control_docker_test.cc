@@ -65,6 +65,12 @@ class ClusterEnvironment : public ::testing::Environment {
     if (!g_skip_reason.empty()) return;
     Status down = docker::Down(TestSpec(), stderr);
     EXPECT_TRUE(down.ok()) << down.ToString();
+    // Nothing of the test cluster is left: no container, no network.
+    auto left = docker::ListOurs();
+    ASSERT_TRUE(left.ok()) << left.status().ToString();
+    for (const auto& thing : *left) {
+      EXPECT_EQ(thing.find(TestSpec().name + "-"), std::string::npos) << "left behind: " << thing;
+    }
     delete g_inventory;
     g_inventory = nullptr;
   }
