@@ -364,6 +364,25 @@ class UntilOkGen final : public Generator {
   bool done_ = false;
 };
 
+class DeferGen final : public Generator {
+ public:
+  explicit DeferGen(std::function<GeneratorPtr()> factory) : factory_(std::move(factory)) {}
+  Answer Next(const Context& ctx) override {
+    if (!g_) {
+      g_ = factory_();
+      CHAOS_CHECK(g_ != nullptr);
+    }
+    return g_->Next(ctx);
+  }
+  void Update(const Op& completion, const Context& ctx) override {
+    if (g_) g_->Update(completion, ctx);
+  }
+
+ private:
+  std::function<GeneratorPtr()> factory_;
+  GeneratorPtr g_;
+};
+
 }  // namespace
 
 history::Op Invoke(std::string f, history::Json value) {
@@ -419,6 +438,9 @@ GeneratorPtr EachProcess(std::function<GeneratorPtr()> factory) {
 }
 GeneratorPtr Route(GeneratorPtr clients, GeneratorPtr nemesis) {
   return std::make_unique<RouteGen>(std::move(clients), std::move(nemesis));
+}
+GeneratorPtr Defer(std::function<GeneratorPtr()> factory) {
+  return std::make_unique<DeferGen>(std::move(factory));
 }
 GeneratorPtr UntilOk(GeneratorPtr g) { return std::make_unique<UntilOkGen>(std::move(g)); }
 

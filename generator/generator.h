@@ -35,6 +35,13 @@
 // (p + concurrency); the process that crashed never asks again. The nemesis
 // worker asks with thread -1 and process Process::Nemesis().
 //
+// A whole test, as the runner may compose it:
+//   Phases({TimeLimit(60s, Route(workload.clients, nemesis_schedule)),
+//           Route(nullptr, heal_once),            // barrier: every client op done
+//           Route(Defer([&] { return workload.final_reads(*workload.keys); }), nullptr)})
+// where nemesis_schedule = Cycle([]{ return Sequence({Once(start), Sleep(10s),
+//                                                     Once(stop), Sleep(10s)}); }).
+//
 // Thread safety: none. A generator (and every generator inside it) is used by
 // the runner under one mutex; Next and Update are never called concurrently.
 #pragma once
@@ -112,11 +119,13 @@ GeneratorPtr Limit(int64_t n, GeneratorPtr g);
 // invoked still get their Updates.
 GeneratorPtr TimeLimit(int64_t duration_ns, GeneratorPtr g);
 // Poisson arrivals for the whole generator (all workers together): the gaps
-// between successive ops are exponential with mean `mean_interval_ns`. The
+// between successive ops are exponential with mean `mean_interval_ns` (the
+// first op is due at the first ask). The
 // schedule is kept in absolute time from the first Next, so when workers fall
 // behind they catch up (as fast as they can) and the long-run rate holds.
 GeneratorPtr Stagger(int64_t mean_interval_ns, GeneratorPtr g, uint64_t seed);
-// Fixed spacing: at most one op per `interval_ns`, all workers together.
+// Fixed spacing, all workers together: op i is due at (first ask) + i *
+// interval_ns; like Stagger, workers that fall behind catch up.
 GeneratorPtr Delay(int64_t interval_ns, GeneratorPtr g);
 // Runs each phase to Done, in order, with a barrier between them: phase i+1 is
 // first asked only when every op of phases 0..i has completed. Done after the
@@ -134,6 +143,10 @@ GeneratorPtr EachProcess(std::function<GeneratorPtr()> factory);
 // Jepsen's on-processes: client threads ask `clients`, the nemesis asks
 // `nemesis`; either may be null (nothing for that side). Done when both are.
 GeneratorPtr Route(GeneratorPtr clients, GeneratorPtr nemesis);
+// Builds its generator with `factory()` on the first ask and then is that
+// generator. For generators that depend on what happened before them, e.g.
+// final reads of the keys a keyed workload handed out during the main phase.
+GeneratorPtr Defer(std::function<GeneratorPtr()> factory);
 // Ops of g until one of them completes ok; then Done (no new op is emitted
 // after the first ok Update). Also Done when g is.
 GeneratorPtr UntilOk(GeneratorPtr g);

@@ -88,6 +88,34 @@ TEST(Workloads, RegisterOpsAreWellFormed) {
   EXPECT_EQ(read_ok, keys);
 }
 
+// Proves the composition a runner uses works end to end: main phase, barrier,
+// then final reads (built by Defer once the keys are known) of every key used.
+TEST(Workloads, RegisterMainPhaseThenDeferredFinalReads) {
+  Workload w = Make("register",
+                    {.seed = 6, .concurrency = 4, .processes_per_key = 2, .ops_per_key_max = 10});
+  std::vector<GeneratorPtr> phases;
+  phases.push_back(TimeLimit(kS / 2, Route(std::move(w.clients), nullptr)));
+  phases.push_back(Defer([&w] { return w.final_reads(*w.keys); }));
+  GeneratorPtr g = Phases(std::move(phases));
+  history::History h = SimRun(*g, {.concurrency = 4,
+                                   .crash_rate = 0.05,
+                                   .seed = 6,
+                                   .duration_ns = 100 * kS,
+                                   .model = "register",
+                                   .keyed = true});
+  ASSERT_GT(w.keys->size(), 10u);
+  std::set<int64_t> final_ok;
+  for (const history::Op& op : h) {
+    if (op.time_ns >= kS / 2 && op.is_invoke()) {
+      EXPECT_EQ(op.f, "read");
+    }
+    if (op.time_ns >= kS / 2 && op.is_ok() && op.f == "read") {
+      final_ok.insert(op.value[0].get<int64_t>());
+    }
+  }
+  EXPECT_EQ(final_ok, std::set<int64_t>(w.keys->begin(), w.keys->end()));
+}
+
 // Proves set adds unique integers and, after a barrier, its final reads (until
 // one is ok) see every acknowledged add.
 TEST(Workloads, SetAddsUniqueThenReads) {
