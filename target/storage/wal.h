@@ -79,6 +79,8 @@ class Wal {
   // Every record with LSN < synced_lsn() is durable.
   uint64_t synced_lsn() const { return synced_lsn_; }
   size_t segment_count() const { return segments_.size(); }
+  // Bytes appended and not yet written to the file (they reach it at Sync()).
+  size_t buffered_bytes() const { return buffer_.size(); }
 
   // Test hook: --bug no-fsync makes Sync skip the fsync (writes still happen).
   void set_skip_fsync_for_bug(bool skip) { skip_fsync_ = skip; }
