@@ -21,11 +21,15 @@ inline constexpr int kExitCannotRun = 3;
 // Prints "chaos: <status message>" to stderr and returns kExitCannotRun.
 int ReportError(const Status& status);
 
+// The command line chaos was started with (for test.json and reports).
+std::string& CommandLine();
+
 void AddVersionCommand(CLI::App& app, int* exit_code);
 void AddHistoryCommands(CLI::App& app, int* exit_code);
 void AddSimCommands(CLI::App& app, int* exit_code);
 void AddClusterCommands(CLI::App& app, int* exit_code);
 void AddCheckCommands(CLI::App& app, int* exit_code);
 void AddReportCommands(CLI::App& app, int* exit_code);  // report RUN, serve
+void AddRunCommands(CLI::App& app, int* exit_code);
 
 }  // namespace chaos::cli

@@ -10,6 +10,11 @@ int ReportError(const Status& status) {
   return kExitCannotRun;
 }
 
+std::string& CommandLine() {
+  static std::string line;
+  return line;
+}
+
 }  // namespace chaos::cli
 
 int main(int argc, char** argv) {
@@ -19,12 +24,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   int exit_code = 0;
+  for (int i = 0; i < argc; ++i) {
+    chaos::cli::CommandLine() += (i == 0 ? std::string("chaos") : " " + std::string(argv[i]));
+  }
   chaos::cli::AddVersionCommand(app, &exit_code);
   chaos::cli::AddHistoryCommands(app, &exit_code);
   chaos::cli::AddSimCommands(app, &exit_code);
   chaos::cli::AddClusterCommands(app, &exit_code);
   chaos::cli::AddCheckCommands(app, &exit_code);
   chaos::cli::AddReportCommands(app, &exit_code);
+  chaos::cli::AddRunCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

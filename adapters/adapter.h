@@ -1,0 +1,77 @@
+// Adapters: what Jepsen calls db + client, for one system under test.
+//
+// An Adapter runs the system's lifecycle on nodes over SSH (control/) —
+// setup, start, kill, pause, resume, teardown, log files — and opens Clients
+// that turn invoke ops into completions. Abilities beyond the lifecycle are
+// declared in SupportedFaults(): a nemesis that needs one the adapter lacks is
+// refused before the test starts (see nemesis/).
+//
+// Client outcomes are data, exactly as in Jepsen: ok (it happened), fail (it
+// certainly did not happen), info (unknown: a timeout or a connection lost
+// after sending, or anything unexpected).
+//
+// Thread safety: an Adapter's lifecycle methods may be called from several
+// threads for different nodes at once. A Client is used by one worker thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "control/inventory.h"
+#include "control/ssh.h"
+#include "history/op.h"
+
+namespace chaos::adapters {
+
+// What every adapter is given: the nodes and how to reach them.
+struct AdapterContext {
+  control::Inventory inventory;
+  control::Nodes* nodes = nullptr;  // one SSH session per node; owned by the runner
+  std::string source_dir;           // the repository (for binaries built here)
+  std::string build_dir;            // where build/ artifacts are
+  std::vector<std::string> bugs;    // --bug switches (register only)
+  std::string read_mode = "log";    // register: log | read-index | lease
+  int64_t op_timeout_ms = 1000;     // a client op past this is info
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+  // `invoke` is an invoke op (f, value). Returns its completion: type ok,
+  // fail or info, with the value observed and an error when not ok. Must
+  // return within the adapter's op timeout plus a small margin.
+  virtual history::Op Invoke(const history::Op& invoke) = 0;
+};
+
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+  virtual std::string name() const = 0;
+  // Faults this adapter can support: "partition", "kill", "pause", "clock",
+  // "lose-unsynced", "packet", "corrupt".
+  virtual std::set<std::string> SupportedFaults() const = 0;
+  // Prepares a node (install, wipe data); runs once per test before Start.
+  virtual Status Setup(const control::NodeInfo& node) = 0;
+  virtual Status Start(const control::NodeInfo& node) = 0;
+  // SIGKILL of the system's daemon; ok if it was not running.
+  virtual Status Kill(const control::NodeInfo& node) = 0;
+  virtual Status Pause(const control::NodeInfo& node) = 0;
+  virtual Status Resume(const control::NodeInfo& node) = 0;
+  virtual Result<bool> IsRunning(const control::NodeInfo& node) = 0;
+  // Stops the system and leaves the node as Setup found it (logs are kept).
+  virtual Status Teardown(const control::NodeInfo& node) = 0;
+  virtual std::vector<std::string> LogFiles(const control::NodeInfo& node) const = 0;
+  // The current leader's node name, if the system has one and knows it.
+  virtual Result<std::optional<std::string>> Leader() { return std::optional<std::string>(); }
+  // A client bound to `node` (its first contact) for logical process `process`.
+  virtual Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node,
+                                                     int64_t process) = 0;
+};
+
+Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context);
+
+}  // namespace chaos::adapters

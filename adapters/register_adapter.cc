@@ -1,0 +1,218 @@
+// The adapter for our own Paxos register (target/): uploads the chaos-register
+// binary built on the host, starts one node per cluster node with the
+// cluster's peer list, and speaks the register's gRPC client API.
+#include "adapters/register_adapter.h"
+
+#include <atomic>
+#include <filesystem>
+
+#include "adapters/adapter.h"
+#include "base/check.h"
+#include "target/proto/register_client.h"
+
+namespace chaos::adapters {
+namespace {
+
+constexpr const char* kBinary = "/opt/chaos/chaos-register";
+constexpr const char* kDataDir = "/var/lib/chaos-register";
+constexpr const char* kLogFile = "/var/log/chaos/register.log";
+constexpr int kPort = 7000;
+
+using control::Command;
+
+int NodeId(const control::Inventory& inventory, const control::NodeInfo& node) {
+  for (size_t i = 0; i < inventory.nodes.size(); ++i) {
+    if (inventory.nodes[i].name == node.name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Maps a register reply to a completion, exactly: ok happened, fail did
+// not, unknown is info.
+history::Op Complete(const history::Op& invoke, const server::OpResult& r, history::Json value) {
+  history::Op done = invoke;
+  done.value = std::move(value);
+  switch (r.outcome) {
+    case server::Outcome::kOk:
+      done.type = history::OpType::kOk;
+      break;
+    case server::Outcome::kFail:
+      done.type = history::OpType::kFail;
+      break;
+    case server::Outcome::kUnknown:
+      done.type = history::OpType::kInfo;
+      break;
+  }
+  if (r.outcome != server::Outcome::kOk && !r.error.empty()) done.error = r.error;
+  return done;
+}
+
+class RegisterClientAdapter : public Client {
+ public:
+  explicit RegisterClientAdapter(std::unique_ptr<server::RegisterClient> client)
+      : client_(std::move(client)) {}
+
+  history::Op Invoke(const history::Op& invoke) override {
+    const history::Json& v = invoke.value;
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer()) {
+      return Refuse(invoke, "register ops take [key, value]");
+    }
+    std::string key = std::to_string(v[0].get<int64_t>());
+    if (invoke.f == "read") {
+      server::OpResult r = client_->Get(key);
+      history::Json read = r.value ? history::Json(*r.value) : history::Json(nullptr);
+      return Complete(invoke, r, history::Json::array({v[0], read}));
+    }
+    if (invoke.f == "write" && v[1].is_number_integer()) {
+      server::OpResult r = client_->Put(key, v[1].get<int64_t>());
+      return Complete(invoke, r, v);
+    }
+    if (invoke.f == "cas" && v[1].is_array() && v[1].size() == 2 && v[1][0].is_number_integer() &&
+        v[1][1].is_number_integer()) {
+      server::OpResult r = client_->Cas(key, v[1][0].get<int64_t>(), v[1][1].get<int64_t>());
+      return Complete(invoke, r, v);
+    }
+    return Refuse(invoke, "unsupported register op " + history::Describe(invoke));
+  }
+
+ private:
+  // The op was never sent: it certainly did not happen.
+  static history::Op Refuse(const history::Op& invoke, std::string why) {
+    history::Op done = invoke;
+    done.type = history::OpType::kFail;
+    done.error = std::move(why);
+    return done;
+  }
+
+  std::unique_ptr<server::RegisterClient> client_;
+};
+
+class RegisterAdapter : public Adapter {
+ public:
+  explicit RegisterAdapter(AdapterContext context) : context_(std::move(context)) {}
+
+  std::string name() const override { return "register"; }
+
+  std::set<std::string> SupportedFaults() const override {
+    return {"partition", "kill", "pause", "clock", "lose-unsynced", "packet", "corrupt"};
+  }
+
+  Status Setup(const control::NodeInfo& node) override {
+    std::string binary = context_.build_dir + "/target/server/chaos-register";
+    if (!std::filesystem::exists(binary)) {
+      return NotFound("register binary " + binary + " is missing (build it with ./chaos)");
+    }
+    control::Session* s = Session(node);
+    CHAOS_RETURN_IF_ERROR(Kill(node));
+    CHAOS_RETURN_IF_ERROR(
+        s->Check(Command("rm")
+                     .Args({"-rf", kDataDir})
+                     .Then(Command("mkdir").Args({"-p", "/opt/chaos", kDataDir, "/var/log/chaos"})))
+            .status());
+    CHAOS_RETURN_IF_ERROR(s->Check(Command("truncate").Args({"-s", "0", kLogFile})).status());
+    return s->Upload(binary, kBinary, 0755);
+  }
+
+  Status Start(const control::NodeInfo& node) override {
+    int id = NodeId(context_.inventory, node);
+    if (id < 0) return InvalidArgument("node " + node.name + " is not in the inventory");
+    std::string peers;
+    for (const auto& n : context_.inventory.nodes) {
+      if (!peers.empty()) peers += ",";
+      peers += n.address + ":" + std::to_string(kPort);
+    }
+    Command cmd(kBinary);
+    cmd.Args({"--id", std::to_string(id), "--peers", peers, "--listen",
+              node.address + ":" + std::to_string(kPort), "--data-dir", kDataDir, "--read-mode",
+              context_.read_mode, "--log-file", kLogFile});
+    for (const auto& bug : context_.bugs) cmd.Args({"--bug", bug});
+    cmd.Daemon("/var/log/chaos/register.stdout");
+    return Session(node)->Check(cmd, 10'000).status();
+  }
+
+  Status Kill(const control::NodeInfo& node) override { return Signal(node, "KILL"); }
+  Status Pause(const control::NodeInfo& node) override { return Signal(node, "STOP"); }
+  Status Resume(const control::NodeInfo& node) override { return Signal(node, "CONT"); }
+
+  Result<bool> IsRunning(const control::NodeInfo& node) override {
+    CHAOS_ASSIGN_OR_RETURN(auto r, Session(node)->Run(Command("pgrep").Args({"-f", kBinary})));
+    return r.exit_status == 0;
+  }
+
+  Status Teardown(const control::NodeInfo& node) override {
+    CHAOS_RETURN_IF_ERROR(Signal(node, "CONT"));
+    return Signal(node, "KILL");
+  }
+
+  std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
+    return {kLogFile, "/var/log/chaos/register.stdout"};
+  }
+
+  Result<std::optional<std::string>> Leader() override {
+    // The node that serves a read is the leader (followers redirect).
+    CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(0, 0x7fff0000 + leader_queries_++));
+    server::OpResult r = client->Get("chaos-leader-probe");
+    if (r.outcome != server::Outcome::kOk) return std::optional<std::string>();
+    for (const auto& n : context_.inventory.nodes) {
+      // The answer came from the node's published endpoint, or, after a
+      // redirect, from its address on the cluster network.
+      if (n.client.ToString() == r.node || n.address + ":" + std::to_string(kPort) == r.node) {
+        return std::optional<std::string>(n.name);
+      }
+    }
+    return std::optional<std::string>();
+  }
+
+  Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node,
+                                             int64_t process) override {
+    int id = NodeId(context_.inventory, node);
+    if (id < 0) return InvalidArgument("node " + node.name + " is not in the inventory");
+    CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(id, process + 1));
+    return std::unique_ptr<Client>(std::make_unique<RegisterClientAdapter>(std::move(client)));
+  }
+
+ private:
+  control::Session* Session(const control::NodeInfo& node) {
+    control::Session* s = context_.nodes->Get(node.name);
+    CHAOS_CHECK_MSG(s != nullptr, "no session for node %s", node.name.c_str());
+    return s;
+  }
+
+  Status Signal(const control::NodeInfo& node, const char* signal) {
+    // pkill exits 1 when nothing matched: not an error here.
+    auto r = Session(node)->Run(Command("pkill").Args({"-" + std::string(signal), "-f", kBinary}));
+    if (!r.ok()) return r.status();
+    if (r->exit_status > 1) {
+      return Internal(node.name + ": pkill -" + signal + " failed: " + r->err);
+    }
+    return Status::Ok();
+  }
+
+  // A client whose first contact is node `first` (addresses in node-id order).
+  Result<std::unique_ptr<server::RegisterClient>> MakeClient(int first, int64_t client_id) {
+    server::RegisterClientOptions options;
+    const auto& nodes = context_.inventory.nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      options.addresses.push_back(nodes[(first + i) % nodes.size()].client.ToString());
+    }
+    options.client_id = client_id;
+    options.timeout_ms = context_.op_timeout_ms;
+    return server::RegisterClient::Create(options);
+  }
+
+  AdapterContext context_;
+  std::atomic<int64_t> leader_queries_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Adapter> MakeRegisterAdapter(AdapterContext context) {
+  return std::make_unique<RegisterAdapter>(std::move(context));
+}
+
+Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context) {
+  if (name == "register") return MakeRegisterAdapter(std::move(context));
+  return InvalidArgument("unknown adapter '" + name + "' (known: register)");
+}
+
+}  // namespace chaos::adapters

@@ -1,0 +1,10 @@
+// The adapter for chaos's own Paxos register cluster (target/).
+#pragma once
+
+#include <memory>
+
+#include "adapters/adapter.h"
+
+namespace chaos::adapters {
+std::unique_ptr<Adapter> MakeRegisterAdapter(AdapterContext context);
+}  // namespace chaos::adapters

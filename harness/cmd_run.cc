@@ -1,0 +1,201 @@
+// chaos run: one or more tests against a cluster; chaos analyze: re-check a
+// stored run.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "control/inventory.h"
+#include "docker/cluster.h"
+#include "harness/commands.h"
+#include "harness/runner.h"
+
+namespace chaos::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunFlags {
+  harness::RunOptions run;
+  std::string nemesis;
+  std::string bug;
+  int test_count = 1;
+  std::string hosts;
+  control::SshOptions ssh;
+  int ssh_port = 22;
+  int client_port = 7000;
+  bool test_cluster = false;
+  bool seed_given = false;
+  uint64_t seed = 0;
+};
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string BuildDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "build" : exe.parent_path().string();
+}
+
+// The nodes to test: --nodes hosts, or the default docker cluster, brought
+// up first when it is not running.
+Result<control::Inventory> ResolveInventory(const RunFlags& flags) {
+  if (!flags.hosts.empty()) {
+    return control::InventoryFromHosts(SplitCommas(flags.hosts), flags.ssh, flags.ssh_port,
+                                       flags.client_port);
+  }
+  docker::ClusterSpec spec = flags.test_cluster
+                                 ? docker::ClusterSpec::ForTests(docker::DefaultSourceDir())
+                                 : docker::ClusterSpec::Default(docker::DefaultSourceDir());
+  bool healthy = false;
+  if (fs::exists(spec.InventoryPath())) {
+    auto status = docker::GetStatus(spec);
+    if (status.ok() && !status->empty()) {
+      healthy = true;
+      for (const auto& n : *status) {
+        if (n.state != "running" || n.ssh != "ok") healthy = false;
+      }
+    }
+  }
+  if (!healthy) {
+    std::fprintf(stderr,
+                 "chaos: no cluster running; bringing up the default docker cluster "
+                 "(chaos cluster up)\n");
+    CHAOS_ASSIGN_OR_RETURN(auto report, docker::Up(spec, stderr));
+    std::fprintf(stderr, "chaos: cluster up in %.1f s\n", report.total_seconds);
+  }
+  return control::LoadInventory(spec.InventoryPath());
+}
+
+void OnSignal(int) {
+  harness::RequestAbort();
+  // A second Ctrl-C ends the controller at once.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+int Run(RunFlags& flags, const std::string& command_line) {
+  flags.run.nemeses = SplitCommas(flags.nemesis);
+  if (flags.nemesis == "none") flags.run.nemeses.clear();
+  flags.run.bugs = SplitCommas(flags.bug);
+  if (!flags.run.bugs.empty() && flags.run.adapter != "register") {
+    return ReportError(InvalidArgument("--bug is only for the register adapter"));
+  }
+  flags.run.command_line = command_line;
+  flags.run.source_dir = docker::DefaultSourceDir();
+  flags.run.build_dir = BuildDir();
+  if (flags.run.store_dir.empty()) flags.run.store_dir = flags.run.source_dir + "/store";
+  auto inventory = ResolveInventory(flags);
+  if (!inventory.ok()) return ReportError(inventory.status());
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  uint64_t seed = flags.seed_given ? flags.seed : std::random_device{}();
+  int worst = 0;
+  for (int i = 0; i < flags.test_count; ++i) {
+    harness::RunOptions options = flags.run;
+    options.seed = seed + static_cast<uint64_t>(i);
+    auto outcome = harness::RunTest(options, *inventory);
+    if (!outcome.ok()) return ReportError(outcome.status());
+    std::printf("%s: %s  (seed %llu)\n  report: %s/report.html\n",
+                options.test_name.empty() ? "test" : options.test_name.c_str(),
+                checker::VerdictName(outcome->verdict),
+                static_cast<unsigned long long>(options.seed), outcome->run_dir.c_str());
+    std::fflush(stdout);
+    // Worst first: invalid (1) over unknown (2) over valid (0); 3+ could not run.
+    int code = outcome->exit_code;
+    if (code >= 3 || worst >= 3) {
+      worst = std::max(worst, code);
+    } else if (code == 1 || worst == 1) {
+      worst = 1;
+    } else {
+      worst = std::max(worst, code);
+    }
+    if (outcome->exit_code >= 3) break;  // aborted
+  }
+  return worst;
+}
+
+}  // namespace
+
+void AddRunCommands(CLI::App& app, int* exit_code) {
+  static RunFlags flags;
+  auto* run = app.add_subcommand("run",
+                                 "Run a test: workload + faults against a cluster, "
+                                 "then check and report");
+  run->add_option("--adapter", flags.run.adapter, "system under test: register")
+      ->default_str("register");
+  run->add_option("--workload", flags.run.workload, "register | set | counter")
+      ->default_str("register");
+  run->add_option("--nemesis", flags.nemesis,
+                  "faults, comma-separated: partition,kill,pause (or none)");
+  run->add_option("--time-limit", flags.run.time_limit_s, "seconds of workload")
+      ->default_str("60")
+      ->check(CLI::Range(1.0, 86400.0));
+  run->add_option("--nemesis-interval", flags.run.nemesis_interval_s,
+                  "seconds between fault start and stop")
+      ->default_str("10")
+      ->check(CLI::Range(0.1, 3600.0));
+  run->add_option("--recovery-time", flags.run.recovery_time_s,
+                  "seconds to let the system recover after healing")
+      ->default_str("5")
+      ->check(CLI::Range(0.0, 3600.0));
+  run->add_option("--concurrency", flags.run.concurrency, "client workers (default 2 per node)")
+      ->check(CLI::Range(1, 1000));
+  run->add_option("--op-timeout", flags.run.op_timeout_ms, "ms before a client op is info")
+      ->default_str("1000")
+      ->check(CLI::Range(10, 600000));
+  run->add_option_function<uint64_t>(
+      "--seed", [](const uint64_t& s) { flags.seed = s, flags.seed_given = true; },
+      "seed of the schedule (printed and stored in test.json)");
+  run->add_option("--test-count", flags.test_count, "repeat the test N times")
+      ->check(CLI::Range(1, 10000));
+  run->add_option("--bug", flags.bug, "start the register with known mistakes, comma-separated");
+  run->add_option("--read-mode", flags.run.read_mode, "register reads: log | read-index | lease");
+  run->add_option("--checker-time-limit", flags.run.checker_time_limit_s,
+                  "seconds the checker may search");
+  run->add_option("--store", flags.run.store_dir, "store folder (default <repo>/store)");
+  run->add_option("--name", flags.run.test_name, "test name (store/<name>/...)");
+  run->add_option("--nodes", flags.hosts, "real hosts, comma-separated (no docker)");
+  run->add_flag("--test-cluster", flags.test_cluster,
+                "use the docker cluster of the tests (chaos-test) instead of the default one");
+  run->add_option("--username", flags.ssh.username, "SSH user on --nodes")->default_str("root");
+  run->add_option("--ssh-key", flags.ssh.private_key, "SSH private key for --nodes");
+  run->add_option("--ssh-port", flags.ssh_port, "SSH port of --nodes")->default_str("22");
+  run->add_option("--known-hosts", flags.ssh.known_hosts,
+                  "known_hosts for --nodes (default ~/.ssh/known_hosts)");
+  run->callback([exit_code] { *exit_code = Run(flags, CommandLine()); });
+
+  static std::string run_dir = "store/latest";
+  static double limit_s = 120;
+  auto* analyze = app.add_subcommand("analyze", "Re-check a stored run without a cluster");
+  analyze->add_option("RUN", run_dir, "run folder (default store/latest)");
+  analyze->add_option("--checker-time-limit", limit_s, "seconds the checker may search");
+  analyze->callback([exit_code] {
+    std::string dir = run_dir;
+    if (dir == "store/latest" && !fs::exists(dir)) {
+      dir = docker::DefaultSourceDir() + "/store/latest";
+    }
+    auto outcome = harness::AnalyzeRun(dir, limit_s);
+    if (!outcome.ok()) {
+      *exit_code = ReportError(outcome.status());
+      return;
+    }
+    std::printf("%s: %s\n  report: %s/report.html\n", outcome->run_dir.c_str(),
+                checker::VerdictName(outcome->verdict), outcome->run_dir.c_str());
+    *exit_code = outcome->exit_code;
+  });
+}
+
+}  // namespace chaos::cli

@@ -1,0 +1,634 @@
+#include "harness/runner.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "adapters/adapter.h"
+#include "checker/others.h"
+#include "control/ssh.h"
+#include "generator/generator.h"
+#include "history/codec.h"
+#include "history/validate.h"
+#include "nemesis/nemesis.h"
+#include "reports/report.h"
+
+namespace chaos::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using history::Json;
+using history::Op;
+using history::OpType;
+using history::Process;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_abort{false};
+
+std::string Timestamp(bool compact) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%S" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// chaos.log: timestamped lines, also echoed to stderr when asked.
+class RunLog {
+ public:
+  explicit RunLog(const std::string& path) : file_(std::fopen(path.c_str(), "a")) {}
+  ~RunLog() {
+    if (file_) std::fclose(file_);
+  }
+  void Line(const std::string& text, bool echo = false) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (file_) {
+      std::fprintf(file_, "%s %s\n", Timestamp(false).c_str(), text.c_str());
+      std::fflush(file_);
+    }
+    if (echo) std::fprintf(stderr, "chaos: %s\n", text.c_str());
+  }
+
+ private:
+  std::mutex mu_;
+  std::FILE* file_;
+};
+
+// Records ops to history.jsonl with index and time, and counts outcomes for
+// the progress line.
+class Recorder {
+ public:
+  Recorder(std::unique_ptr<history::JsonlWriter> writer, Clock::time_point start)
+      : writer_(std::move(writer)), start_(start) {}
+
+  int64_t NowNs() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
+  }
+
+  Status Record(Op& op) {
+    std::lock_guard<std::mutex> lock(mu_);
+    op.index = next_index_++;
+    op.time_ns = NowNs();
+    if (op.process.is_named()) {
+      // Nemesis ops: invocation and completion are both info, as in Jepsen.
+    } else if (op.is_ok()) {
+      ++ok_;
+    } else if (op.is_fail()) {
+      ++fail_;
+    } else if (op.is_info()) {
+      ++info_;
+    }
+    return writer_->Append(op);
+  }
+  Status Close() { return writer_->Close(); }
+  void Counts(int64_t* ok, int64_t* fail, int64_t* info) {
+    std::lock_guard<std::mutex> lock(mu_);
+    *ok = ok_;
+    *fail = fail_;
+    *info = info_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<history::JsonlWriter> writer_;
+  Clock::time_point start_;
+  int64_t next_index_ = 0;
+  int64_t ok_ = 0, fail_ = 0, info_ = 0;
+};
+
+template <typename Fn>
+std::vector<Status> OnAllNodes(const control::Inventory& inventory, Fn fn) {
+  std::vector<Status> results(inventory.nodes.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < inventory.nodes.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = fn(inventory.nodes[i]); });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+Status FirstError(const std::vector<Status>& statuses) {
+  for (const auto& s : statuses) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Shared state of one phase of workers.
+struct Phase {
+  std::mutex mu;
+  std::condition_variable cv;
+  generator::Generator* gen = nullptr;
+  int concurrency = 1;
+  std::string fault;  // the fault in force, for the progress line
+};
+
+class Runner {
+ public:
+  Runner(const RunOptions& options, const control::Inventory& inventory)
+      : options_(options), inventory_(inventory) {}
+
+  Result<RunOutcome> Run();
+
+ private:
+  Status Prepare();
+  void ClientWorker(Phase& phase, int thread, int64_t deadline_ns);
+  void NemesisWorker(Phase& phase);
+  void Progress(Phase& phase, std::atomic<bool>& stop);
+  Status RunPhase(generator::Generator& gen, double limit_s, bool with_nemesis);
+  Status WaitForCluster();
+  void HealEverything(const std::string& why);
+  void DownloadLogs();
+  Result<checker::Verdict> CheckAndStore();
+
+  RunOptions options_;
+  control::Inventory inventory_;
+  std::string run_dir_;
+  std::unique_ptr<RunLog> log_;
+  std::unique_ptr<control::Nodes> nodes_;
+  std::unique_ptr<adapters::Adapter> adapter_;
+  std::vector<std::unique_ptr<nemesis::Nemesis>> nemeses_;
+  std::map<std::string, nemesis::Nemesis*> nemesis_by_name_;
+  std::set<std::string> active_faults_;
+  std::mutex faults_mu_;
+  std::unique_ptr<Recorder> recorder_;
+  generator::Workload workload_;
+  Clock::time_point start_;
+  std::atomic<int64_t> next_process_{0};
+  Json test_json_;
+};
+
+Status Runner::Prepare() {
+  if (options_.concurrency <= 0)
+    options_.concurrency = 2 * static_cast<int>(inventory_.nodes.size());
+  if (options_.test_name.empty()) {
+    // register-partition+kill; the workload only when not the default.
+    options_.test_name = options_.adapter;
+    if (options_.workload != "register") options_.test_name += "-" + options_.workload;
+    std::string faults;
+    for (const auto& n : options_.nemeses) faults += (faults.empty() ? "" : "+") + n;
+    options_.test_name += "-" + (faults.empty() ? std::string("none") : faults);
+  }
+  std::string test_dir = options_.store_dir + "/" + options_.test_name;
+  run_dir_ = test_dir + "/" + Timestamp(true);
+  std::error_code ec;
+  fs::create_directories(run_dir_ + "/nodes", ec);
+  if (ec) return IoError(run_dir_ + ": cannot create: " + ec.message());
+  // store/latest -> <test>/<time>, set now so a dead run can be analysed.
+  std::string latest = options_.store_dir + "/latest";
+  fs::remove(latest, ec);
+  fs::create_directory_symlink(fs::relative(run_dir_, options_.store_dir), latest, ec);
+  log_ = std::make_unique<RunLog>(run_dir_ + "/chaos.log");
+
+  std::vector<std::string> node_names;
+  for (const auto& n : inventory_.nodes) node_names.push_back(n.name);
+  test_json_ = {{"name", options_.test_name},
+                {"adapter", options_.adapter},
+                {"workload", options_.workload},
+                {"nodes", node_names},
+                {"nemeses", options_.nemeses},
+                {"nemesis_interval_s", options_.nemesis_interval_s},
+                {"concurrency", options_.concurrency},
+                {"time_limit_s", options_.time_limit_s},
+                {"recovery_time_s", options_.recovery_time_s},
+                {"seed", options_.seed},
+                {"command_line", options_.command_line},
+                {"start_time", Timestamp(false)},
+                {"bug", options_.bugs.empty() ? Json(nullptr) : Json(options_.bugs)},
+                {"read_mode", options_.read_mode},
+                {"op_timeout_ms", options_.op_timeout_ms}};
+  std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
+  return Status::Ok();
+}
+
+Status Runner::WaitForCluster() {
+  // A write that succeeds means a leader is elected and a quorum is up.
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  Op probe = generator::Invoke("write", Json::array({-1, 0}));
+  std::string last_error;
+  for (int attempt = 0; Clock::now() < deadline && !g_abort; ++attempt) {
+    auto client = adapter_->OpenClient(inventory_.nodes[attempt % inventory_.nodes.size()],
+                                       1'000'000 + attempt);
+    if (!client.ok()) return client.status();
+    Op done = (*client)->Invoke(probe);
+    if (done.is_ok()) return Status::Ok();
+    last_error = done.error.is_string() ? done.error.get<std::string>() : done.error.dump();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return Unavailable("the cluster did not accept a write within 60 s: " + last_error);
+}
+
+void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
+  const control::NodeInfo& node = inventory_.nodes[thread % inventory_.nodes.size()];
+  int64_t process = next_process_.fetch_add(1);
+  std::unique_ptr<adapters::Client> client;
+  while (!g_abort) {
+    if (client == nullptr) {
+      auto c = adapter_->OpenClient(node, process);
+      if (!c.ok()) {
+        log_->Line("worker " + std::to_string(thread) + ": " + c.status().message());
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        if (recorder_->NowNs() > deadline_ns) return;
+        continue;
+      }
+      client = std::move(*c);
+    }
+    generator::Context ctx{recorder_->NowNs(), Process::Number(process), thread, phase.concurrency};
+    std::unique_lock<std::mutex> lock(phase.mu);
+    if (ctx.now_ns > deadline_ns) return;
+    generator::Answer answer = phase.gen->Next(ctx);
+    if (generator::IsDone(answer)) {
+      phase.cv.notify_all();
+      return;
+    }
+    if (generator::IsNotYet(answer)) {
+      int64_t at = std::min(std::get<generator::NotYet>(answer).retry_at_ns, deadline_ns);
+      int64_t wait_ns = std::clamp<int64_t>(at - recorder_->NowNs(), 0, 1'000'000'000);
+      phase.cv.wait_for(lock, std::chrono::nanoseconds(wait_ns));
+      continue;
+    }
+    Op op = std::get<Op>(std::move(answer));
+    op.process = Process::Number(process);
+    op.type = OpType::kInvoke;
+    op.node = node.name;
+    lock.unlock();
+    phase.cv.notify_all();  // generators may now answer other workers differently
+    Status s = recorder_->Record(op);
+    if (!s.ok()) {
+      log_->Line("recording failed: " + s.message(), true);
+      g_abort = true;
+      return;
+    }
+    Op done = client->Invoke(op);
+    done.process = op.process;
+    done.f = op.f;
+    done.node = node.name;
+    if (done.is_invoke()) done.type = OpType::kInfo;  // a client must complete
+    s = recorder_->Record(done);
+    if (!s.ok()) {
+      log_->Line("recording failed: " + s.message(), true);
+      g_abort = true;
+      return;
+    }
+    lock.lock();
+    ctx.now_ns = recorder_->NowNs();
+    phase.gen->Update(done, ctx);
+    lock.unlock();
+    phase.cv.notify_all();
+    if (done.is_info()) {
+      // Jepsen: a process whose op is indeterminate never runs again; the
+      // worker continues as a fresh process with a fresh client.
+      process = next_process_.fetch_add(1);
+      client.reset();
+    }
+  }
+}
+
+void Runner::NemesisWorker(Phase& phase) {
+  while (!g_abort) {
+    generator::Context ctx{recorder_->NowNs(), Process::Nemesis(), -1, phase.concurrency};
+    std::unique_lock<std::mutex> lock(phase.mu);
+    generator::Answer answer = phase.gen->Next(ctx);
+    if (generator::IsDone(answer)) return;
+    if (generator::IsNotYet(answer)) {
+      int64_t wait_ns = std::clamp<int64_t>(
+          std::get<generator::NotYet>(answer).retry_at_ns - recorder_->NowNs(), 0, 1'000'000'000);
+      phase.cv.wait_for(lock, std::chrono::nanoseconds(wait_ns));
+      continue;
+    }
+    lock.unlock();
+    phase.cv.notify_all();
+    Op op = std::get<Op>(std::move(answer));
+    op.process = Process::Nemesis();
+    op.type = OpType::kInfo;
+    (void)recorder_->Record(op);
+    bool start = op.f.rfind("start-", 0) == 0;
+    std::string name = op.f.substr(op.f.find('-') + 1);
+    Op done = op;
+    auto it = nemesis_by_name_.find(name);
+    if (it == nemesis_by_name_.end()) {
+      done.error = "no nemesis named " + name;
+    } else {
+      Result<Json> r = start ? it->second->Start(op.value) : it->second->Stop();
+      if (r.ok()) {
+        done.value = *r;
+      } else {
+        done.error = r.status().message();
+        log_->Line(op.f + " failed: " + r.status().message(), true);
+      }
+      std::lock_guard<std::mutex> faults_lock(faults_mu_);
+      if (start) {
+        active_faults_.insert(name);
+      } else {
+        active_faults_.erase(name);
+      }
+      std::string fault;
+      for (const auto& f : active_faults_) fault += (fault.empty() ? "" : ",") + f;
+      std::lock_guard<std::mutex> phase_lock(phase.mu);
+      phase.fault = fault;
+    }
+    log_->Line(history::Describe(done));
+    (void)recorder_->Record(done);
+    lock.lock();
+    phase.gen->Update(done, ctx);
+    lock.unlock();
+    phase.cv.notify_all();
+  }
+}
+
+void Runner::Progress(Phase& phase, std::atomic<bool>& stop) {
+  bool tty = ::isatty(STDERR_FILENO);
+  int64_t last_total = 0;
+  auto last = Clock::now();
+  int tick = 0;
+  while (!stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (++tick % (tty ? 4 : 40) != 0) continue;
+    int64_t ok, fail, info;
+    recorder_->Counts(&ok, &fail, &info);
+    double elapsed = static_cast<double>(recorder_->NowNs()) / 1e9;
+    double dt = std::chrono::duration<double>(Clock::now() - last).count();
+    double rate = static_cast<double>(ok + fail + info - last_total) / std::max(dt, 1e-3);
+    last_total = ok + fail + info;
+    last = Clock::now();
+    std::string fault;
+    {
+      std::lock_guard<std::mutex> lock(phase.mu);
+      fault = phase.fault.empty() ? "none" : phase.fault;
+    }
+    std::fprintf(stderr,
+                 "%s[%5.0fs / %.0fs] ok %lld  fail %lld  info %lld  %6.0f ops/s  fault: %s%s",
+                 tty ? "\r\033[K" : "", elapsed, options_.time_limit_s, (long long)ok,
+                 (long long)fail, (long long)info, rate, fault.c_str(), tty ? "" : "\n");
+  }
+  if (tty) std::fprintf(stderr, "\n");
+}
+
+Status Runner::RunPhase(generator::Generator& gen, double limit_s, bool with_nemesis) {
+  Phase phase;
+  phase.gen = &gen;
+  phase.concurrency = options_.concurrency;
+  // A hard stop past the generator's own time limit, for slow final reads.
+  int64_t deadline_ns = recorder_->NowNs() + static_cast<int64_t>((limit_s + 30) * 1e9);
+  std::atomic<bool> stop_progress{false};
+  std::thread progress([&] { Progress(phase, stop_progress); });
+  std::vector<std::thread> workers;
+  for (int t = 0; t < options_.concurrency; ++t) {
+    workers.emplace_back([&, t] { ClientWorker(phase, t, deadline_ns); });
+  }
+  std::thread nemesis_worker;
+  if (with_nemesis) nemesis_worker = std::thread([&] { NemesisWorker(phase); });
+  for (auto& w : workers) w.join();
+  if (nemesis_worker.joinable()) {
+    phase.cv.notify_all();
+    nemesis_worker.join();
+  }
+  stop_progress = true;
+  progress.join();
+  return Status::Ok();
+}
+
+void Runner::HealEverything(const std::string& why) {
+  // Stop every fault still in force, recorded as nemesis ops, then heal all
+  // kinds (idempotent), unrecorded.
+  std::set<std::string> active;
+  {
+    std::lock_guard<std::mutex> lock(faults_mu_);
+    active.swap(active_faults_);
+  }
+  for (const auto& name : active) {
+    Op op = generator::Invoke("stop-" + name, nullptr);
+    op.process = Process::Nemesis();
+    op.type = OpType::kInfo;
+    if (recorder_) (void)recorder_->Record(op);
+    auto r = nemesis_by_name_[name]->Stop();
+    Op done = op;
+    if (r.ok()) {
+      done.value = *r;
+    } else {
+      done.error = r.status().message();
+    }
+    if (recorder_) (void)recorder_->Record(done);
+  }
+  for (auto& n : nemeses_) {
+    Status s = n->Heal();
+    if (!s.ok()) log_->Line("healing " + n->name() + " (" + why + ") failed: " + s.message(), true);
+  }
+  log_->Line("healed every fault (" + why + ")");
+}
+
+void Runner::DownloadLogs() {
+  OnAllNodes(inventory_, [&](const control::NodeInfo& node) {
+    std::string dir = run_dir_ + "/nodes/" + node.name;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    for (const auto& remote : adapter_->LogFiles(node)) {
+      std::string local = dir + "/" + fs::path(remote).filename().string();
+      Status s = nodes_->Get(node.name)->Download(remote, local, 60'000);
+      if (!s.ok()) log_->Line("log " + remote + " from " + node.name + ": " + s.message());
+    }
+    return Status::Ok();
+  });
+}
+
+checker::LinearizableOptions CheckerOptions(const Json& test, double time_limit_s) {
+  checker::LinearizableOptions o;
+  o.model = "cas-register";
+  o.keyed = true;
+  o.time_limit_s = time_limit_s;
+  o.memory_limit_bytes = 4LL << 30;
+  (void)test;
+  return o;
+}
+
+// Checks run_dir/history.jsonl and writes results.json, history.edn and the
+// report. The workload in test.json picks the checkers.
+Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_limit_s, RunLog* log) {
+  Json test = Json::object();
+  {
+    std::ifstream in(run_dir + "/test.json");
+    if (in) test = Json::parse(in, nullptr, false);
+    if (test.is_discarded()) return InvalidArgument(run_dir + "/test.json: malformed JSON");
+  }
+  CHAOS_ASSIGN_OR_RETURN(history::History h, history::ReadHistory(run_dir + "/history.jsonl"));
+  CHAOS_RETURN_IF_ERROR(history::WriteHistory(run_dir + "/history.edn", h));
+  std::string workload = test.value("workload", "register");
+  std::vector<std::string> names = {workload == "register" ? "linearizable" : workload, "stats",
+                                    "perf"};
+  checker::LinearizableOptions options = CheckerOptions(test, time_limit_s);
+  std::vector<checker::CheckerOutput> outputs;
+  Json linearizable;
+  for (const auto& name : names) {
+    CHAOS_ASSIGN_OR_RETURN(checker::CheckerOutput o, checker::RunChecker(name, h, options));
+    if (name == "linearizable") linearizable = o.result;
+    outputs.push_back(std::move(o));
+  }
+  checker::CheckerOutput all = checker::Compose(std::move(outputs));
+  // results.json: the linearizability result's fields at the top (DESIGN.md),
+  // the merged verdict, and every checker's result under "checkers".
+  Json results = linearizable.is_object() ? linearizable : Json::object();
+  results["valid"] = checker::VerdictJson(all.verdict);
+  results["checkers"] = all.result["results"];
+  std::ofstream(run_dir + "/results.json") << results.dump(2) << "\n";
+  Status s = reports::WriteReport(run_dir);
+  if (!s.ok() && log) log->Line("report: " + s.message(), true);
+  fs::path store = fs::path(run_dir).parent_path().parent_path();
+  s = reports::WriteIndex(store.string());
+  if (!s.ok() && log) log->Line("store index: " + s.message());
+  return all.verdict;
+}
+
+Result<RunOutcome> Runner::Run() {
+  CHAOS_RETURN_IF_ERROR(Prepare());
+  start_ = Clock::now();
+  log_->Line(
+      "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
+      true);
+  nodes_ = std::make_unique<control::Nodes>(inventory_);
+  CHAOS_RETURN_IF_ERROR(nodes_->ConnectAll());
+
+  adapters::AdapterContext actx;
+  actx.inventory = inventory_;
+  actx.nodes = nodes_.get();
+  actx.source_dir = options_.source_dir;
+  actx.build_dir = options_.build_dir;
+  actx.bugs = options_.bugs;
+  actx.read_mode = options_.read_mode;
+  actx.op_timeout_ms = options_.op_timeout_ms;
+  CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
+  nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
+  // Partition and pause heal whatever a dead earlier run left behind.
+  std::vector<std::string> all_names = {"partition", "pause"};
+  for (const auto& n : options_.nemeses) {
+    if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
+  }
+  CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
+  (void)checked;  // the requested ones are valid and supported
+  CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
+  for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
+  for (const char* kind : {"partition", "pause"}) {
+    Status s = nemesis_by_name_[kind]->Heal();
+    if (!s.ok()) return s.WithContext("healing leftovers before the test");
+  }
+
+  log_->Line("setting up " + adapter_->name() + " on " + std::to_string(inventory_.nodes.size()) +
+                 " nodes",
+             true);
+  CHAOS_RETURN_IF_ERROR(FirstError(
+      OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Setup(n); })));
+  CHAOS_RETURN_IF_ERROR(FirstError(
+      OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Start(n); })));
+  Status ready = WaitForCluster();
+  if (!ready.ok()) {
+    DownloadLogs();
+    return ready;
+  }
+
+  CHAOS_ASSIGN_OR_RETURN(auto writer, history::JsonlWriter::Create(run_dir_ + "/history.jsonl"));
+  recorder_ = std::make_unique<Recorder>(std::move(writer), Clock::now());
+
+  generator::WorkloadOptions wopts;
+  wopts.seed = options_.seed;
+  wopts.concurrency = options_.concurrency;
+  CHAOS_ASSIGN_OR_RETURN(workload_, generator::MakeWorkload(options_.workload, wopts));
+  int64_t limit_ns = static_cast<int64_t>(options_.time_limit_s * 1e9);
+  int64_t interval_ns = static_cast<int64_t>(options_.nemesis_interval_s * 1e9);
+  generator::GeneratorPtr nemesis_gen = generator::Sleep(0);
+  if (!options_.nemeses.empty()) {
+    auto names = std::make_shared<std::vector<std::string>>(options_.nemeses);
+    auto turn = std::make_shared<size_t>(0);
+    nemesis_gen = generator::Cycle([names, turn, interval_ns] {
+      const std::string& name = (*names)[(*turn)++ % names->size()];
+      std::vector<generator::GeneratorPtr> steps;
+      steps.push_back(generator::Sleep(interval_ns));
+      steps.push_back(generator::Once(generator::Invoke("start-" + name, Json::object())));
+      steps.push_back(generator::Sleep(interval_ns));
+      steps.push_back(generator::Once(generator::Invoke("stop-" + name, nullptr)));
+      return generator::Sequence(std::move(steps));
+    });
+  }
+  auto main_gen = generator::Route(generator::TimeLimit(limit_ns, std::move(workload_.clients)),
+                                   generator::TimeLimit(limit_ns, std::move(nemesis_gen)));
+  char what[160];
+  std::snprintf(what, sizeof what, "running %s for %.0f s with %d clients",
+                options_.workload.c_str(), options_.time_limit_s, options_.concurrency);
+  log_->Line(what, true);
+  CHAOS_RETURN_IF_ERROR(RunPhase(*main_gen, options_.time_limit_s, true));
+  HealEverything(g_abort ? "aborted" : "end of test");
+
+  if (!g_abort) {
+    std::snprintf(what, sizeof what, "healed; recovering for %.0f s", options_.recovery_time_s);
+    log_->Line(what, true);
+    auto until = Clock::now() +
+                 std::chrono::milliseconds(static_cast<int64_t>(options_.recovery_time_s * 1000));
+    while (Clock::now() < until && !g_abort) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::vector<int64_t> keys = workload_.keys ? *workload_.keys : std::vector<int64_t>{};
+    log_->Line("final reads of " + std::to_string(keys.size()) + " keys", true);
+    auto final_gen = workload_.final_reads(keys);
+    CHAOS_RETURN_IF_ERROR(RunPhase(*final_gen, 30, false));
+  }
+  Status closed = recorder_->Close();
+  if (!closed.ok()) log_->Line("history: " + closed.message(), true);
+  DownloadLogs();
+  OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
+  test_json_["duration_s"] = std::chrono::duration<double>(Clock::now() - start_).count();
+  test_json_["aborted"] = g_abort.load();
+  std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
+
+  log_->Line("checking the history", true);
+  CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict,
+                         CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get()));
+  RunOutcome outcome;
+  outcome.run_dir = run_dir_;
+  outcome.verdict = verdict;
+  outcome.exit_code = g_abort ? 3 : ExitCodeFor(verdict);
+  return outcome;
+}
+
+}  // namespace
+
+int ExitCodeFor(checker::Verdict verdict) {
+  switch (verdict) {
+    case checker::Verdict::kValid:
+      return 0;
+    case checker::Verdict::kInvalid:
+      return 1;
+    case checker::Verdict::kUnknown:
+      return 2;
+  }
+  return 2;
+}
+
+void RequestAbort() { g_abort = true; }
+
+Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory) {
+  if (inventory.nodes.empty()) return InvalidArgument("no nodes to test");
+  g_abort = false;
+  Runner runner(options, inventory);
+  return runner.Run();
+}
+
+Result<RunOutcome> AnalyzeRun(const std::string& run_dir, double checker_time_limit_s) {
+  std::error_code ec;
+  std::string dir = fs::canonical(run_dir, ec).string();
+  if (ec) return NotFound(run_dir + ": no such run (" + ec.message() + ")");
+  RunLog log(dir + "/chaos.log");
+  log.Line("analyze: re-checking the stored history");
+  CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict, CheckRunDir(dir, checker_time_limit_s, &log));
+  return RunOutcome{dir, verdict, ExitCodeFor(verdict)};
+}
+
+}  // namespace chaos::harness

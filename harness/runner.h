@@ -1,0 +1,66 @@
+// The test runner: what `chaos run` does.
+//
+// Sets up the cluster through the adapter, runs `concurrency` client workers
+// and one nemesis worker against the generator, records every invocation and
+// completion to history.jsonl as it happens, heals every fault, lets the
+// system recover, runs final reads, downloads node logs, checks the history
+// and writes the store:
+//   store/<test>/<yyyymmddThhmmss>/{test.json, history.jsonl, history.edn,
+//                                   results.json, chaos.log, nodes/<n>/..., report.html}
+// store/latest points at the newest run (set when the run starts, so a run
+// whose controller died can still be analysed).
+//
+// Every fault the run started is healed on every path out: the normal end,
+// Ctrl-C (SIGINT/SIGTERM set a flag the workers watch), and errors.
+//
+// Thread safety: one RunTest at a time per process.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "checker/checker.h"
+#include "control/inventory.h"
+
+namespace chaos::harness {
+
+struct RunOptions {
+  std::string test_name;  // default: "<adapter>-<workload>-<nemeses>"
+  std::string adapter = "register";
+  std::string workload = "register";
+  std::vector<std::string> nemeses;
+  double time_limit_s = 60;
+  double nemesis_interval_s = 10;
+  double recovery_time_s = 5;
+  int concurrency = 0;  // 0: 2 per node
+  uint64_t seed = 0;
+  std::vector<std::string> bugs;
+  std::string read_mode = "log";
+  int64_t op_timeout_ms = 1000;
+  double checker_time_limit_s = 120;
+  std::string store_dir;  // required: <repo>/store by default (chaos run sets it)
+  std::string source_dir;
+  std::string build_dir;
+  std::string command_line;
+};
+
+struct RunOutcome {
+  std::string run_dir;
+  checker::Verdict verdict = checker::Verdict::kUnknown;
+  int exit_code = 3;
+};
+
+Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory);
+
+// Re-checks a stored run (history.jsonl with the model test.json names) and
+// rewrites results.json and the report. `run_dir` may be store/latest.
+Result<RunOutcome> AnalyzeRun(const std::string& run_dir, double checker_time_limit_s);
+
+// Exit status for a verdict: 0 valid, 1 invalid, 2 unknown.
+int ExitCodeFor(checker::Verdict verdict);
+
+// Set by SIGINT/SIGTERM while a run is going; the workers stop asking for ops.
+void RequestAbort();
+
+}  // namespace chaos::harness

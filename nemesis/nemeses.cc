@@ -1,0 +1,210 @@
+// Partition, kill and pause.
+#include <algorithm>
+#include <thread>
+
+#include "base/check.h"
+#include "nemesis/nemesis.h"
+
+namespace chaos::nemesis {
+namespace {
+
+using control::Command;
+
+std::vector<std::string> NodeNames(const control::Inventory& inventory) {
+  std::vector<std::string> names;
+  for (const auto& n : inventory.nodes) names.push_back(n.name);
+  return names;
+}
+
+// Runs `fn(node)` on the named nodes at once; the first error in order.
+template <typename Fn>
+Status OnNodes(const control::Inventory& inventory, const std::vector<std::string>& names, Fn fn) {
+  std::vector<Status> results(names.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const control::NodeInfo* node = inventory.Find(names[i]);
+    CHAOS_CHECK_MSG(node != nullptr, "node %s not in the inventory", names[i].c_str());
+    threads.emplace_back([&, i, node] { results[i] = fn(*node); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& s : results) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::string Leader(adapters::Adapter* adapter) {
+  auto leader = adapter->Leader();
+  if (!leader.ok() || !leader->has_value()) return "";
+  return **leader;
+}
+
+std::string ModeOf(const Json& spec, const std::vector<std::string>& modes, std::mt19937_64& rng) {
+  if (spec.is_object() && spec.contains("mode") && spec["mode"].is_string()) {
+    return spec["mode"].get<std::string>();
+  }
+  return modes[rng() % modes.size()];
+}
+
+// iptables rules in a chain of our own, CHAOS, jumped to from INPUT and OUTPUT.
+class PartitionNemesis : public Nemesis {
+ public:
+  explicit PartitionNemesis(NemesisContext context)
+      : context_(std::move(context)), rng_(context_.seed ^ 0x9a27) {}
+
+  std::string name() const override { return "partition"; }
+  std::vector<std::string> modes() const override {
+    return {"halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader"};
+  }
+
+  Result<Json> Start(const Json& spec) override {
+    std::string mode = ModeOf(spec, modes(), rng_);
+    std::string leader = mode == "leader" ? Leader(context_.adapter) : "";
+    CHAOS_ASSIGN_OR_RETURN(PartitionPlan plan,
+                           PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
+    std::vector<std::string> affected;
+    for (const auto& [node, _] : plan.grudge) affected.push_back(node);
+    CHAOS_RETURN_IF_ERROR(OnNodes(context_.inventory, affected, [&](const control::NodeInfo& n) {
+      std::vector<std::string> addresses;
+      for (const auto& peer : plan.grudge.at(n.name)) {
+        addresses.push_back(context_.inventory.Find(peer)->address);
+      }
+      return Apply(n, addresses);
+    }));
+    Json description = {{"mode", mode}, {"nodes", affected}, {"groups", plan.groups}};
+    return description;
+  }
+
+  Result<Json> Stop() override {
+    CHAOS_RETURN_IF_ERROR(Heal());
+    return Json{{"nodes", NodeNames(context_.inventory)}};
+  }
+
+  Status Heal() override {
+    return OnNodes(context_.inventory, NodeNames(context_.inventory),
+                   [&](const control::NodeInfo& n) {
+                     // Flush our chain only; a missing chain is already healed.
+                     return Session(n)
+                         ->Check(Command("iptables")
+                                     .Args({"-w", "-F", "CHAOS"})
+                                     .StderrTo("/dev/null")
+                                     .Or(Command("true")))
+                         .status();
+                   });
+  }
+
+ private:
+  control::Session* Session(const control::NodeInfo& n) { return context_.nodes->Get(n.name); }
+
+  Status Apply(const control::NodeInfo& n, const std::vector<std::string>& addresses) {
+    auto ipt = [](std::vector<std::string> args) {
+      Command c("iptables");
+      c.Arg("-w");
+      c.Args(args);
+      return c;
+    };
+    // Create the chain and hook it in once; then replace its rules.
+    Command cmd = ipt({"-N", "CHAOS"}).StderrTo("/dev/null").Or(Command("true"));
+    cmd.Then(ipt({"-C", "INPUT", "-j", "CHAOS"})
+                 .StderrTo("/dev/null")
+                 .Or(ipt({"-I", "INPUT", "-j", "CHAOS"})));
+    cmd.Then(ipt({"-C", "OUTPUT", "-j", "CHAOS"})
+                 .StderrTo("/dev/null")
+                 .Or(ipt({"-I", "OUTPUT", "-j", "CHAOS"})));
+    cmd.Then(ipt({"-F", "CHAOS"}));
+    for (const auto& a : addresses) {
+      cmd.Then(ipt({"-A", "CHAOS", "-s", a, "-j", "DROP"}));
+      cmd.Then(ipt({"-A", "CHAOS", "-d", a, "-j", "DROP"}));
+    }
+    return Session(n)->Check(cmd, 20'000).status();
+  }
+
+  NemesisContext context_;
+  std::mt19937_64 rng_;
+};
+
+// Kill and pause differ only in the adapter calls they make.
+class ProcessNemesis : public Nemesis {
+ public:
+  ProcessNemesis(NemesisContext context, bool kill)
+      : context_(std::move(context)), kill_(kill), rng_(context_.seed ^ (kill ? 0x4b1 : 0x9a5)) {}
+
+  std::string name() const override { return kill_ ? "kill" : "pause"; }
+  std::vector<std::string> modes() const override {
+    return {"one", "minority", "majority", "all", "leader"};
+  }
+
+  Result<Json> Start(const Json& spec) override {
+    std::string mode = ModeOf(spec, modes(), rng_);
+    std::string leader = mode == "leader" ? Leader(context_.adapter) : "";
+    if (mode == "leader" && leader.empty()) mode = "one";  // no leader known: any one node
+    CHAOS_ASSIGN_OR_RETURN(auto targets,
+                           ChooseTargets(mode, NodeNames(context_.inventory), rng_, leader));
+    Status s = OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) {
+      return kill_ ? context_.adapter->Kill(n) : context_.adapter->Pause(n);
+    });
+    // Remember targets even on error: Stop and Heal undo what may have happened.
+    for (const auto& t : targets) affected_.insert(t);
+    CHAOS_RETURN_IF_ERROR(s);
+    return Json{{"mode", mode}, {"nodes", targets}};
+  }
+
+  Result<Json> Stop() override {
+    std::vector<std::string> targets(affected_.begin(), affected_.end());
+    CHAOS_RETURN_IF_ERROR(Undo(targets));
+    affected_.clear();
+    return Json{{"nodes", targets}};
+  }
+
+  Status Heal() override {
+    // Every node: a paused daemon is continued; a dead one is started.
+    CHAOS_RETURN_IF_ERROR(Undo(NodeNames(context_.inventory)));
+    affected_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  Status Undo(const std::vector<std::string>& targets) {
+    return OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) -> Status {
+      if (!kill_) return context_.adapter->Resume(n);
+      CHAOS_ASSIGN_OR_RETURN(bool running, context_.adapter->IsRunning(n));
+      if (running) return Status::Ok();
+      return context_.adapter->Start(n);
+    });
+  }
+
+  NemesisContext context_;
+  bool kill_;
+  std::mt19937_64 rng_;
+  std::set<std::string> affected_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& NemesisNames() {
+  static const std::vector<std::string> kNames = {"partition", "kill", "pause"};
+  return kNames;
+}
+
+Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std::string>& names,
+                                                          const NemesisContext& context) {
+  std::vector<std::unique_ptr<Nemesis>> out;
+  auto supported = context.adapter->SupportedFaults();
+  for (const auto& name : names) {
+    if (std::find(NemesisNames().begin(), NemesisNames().end(), name) == NemesisNames().end()) {
+      return InvalidArgument("unknown nemesis '" + name + "' (known: partition, kill, pause)");
+    }
+    if (!supported.contains(name)) {
+      return InvalidArgument("the " + context.adapter->name() + " adapter does not support the " +
+                             name + " nemesis");
+    }
+    if (name == "partition") {
+      out.push_back(std::make_unique<PartitionNemesis>(context));
+    } else {
+      out.push_back(std::make_unique<ProcessNemesis>(context, name == "kill"));
+    }
+  }
+  return out;
+}
+
+}  // namespace chaos::nemesis

@@ -1,0 +1,93 @@
+// Proves partition plans separate exactly the groups each mode promises and
+// target choices pick the promised number of nodes.
+#include "nemesis/plan.h"
+
+#include <gtest/gtest.h>
+
+namespace chaos::nemesis {
+namespace {
+
+const std::vector<std::string> kNodes = {"n1", "n2", "n3", "n4", "n5"};
+
+bool Talks(const Grudge& g, const std::string& a, const std::string& b) {
+  auto it = g.find(a);
+  return it == g.end() || !it->second.contains(b);
+}
+
+TEST(PlanTest, HalvesSplitsTwoFromThree) {
+  std::mt19937_64 rng(1);
+  auto plan = PlanPartition("halves", kNodes, rng);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->groups.size(), 2u);
+  EXPECT_EQ(plan->groups[0], (std::vector<std::string>{"n1", "n2"}));
+  EXPECT_FALSE(Talks(plan->grudge, "n1", "n3"));
+  EXPECT_FALSE(Talks(plan->grudge, "n5", "n2"));
+  EXPECT_TRUE(Talks(plan->grudge, "n1", "n2"));
+  EXPECT_TRUE(Talks(plan->grudge, "n3", "n5"));
+}
+
+TEST(PlanTest, GrudgesAreSymmetricInEveryMode) {
+  for (const char* mode :
+       {"halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader"}) {
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      std::mt19937_64 rng(seed);
+      auto plan = PlanPartition(mode, kNodes, rng, "n3");
+      ASSERT_TRUE(plan.ok()) << mode;
+      for (const auto& [a, others] : plan->grudge) {
+        EXPECT_FALSE(others.contains(a)) << mode << ": " << a << " cut from itself";
+        for (const auto& b : others) EXPECT_FALSE(Talks(plan->grudge, b, a)) << mode;
+      }
+    }
+  }
+}
+
+TEST(PlanTest, MajoritiesRingGivesEveryNodeADifferentMajority) {
+  std::mt19937_64 rng(7);
+  auto plan = PlanPartition("majorities-ring", kNodes, rng);
+  ASSERT_TRUE(plan.ok());
+  std::set<std::vector<std::string>> distinct;
+  for (const auto& n : kNodes) {
+    int visible = 1;
+    for (const auto& m : kNodes) {
+      if (m != n && Talks(plan->grudge, n, m)) ++visible;
+    }
+    EXPECT_EQ(visible, 3) << n;
+  }
+  for (const auto& g : plan->groups) distinct.insert(g);
+  EXPECT_EQ(distinct.size(), 5u);
+}
+
+TEST(PlanTest, BridgeNodeTalksToBothSides) {
+  std::mt19937_64 rng(3);
+  auto plan = PlanPartition("bridge", kNodes, rng);
+  ASSERT_TRUE(plan.ok());
+  int bridges = 0;
+  for (const auto& n : kNodes) {
+    if (!plan->grudge.contains(n)) ++bridges;
+  }
+  EXPECT_EQ(bridges, 1);
+}
+
+TEST(PlanTest, LeaderModeIsolatesTheLeaderOrRefuses) {
+  std::mt19937_64 rng(3);
+  auto plan = PlanPartition("leader", kNodes, rng, "n4");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->groups[0], (std::vector<std::string>{"n4"}));
+  EXPECT_EQ(plan->grudge.at("n4").size(), 4u);
+  EXPECT_FALSE(PlanPartition("leader", kNodes, rng, "").ok());
+  EXPECT_FALSE(PlanPartition("sideways", kNodes, rng).ok());
+}
+
+TEST(PlanTest, TargetCounts) {
+  std::mt19937_64 rng(5);
+  EXPECT_EQ(ChooseTargets("one", kNodes, rng)->size(), 1u);
+  EXPECT_EQ(ChooseTargets("minority", kNodes, rng)->size(), 2u);
+  EXPECT_EQ(ChooseTargets("majority", kNodes, rng)->size(), 3u);
+  EXPECT_EQ(ChooseTargets("all", kNodes, rng)->size(), 5u);
+  EXPECT_EQ(*ChooseTargets("leader", kNodes, rng, "n2"), (std::vector<std::string>{"n2"}));
+  EXPECT_FALSE(ChooseTargets("leader", kNodes, rng, "").ok());
+  EXPECT_FALSE(ChooseTargets("most", kNodes, rng).ok());
+}
+
+}  // namespace
+}  // namespace chaos::nemesis
