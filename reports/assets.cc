@@ -189,11 +189,11 @@ function draw(){
       lastBottom = y1; lastType = ty;
     }
   }
-  // Ops that never completed: faded to the end of the history.
+  // Info ops (to their completion) and ops never completed (to the end), faded.
   ctx.globalAlpha = 0.45;
   for (var j = 0; j < longs.length; j++) {
     var i = longs[j];
-    if (start[i] > v1) continue;
+    if (start[i] > v1 || start[i] + dur[i] < v0) continue;
     var l = laneOfOp(i), y0 = Math.floor(yOf(start[i]));
     ctx.fillStyle = COLORS[type[i]];
     ctx.fillRect(LEFT + l * lw + gap, y0, Math.max(1, lw - 2 * gap), Math.max(2, yOf(start[i] + dur[i]) - y0));
@@ -283,6 +283,8 @@ if (show && highlight.length) {
   };
 }
 window.addEventListener('resize', function(){ resize(); redraw(); });
+// Crashed processes are replaced by new ones: with many, one column per node reads better.
+if (meta.lanes.length > 64 && meta.nodes.length) { mode = 'node'; el('tl-lanes').value = 'node'; }
 buildLanes();
 resize();
 draw();

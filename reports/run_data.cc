@@ -166,8 +166,9 @@ void AnalyzeHistory(RunData* d) {
     OpPair& p = d->pairs[it->second];
     p.complete = static_cast<int64_t>(i);
     p.type = op.is_ok() ? 0 : op.is_fail() ? 1 : 2;
-    // An info op may have taken effect at any later time: its bar runs on.
-    p.end_ms = op.is_info() ? d->end_ms : at(i);
+    // Bars end at the completion, info included (as Jepsen's timeline); only
+    // ops never completed run to the history's end.
+    p.end_ms = at(i);
     p.complete_ms = at(i);
     if (p.node < 0 && op.node) p.node = IndexOf(&d->node_names, &node_ids, *op.node);
     d->pair_of_index[index] = it->second;
