@@ -14,6 +14,7 @@ namespace chaos::adapters {
 namespace {
 
 constexpr const char* kBinary = "/opt/chaos/chaos-register";
+constexpr const char* kProcessName = "chaos-register";  // its comm, for pgrep/pkill -x
 constexpr const char* kDataDir = "/var/lib/chaos-register";
 constexpr const char* kLogFile = "/var/log/chaos/register.log";
 constexpr int kPort = 7000;
@@ -135,7 +136,7 @@ class RegisterAdapter : public Adapter {
   Status Resume(const control::NodeInfo& node) override { return Signal(node, "CONT"); }
 
   Result<bool> IsRunning(const control::NodeInfo& node) override {
-    CHAOS_ASSIGN_OR_RETURN(auto r, Session(node)->Run(Command("pgrep").Args({"-f", kBinary})));
+    CHAOS_ASSIGN_OR_RETURN(auto r, Session(node)->Run(Command("pgrep").Args({"-x", kProcessName})));
     return r.exit_status == 0;
   }
 
@@ -179,8 +180,11 @@ class RegisterAdapter : public Adapter {
   }
 
   Status Signal(const control::NodeInfo& node, const char* signal) {
-    // pkill exits 1 when nothing matched: not an error here.
-    auto r = Session(node)->Run(Command("pkill").Args({"-" + std::string(signal), "-f", kBinary}));
+    // By process name, not command line: `-f` would also match the shell
+    // that runs pkill on the node (its command line names the binary) and
+    // stop or kill it. pkill exits 1 when nothing matched: not an error here.
+    auto r =
+        Session(node)->Run(Command("pkill").Args({"-" + std::string(signal), "-x", kProcessName}));
     if (!r.ok()) return r.status();
     if (r->exit_status > 1) {
       return Internal(node.name + ": pkill -" + signal + " failed: " + r->err);

@@ -153,6 +153,10 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 3600.0));
   run->add_option("--concurrency", flags.run.concurrency, "client workers (default 2 per node)")
       ->check(CLI::Range(1, 1000));
+  run->add_option("--ops-per-key", flags.run.ops_per_key,
+                  "ops on one key before moving to a fresh key (keeps checking tractable)")
+      ->default_str("100")
+      ->check(CLI::Range(1, 100000));
   run->add_option("--op-timeout", flags.run.op_timeout_ms, "ms before a client op is info")
       ->default_str("1000")
       ->check(CLI::Range(10, 600000));

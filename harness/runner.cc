@@ -200,6 +200,7 @@ Status Runner::Prepare() {
                 {"nemeses", options_.nemeses},
                 {"nemesis_interval_s", options_.nemesis_interval_s},
                 {"concurrency", options_.concurrency},
+                {"ops_per_key", options_.ops_per_key},
                 {"time_limit_s", options_.time_limit_s},
                 {"recovery_time_s", options_.recovery_time_s},
                 {"seed", options_.seed},
@@ -541,6 +542,7 @@ Result<RunOutcome> Runner::Run() {
   generator::WorkloadOptions wopts;
   wopts.seed = options_.seed;
   wopts.concurrency = options_.concurrency;
+  wopts.ops_per_key_max = options_.ops_per_key;
   CHAOS_ASSIGN_OR_RETURN(workload_, generator::MakeWorkload(options_.workload, wopts));
   int64_t limit_ns = static_cast<int64_t>(options_.time_limit_s * 1e9);
   int64_t interval_ns = static_cast<int64_t>(options_.nemesis_interval_s * 1e9);

@@ -34,6 +34,9 @@ struct RunOptions {
   double nemesis_interval_s = 10;
   double recovery_time_s = 5;
   int concurrency = 0;  // 0: 2 per node
+  // Ops per key before the workload moves to a fresh key: keeps each key's
+  // history small enough to check even when faults leave many ops info.
+  int64_t ops_per_key = 100;
   uint64_t seed = 0;
   std::vector<std::string> bugs;
   std::string read_mode = "log";
