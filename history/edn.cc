@@ -777,8 +777,9 @@ class EdnReader : public HistoryReader {
       op.value = std::move(value);
     } else if (name == "time") {
       if (!value.is_number()) return InvalidArgument("bad :time " + EdnOf(value));
-      op.time_ns = value.is_number_integer() ? value.get<int64_t>()
-                                             : static_cast<int64_t>(value.get<double>());
+      auto t = TimeOf(value);
+      if (!t) return InvalidArgument("bad :time " + EdnOf(value));
+      op.time_ns = *t;
     } else if (name == "index") {
       if (!value.is_number_integer()) return InvalidArgument("bad :index " + EdnOf(value));
       op.index = value.get<int64_t>();

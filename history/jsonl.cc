@@ -235,8 +235,9 @@ Result<Op> OpFromJson(const Json& j, const std::string& where) {
       op.value = value;
     } else if (key == "time") {
       if (!value.is_number()) return InvalidArgument(where + ": bad time " + value.dump());
-      op.time_ns = value.is_number_integer() ? value.get<int64_t>()
-                                             : static_cast<int64_t>(value.get<double>());
+      auto t = TimeOf(value);
+      if (!t) return InvalidArgument(where + ": bad time " + value.dump());
+      op.time_ns = *t;
     } else if (key == "index") {
       if (!value.is_number_integer()) return InvalidArgument(where + ": bad index " + value.dump());
       op.index = value.get<int64_t>();

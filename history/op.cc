@@ -34,6 +34,15 @@ std::string_view NameOf(const Json& v) {
   return s;
 }
 
+std::optional<int64_t> TimeOf(const Json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (!v.is_number_float()) return std::nullopt;
+  double d = v.get<double>();
+  // 2^63 is exactly representable; anything at or beyond it (or NaN) is not a time.
+  if (!(d > -9223372036854775808.0 && d < 9223372036854775808.0)) return std::nullopt;
+  return static_cast<int64_t>(d);
+}
+
 std::string Describe(const Op& op) {
   std::string out;
   if (op.index != kAbsent) out += std::to_string(op.index) + " ";

@@ -77,6 +77,10 @@ inline bool IsKeyword(const Json& v) {
 // "x" for ":x" and for "x": how models compare names written either way.
 std::string_view NameOf(const Json& v);
 
+// A time field as ns: an integer, or a finite float within int64's range
+// (converting anything else would be undefined); nullopt otherwise.
+std::optional<int64_t> TimeOf(const Json& v);
+
 // One op as a compact human line: "12 p3 ok cas [1 2]".
 std::string Describe(const Op& op);
 

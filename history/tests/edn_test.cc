@@ -147,6 +147,9 @@ TEST(EdnHistoryTest, MalformedHistoriesNameLineAndColumn) {
             std::string::npos);
   EXPECT_NE(EdnHistoryError("[{:type :ok}]").find("no :process"), std::string::npos);
   EXPECT_NE(EdnHistoryError("[1 2]").find("expected an op map"), std::string::npos);
+  // Found by edn_fuzz under UBSan: a float time beyond int64 must be an error.
+  EXPECT_NE(EdnHistoryError("[{:process 0, :type :ok, :time 7.6e58}]").find("bad :time"),
+            std::string::npos);
   EXPECT_NE(EdnHistoryError("[{:process 0, :type :ok}] junk").find("after the history"),
             std::string::npos);
 }
