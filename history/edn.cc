@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "history/codec.h"
+#include "history/read_chunk.h"
 
 namespace chaos::history {
 namespace {
@@ -840,19 +841,7 @@ class EdnReader : public HistoryReader {
                              ": an element longer than 16 MiB");
     }
     size_t want = std::max<size_t>(1 << 20, buffer_.size());
-    size_t old = buffer_.size();
-    buffer_.resize(old + want);
-    ssize_t n;
-    do {
-      n = ::read(fd_, buffer_.data() + old, want);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      buffer_.resize(old);
-      return IoError(name_ + ": read failed: " + std::strerror(errno));
-    }
-    buffer_.resize(old + n);
-    if (n == 0) eof_ = true;
-    return Status::Ok();
+    return internal::ReadChunk(fd_, name_, want, buffer_, &eof_);
   }
 
   int fd_;

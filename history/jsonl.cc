@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "history/codec.h"
+#include "history/read_chunk.h"
 
 namespace chaos::history {
 
@@ -135,19 +136,7 @@ class JsonlReader : public HistoryReader {
       pos_ = 0;
     }
     size_t want = 1 << 20;
-    size_t old = buffer_.size();
-    buffer_.resize(old + want);
-    ssize_t n;
-    do {
-      n = ::read(fd_, buffer_.data() + old, want);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      buffer_.resize(old);
-      return IoError(name_ + ": read failed: " + std::strerror(errno));
-    }
-    buffer_.resize(old + n);
-    if (n == 0) eof_ = true;
-    return Status::Ok();
+    return internal::ReadChunk(fd_, name_, want, buffer_, &eof_);
   }
 
   int fd_;
