@@ -237,6 +237,17 @@ ClusterSpec ClusterSpec::ForTests(const std::string& source_dir) {
   spec.subnet_octet = 1;
   spec.port_base = 43200;
   spec.dir = source_dir + "/.cluster/test";
+  // CHAOS_TEST_SLOT=k (1..9) gives a separate test cluster, so that several
+  // checkouts on one machine can run their docker tests at once.
+  if (const char* slot = std::getenv("CHAOS_TEST_SLOT"); slot != nullptr && *slot != '\0') {
+    const int k = std::atoi(slot);
+    if (k >= 1 && k <= 9) {
+      spec.name += std::to_string(k);
+      spec.subnet_octet = 1 + k;
+      spec.port_base = 43200 + 1000 * k;
+      spec.dir += std::to_string(k);
+    }
+  }
   return spec;
 }
 

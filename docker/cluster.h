@@ -44,6 +44,8 @@ struct ClusterSpec {
   // The cluster of the docker-labelled tests, apart from the default one so a
   // test run never touches a cluster someone is using: name chaos-test,
   // subnet 10.77.1.0/24, ports 43201..., folder <source_dir>/.cluster/test.
+  // With CHAOS_TEST_SLOT=k (1..9): chaos-test<k>, 10.77.<1+k>.0/24, ports
+  // 43201 + 1000k..., folder .cluster/test<k>.
   static ClusterSpec ForTests(const std::string& source_dir);
 
   Status Validate() const;
