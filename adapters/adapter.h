@@ -14,6 +14,7 @@
 // threads for different nodes at once. A Client is used by one worker thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -36,6 +37,14 @@ struct AdapterContext {
   std::vector<std::string> bugs;    // --bug switches (register only)
   std::string read_mode = "log";    // register: log | read-index | lease
   int64_t op_timeout_ms = 1000;     // a client op past this is info
+  // The faults in force for this test (the nemesis names). Start must honour
+  // them: "clock" -> start the system under libfaketime with the node's
+  // control file (nemesis/clock); "lose-unsynced" -> the data directory is on
+  // the lazy filesystem (lazyfs/). An adapter only sees faults it declared in
+  // SupportedFaults().
+  std::set<std::string> faults;
+  // Adapter-specific options (--etcd-read, a declarative adapter's file...).
+  std::map<std::string, std::string> options;
 };
 
 class Client {
@@ -70,6 +79,14 @@ class Adapter {
   // A client bound to `node` (its first contact) for logical process `process`.
   virtual Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node,
                                                      int64_t process) = 0;
+  // The system's data directory on a node: the lazy filesystem is mounted
+  // over it ("lose-unsynced"). Empty if the adapter has none.
+  virtual std::string DataDir(const control::NodeInfo& /*node*/) const { return ""; }
+  // The data files the "corrupt" nemesis may truncate or bit-flip while the
+  // system is down (absolute paths on the node, found by listing DataDir).
+  virtual Result<std::vector<std::string>> DataFiles(const control::NodeInfo& /*node*/) {
+    return std::vector<std::string>();
+  }
 };
 
 Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context);
