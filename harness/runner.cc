@@ -507,6 +507,8 @@ Result<RunOutcome> Runner::Run() {
   actx.bugs = options_.bugs;
   actx.read_mode = options_.read_mode;
   actx.op_timeout_ms = options_.op_timeout_ms;
+  actx.faults.insert(options_.nemeses.begin(), options_.nemeses.end());
+  actx.options = options_.adapter_options;
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
   // Partition and pause heal whatever a dead earlier run left behind.

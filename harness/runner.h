@@ -16,6 +16,7 @@
 // Thread safety: one RunTest at a time per process.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct RunOptions {
   uint64_t seed = 0;
   std::vector<std::string> bugs;
   std::string read_mode = "log";
+  std::map<std::string, std::string> adapter_options;  // adapter-specific (--etcd-read ...)
   int64_t op_timeout_ms = 1000;
   double checker_time_limit_s = 120;
   std::string store_dir;  // required: <repo>/store by default (chaos run sets it)
