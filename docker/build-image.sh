@@ -41,6 +41,15 @@ if docker image inspect "$node_tag" >/dev/null 2>&1; then
   echo "$node_tag"
   exit 0
 fi
+# One build at a time on this machine (several checkouts, or tests, may ask
+# at once); whoever waited finds the image the other one built.
+exec 9>/tmp/chaos-build-image.lock
+flock 9
+if docker image inspect "$node_tag" >/dev/null 2>&1; then
+  log "reusing $node_tag (built while waiting)"
+  echo "$node_tag"
+  exit 0
+fi
 
 mirror=${CHAOS_DEBIAN_MIRROR:-}
 if [ -z "$mirror" ] && [ -r /etc/apt/sources.list.d/debian.sources ]; then
