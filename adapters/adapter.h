@@ -31,12 +31,13 @@ namespace chaos::adapters {
 // What every adapter is given: the nodes and how to reach them.
 struct AdapterContext {
   control::Inventory inventory;
-  control::Nodes* nodes = nullptr;  // one SSH session per node; owned by the runner
-  std::string source_dir;           // the repository (for binaries built here)
-  std::string build_dir;            // where build/ artifacts are
-  std::vector<std::string> bugs;    // --bug switches (register only)
-  std::string read_mode = "log";    // register: log | read-index | lease
-  int64_t op_timeout_ms = 1000;     // a client op past this is info
+  control::Nodes* nodes = nullptr;    // one SSH session per node; owned by the runner
+  std::string source_dir;             // the repository (for binaries built here)
+  std::string build_dir;              // where build/ artifacts are
+  std::vector<std::string> bugs;      // --bug switches (register only)
+  std::string read_mode = "log";      // register: log | read-index | lease
+  std::string workload = "register";  // register | set | counter
+  int64_t op_timeout_ms = 1000;       // a client op past this is info
   // The faults in force for this test (the nemesis names). Start must honour
   // them: "clock" -> start the system under libfaketime with the node's
   // control file (nemesis/clock); "lose-unsynced" -> the data directory is on
@@ -60,6 +61,9 @@ class Adapter {
  public:
   virtual ~Adapter() = default;
   virtual std::string name() const = 0;
+  // False for a system that lives in the controller (the memory adapter):
+  // the runner then opens no SSH session and downloads no logs.
+  virtual bool UsesNodes() const { return true; }
   // Faults this adapter can support: "partition", "kill", "pause", "clock",
   // "lose-unsynced", "packet", "corrupt".
   virtual std::set<std::string> SupportedFaults() const = 0;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "adapters/adapter.h"
+#include "adapters/memory_adapter.h"
 #include "base/check.h"
 #include "target/proto/register_client.h"
 
@@ -155,9 +156,7 @@ class RegisterAdapter : public Adapter {
     server::OpResult r = client->Get("chaos-leader-probe");
     if (r.outcome != server::Outcome::kOk) return std::optional<std::string>();
     for (const auto& n : context_.inventory.nodes) {
-      // The answer came from the node's published endpoint, or, after a
-      // redirect, from its address on the cluster network.
-      if (n.client.ToString() == r.node || n.address + ":" + std::to_string(kPort) == r.node) {
+      if (n.client.ToString() == r.node) {
         return std::optional<std::string>(n.name);
       }
     }
@@ -198,6 +197,8 @@ class RegisterAdapter : public Adapter {
     const auto& nodes = context_.inventory.nodes;
     for (size_t i = 0; i < nodes.size(); ++i) {
       options.addresses.push_back(nodes[(first + i) % nodes.size()].client.ToString());
+      // Redirects go to the leader's endpoint as the controller reaches it.
+      options.address_by_id.push_back(nodes[i].client.ToString());
     }
     options.client_id = client_id;
     options.timeout_ms = context_.op_timeout_ms;
@@ -216,7 +217,8 @@ std::unique_ptr<Adapter> MakeRegisterAdapter(AdapterContext context) {
 
 Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context) {
   if (name == "register") return MakeRegisterAdapter(std::move(context));
-  return InvalidArgument("unknown adapter '" + name + "' (known: register)");
+  if (name == "memory") return MakeMemoryAdapter(std::move(context));
+  return InvalidArgument("unknown adapter '" + name + "' (known: register, memory)");
 }
 
 }  // namespace chaos::adapters

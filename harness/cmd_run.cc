@@ -5,13 +5,17 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 
+#include "base/strings.h"
 #include "control/inventory.h"
 #include "docker/cluster.h"
 #include "harness/commands.h"
 #include "harness/runner.h"
+#include "harness/test_all.h"
+#include "nemesis/nemesis.h"
 
 namespace chaos::cli {
 namespace {
@@ -32,16 +36,6 @@ struct RunFlags {
   uint64_t seed = 0;
 };
 
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 std::string BuildDir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -51,6 +45,16 @@ std::string BuildDir() {
 // The nodes to test: --nodes hosts, or the default docker cluster, brought
 // up first when it is not running.
 Result<control::Inventory> ResolveInventory(const RunFlags& flags) {
+  if (flags.run.adapter == "memory") {
+    // Lives in the controller: node names only, for the workers' contacts.
+    control::Inventory inventory;
+    for (int i = 1; i <= 5; ++i) {
+      control::NodeInfo node;
+      node.name = "n" + std::to_string(i);
+      inventory.nodes.push_back(node);
+    }
+    return inventory;
+  }
   if (!flags.hosts.empty()) {
     return control::InventoryFromHosts(SplitCommas(flags.hosts), flags.ssh, flags.ssh_port,
                                        flags.client_port);
@@ -113,18 +117,54 @@ int Run(RunFlags& flags, const std::string& command_line) {
                 checker::VerdictName(outcome->verdict),
                 static_cast<unsigned long long>(options.seed), outcome->run_dir.c_str());
     std::fflush(stdout);
-    // Worst first: invalid (1) over unknown (2) over valid (0); 3+ could not run.
-    int code = outcome->exit_code;
-    if (code >= 3 || worst >= 3) {
-      worst = std::max(worst, code);
-    } else if (code == 1 || worst == 1) {
-      worst = 1;
-    } else {
-      worst = std::max(worst, code);
-    }
+    worst = harness::WorstExitCode(worst, outcome->exit_code);
     if (outcome->exit_code >= 3) break;  // aborted
   }
   return worst;
+}
+
+struct TestAllFlags {
+  harness::RunOptions base;
+  std::string matrix_file;
+  std::string nemeses;  // the default matrix's nemeses (default: every one chaos knows)
+  int seeds = 5;
+  double time_limit_s = 30;
+  bool test_cluster = false;
+};
+
+int TestAll(TestAllFlags& flags, const std::string& command_line) {
+  flags.base.command_line = command_line;
+  flags.base.source_dir = docker::DefaultSourceDir();
+  flags.base.build_dir = BuildDir();
+  if (flags.base.store_dir.empty()) flags.base.store_dir = flags.base.source_dir + "/store";
+  harness::Matrix matrix;
+  if (!flags.matrix_file.empty()) {
+    std::ifstream in(flags.matrix_file);
+    if (!in) return ReportError(NotFound(flags.matrix_file + ": cannot read the matrix file"));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = harness::ParseMatrix(text.str(), flags.matrix_file, flags.base);
+    if (!parsed.ok()) return ReportError(parsed.status());
+    matrix = std::move(*parsed);
+  } else {
+    std::vector<std::string> names =
+        flags.nemeses.empty() ? nemesis::NemesisNames() : SplitCommas(flags.nemeses);
+    matrix = harness::DefaultMatrix(flags.base, names, flags.seeds, flags.time_limit_s);
+  }
+  // Every cell runs on one cluster: the first cell's adapter decides which.
+  RunFlags run_flags;
+  run_flags.run.adapter = matrix.cells.front().run.adapter;
+  run_flags.test_cluster = flags.test_cluster;
+  auto inventory = ResolveInventory(run_flags);
+  if (!inventory.ok()) return ReportError(inventory.status());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto outcome = harness::RunMatrix(matrix, *inventory, flags.base.store_dir);
+  if (!outcome.ok()) return ReportError(outcome.status());
+  std::printf("test-all: %s\n  summary: %s/summary.html\n",
+              outcome->as_expected ? "every cell as expected" : "some cells NOT as expected",
+              outcome->summary_dir.c_str());
+  return outcome->exit_code;
 }
 
 }  // namespace
@@ -134,7 +174,8 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   auto* run = app.add_subcommand("run",
                                  "Run a test: workload + faults against a cluster, "
                                  "then check and report");
-  run->add_option("--adapter", flags.run.adapter, "system under test: register")
+  run->add_option("--adapter", flags.run.adapter,
+                  "system under test: register | memory (in the controller, no faults)")
       ->default_str("register");
   run->add_option("--workload", flags.run.workload, "register | set | counter")
       ->default_str("register");
@@ -142,7 +183,7 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
                   "faults, comma-separated: partition,kill,pause (or none)");
   run->add_option("--time-limit", flags.run.time_limit_s, "seconds of workload")
       ->default_str("60")
-      ->check(CLI::Range(1.0, 86400.0));
+      ->check(CLI::Range(0.1, 86400.0));
   run->add_option("--nemesis-interval", flags.run.nemesis_interval_s,
                   "seconds between fault start and stop")
       ->default_str("10")
@@ -180,6 +221,36 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   run->add_option("--known-hosts", flags.ssh.known_hosts,
                   "known_hosts for --nodes (default ~/.ssh/known_hosts)");
   run->callback([exit_code] { *exit_code = Run(flags, CommandLine()); });
+
+  static TestAllFlags all;
+  auto* test_all = app.add_subcommand(
+      "test-all",
+      "Run a matrix of tests (nemeses x --bug x seeds) and write a summary; exit: worst verdict");
+  test_all->add_option("--matrix", all.matrix_file,
+                       "matrix file (JSON, see harness/test_all.h); default: the validation "
+                       "matrix of the register");
+  test_all->add_option("--nemeses", all.nemeses,
+                       "the default matrix's nemeses, comma-separated (default: all)");
+  test_all->add_option("--seeds", all.seeds, "runs per cell (default matrix)")
+      ->default_str("5")
+      ->check(CLI::Range(1, 1000));
+  test_all->add_option("--time-limit", all.time_limit_s, "seconds per run (default matrix)")
+      ->default_str("30")
+      ->check(CLI::Range(1.0, 86400.0));
+  test_all
+      ->add_option("--nemesis-interval", all.base.nemesis_interval_s,
+                   "seconds between fault start and stop")
+      ->default_str("10")
+      ->check(CLI::Range(0.1, 3600.0));
+  test_all
+      ->add_option("--recovery-time", all.base.recovery_time_s,
+                   "seconds to let the system recover after healing")
+      ->default_str("5")
+      ->check(CLI::Range(0.0, 3600.0));
+  test_all->add_option("--store", all.base.store_dir, "store folder (default <repo>/store)");
+  test_all->add_flag("--test-cluster", all.test_cluster,
+                     "use the docker cluster of the tests (chaos-test)");
+  test_all->callback([exit_code] { *exit_code = TestAll(all, CommandLine()); });
 
   static std::string run_dir = "store/latest";
   static double limit_s = 120;

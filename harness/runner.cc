@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "adapters/adapter.h"
+#include "base/strings.h"
 #include "checker/others.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
@@ -35,15 +36,6 @@ using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_abort{false};
 
-std::string Timestamp(bool compact) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%S" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // chaos.log: timestamped lines, also echoed to stderr when asked.
 class RunLog {
  public:
@@ -54,7 +46,7 @@ class RunLog {
   void Line(const std::string& text, bool echo = false) {
     std::lock_guard<std::mutex> lock(mu_);
     if (file_) {
-      std::fprintf(file_, "%s %s\n", Timestamp(false).c_str(), text.c_str());
+      std::fprintf(file_, "%s %s\n", UtcTimestamp(false).c_str(), text.c_str());
       std::fflush(file_);
     }
     if (echo) std::fprintf(stderr, "chaos: %s\n", text.c_str());
@@ -181,7 +173,11 @@ Status Runner::Prepare() {
     options_.test_name += "-" + (faults.empty() ? std::string("none") : faults);
   }
   std::string test_dir = options_.store_dir + "/" + options_.test_name;
-  run_dir_ = test_dir + "/" + Timestamp(true);
+  run_dir_ = test_dir + "/" + UtcTimestamp(true);
+  // Two runs of one test within a second (short runs, test-all) get their own folders.
+  for (int n = 2; fs::exists(run_dir_); ++n) {
+    run_dir_ = test_dir + "/" + UtcTimestamp(true) + "-" + std::to_string(n);
+  }
   std::error_code ec;
   fs::create_directories(run_dir_ + "/nodes", ec);
   if (ec) return IoError(run_dir_ + ": cannot create: " + ec.message());
@@ -205,7 +201,7 @@ Status Runner::Prepare() {
                 {"recovery_time_s", options_.recovery_time_s},
                 {"seed", options_.seed},
                 {"command_line", options_.command_line},
-                {"start_time", Timestamp(false)},
+                {"start_time", UtcTimestamp(false)},
                 {"bug", options_.bugs.empty() ? Json(nullptr) : Json(options_.bugs)},
                 {"read_mode", options_.read_mode},
                 {"op_timeout_ms", options_.op_timeout_ms}};
@@ -430,6 +426,7 @@ void Runner::HealEverything(const std::string& why) {
 }
 
 void Runner::DownloadLogs() {
+  if (!adapter_->UsesNodes()) return;
   OnAllNodes(inventory_, [&](const control::NodeInfo& node) {
     std::string dir = run_dir_ + "/nodes/" + node.name;
     std::error_code ec;
@@ -491,14 +488,9 @@ Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_lim
 }
 
 Result<RunOutcome> Runner::Run() {
-  CHAOS_RETURN_IF_ERROR(Prepare());
-  start_ = Clock::now();
-  log_->Line(
-      "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
-      true);
+  // The adapter and the nemeses first: a wrong name or an unsupported fault
+  // is refused before the run creates anything.
   nodes_ = std::make_unique<control::Nodes>(inventory_);
-  CHAOS_RETURN_IF_ERROR(nodes_->ConnectAll());
-
   adapters::AdapterContext actx;
   actx.inventory = inventory_;
   actx.nodes = nodes_.get();
@@ -509,19 +501,39 @@ Result<RunOutcome> Runner::Run() {
   actx.op_timeout_ms = options_.op_timeout_ms;
   actx.faults.insert(options_.nemeses.begin(), options_.nemeses.end());
   actx.options = options_.adapter_options;
+  actx.workload = options_.workload;
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
+  if (std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") !=
+      options_.nemeses.end()) {
+    // --nemesis all: every nemesis this adapter supports, on one schedule.
+    options_.nemeses.clear();
+    for (const auto& name : nemesis::NemesisNames()) {
+      if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
+    }
+    actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
+    CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
+  }
   nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
+  CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
+  (void)checked;  // the requested ones are valid and supported
+
+  CHAOS_RETURN_IF_ERROR(Prepare());
+  start_ = Clock::now();
+  log_->Line(
+      "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
+      true);
+  if (adapter_->UsesNodes()) CHAOS_RETURN_IF_ERROR(nodes_->ConnectAll());
   // Partition and pause heal whatever a dead earlier run left behind.
-  std::vector<std::string> all_names = {"partition", "pause"};
+  std::vector<std::string> all_names;
+  if (adapter_->UsesNodes()) all_names = {"partition", "pause"};
   for (const auto& n : options_.nemeses) {
     if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
   }
-  CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
-  (void)checked;  // the requested ones are valid and supported
   CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
   for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
-  for (const char* kind : {"partition", "pause"}) {
-    Status s = nemesis_by_name_[kind]->Heal();
+  for (const auto& [kind, nemesis] : nemesis_by_name_) {
+    if (kind != "partition" && kind != "pause") continue;
+    Status s = nemesis->Heal();
     if (!s.ok()) return s.WithContext("healing leftovers before the test");
   }
 
@@ -568,7 +580,16 @@ Result<RunOutcome> Runner::Run() {
   std::snprintf(what, sizeof what, "running %s for %.0f s with %d clients",
                 options_.workload.c_str(), options_.time_limit_s, options_.concurrency);
   log_->Line(what, true);
+  const int64_t main_start_ns = recorder_->NowNs();
   CHAOS_RETURN_IF_ERROR(RunPhase(*main_gen, options_.time_limit_s, true));
+  RunOutcome outcome;
+  outcome.run_dir = run_dir_;
+  {
+    int64_t ok = 0, fail = 0, info = 0;
+    recorder_->Counts(&ok, &fail, &info);
+    outcome.ops_completed = ok + fail + info;
+    outcome.main_phase_s = static_cast<double>(recorder_->NowNs() - main_start_ns) / 1e9;
+  }
   HealEverything(g_abort ? "aborted" : "end of test");
 
   if (!g_abort) {
@@ -592,11 +613,13 @@ Result<RunOutcome> Runner::Run() {
   test_json_["aborted"] = g_abort.load();
   std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
 
+  if (!options_.check) {
+    outcome.exit_code = g_abort ? 3 : ExitCodeFor(checker::Verdict::kUnknown);
+    return outcome;
+  }
   log_->Line("checking the history", true);
   CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict,
                          CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get()));
-  RunOutcome outcome;
-  outcome.run_dir = run_dir_;
   outcome.verdict = verdict;
   outcome.exit_code = g_abort ? 3 : ExitCodeFor(verdict);
   return outcome;
@@ -614,6 +637,12 @@ int ExitCodeFor(checker::Verdict verdict) {
       return 2;
   }
   return 2;
+}
+
+int WorstExitCode(int a, int b) {
+  if (a >= 3 || b >= 3) return std::max(a, b);
+  if (a == 1 || b == 1) return 1;
+  return std::max(a, b);
 }
 
 void RequestAbort() { g_abort = true; }

@@ -48,12 +48,19 @@ struct RunOptions {
   std::string source_dir;
   std::string build_dir;
   std::string command_line;
+  // False: store the history but skip the check and the report (the verdict
+  // stays unknown): bench/harness_bench measures the runner alone.
+  bool check = true;
 };
 
 struct RunOutcome {
   std::string run_dir;
   checker::Verdict verdict = checker::Verdict::kUnknown;
   int exit_code = 3;
+  // The main phase (workload and faults, before healing and final reads):
+  // client ops completed and how long it ran.
+  int64_t ops_completed = 0;
+  double main_phase_s = 0;
 };
 
 Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory);
@@ -64,6 +71,9 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_dir, double checker_time_li
 
 // Exit status for a verdict: 0 valid, 1 invalid, 2 unknown.
 int ExitCodeFor(checker::Verdict verdict);
+// The worse of two exit statuses of runs: could not run (3+) over invalid (1)
+// over unknown (2) over valid (0).
+int WorstExitCode(int a, int b);
 
 // Set by SIGINT/SIGTERM while a run is going; the workers stop asking for ops.
 void RequestAbort();

@@ -7,12 +7,7 @@ chaos=$1
 corpus=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() {  # check DESCRIPTION CONDITION...
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check_lib.sh"
 
 "$chaos" --help >/dev/null; check "--help exits 0" test $? -eq 0
 check "version prints" bash -c "'$chaos' version | grep -q '^chaos '"
@@ -61,5 +56,4 @@ rc=$?
 check "a wrong flag: exit 3 (got $rc)" test $rc -eq 3
 check "a wrong flag: one line" test "$(wc -l <"$tmp/err")" -eq 1
 
-echo "$fails failed"
-exit $((fails > 0))
+finish

@@ -46,6 +46,15 @@ struct RegisterClient::Impl {
     return raw;
   }
 
+  // Where a NOT_LEADER reply says the leader is, "" if it does not know.
+  std::string LeaderAddress(const api::Reply& reply) const {
+    const auto& by_id = options.address_by_id;
+    if (reply.leader_id() >= 0 && static_cast<size_t>(reply.leader_id()) < by_id.size()) {
+      return by_id[reply.leader_id()];
+    }
+    return reply.leader_address();
+  }
+
   // Runs one operation: `call(stub, context, reply)` issues the RPC.
   template <typename Call>
   OpResult Run(Call call) {
@@ -104,8 +113,8 @@ struct RegisterClient::Impl {
           return result;
         case api::Reply::NOT_LEADER:
           result.error = address + ": not leader";
-          if (!reply.leader_address().empty() && reply.leader_address() != address) {
-            address = reply.leader_address();
+          if (std::string hint = LeaderAddress(reply); !hint.empty() && hint != address) {
+            address = hint;
             ++redirects;
           } else {
             // No leader known yet (election in progress): wait briefly, try the next node.

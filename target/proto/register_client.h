@@ -37,6 +37,11 @@ struct RegisterClientOptions {
   std::vector<std::string> addresses;  // every node, "host:port"; the first is tried first
   int64_t client_id = 1;               // > 0, unique per logical process
   int64_t timeout_ms = 1000;           // deadline of one operation, redirects included
+  // The address to use for node id i (the server's --id), when it differs
+  // from the address the cluster knows it by: a redirect to leader i goes to
+  // address_by_id[i] (e.g. a port published on 127.0.0.1) rather than to the
+  // cluster-network address in the reply. Empty: follow the reply's address.
+  std::vector<std::string> address_by_id;
   int redirects_max = 8;  // NOT_LEADER redirects to a named leader per operation; while no
                           // leader is known the client retries until the deadline
 };

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole of `chaos run` without a cluster: the memory adapter (a
+# linearizable store in the controller) under each workload gives valid, the
+# store holds every file, `chaos analyze` agrees, and a nemesis the adapter
+# cannot support is refused before anything runs, in one line.
+set -uo pipefail
+chaos=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/check_lib.sh"
+
+for workload in register set counter; do
+  "$chaos" run --adapter memory --workload "$workload" --time-limit 0.5 --recovery-time 0 \
+    --concurrency 4 --seed 7 --store "$tmp/store" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  check "$workload: exit 0 (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 0
+  check "$workload: prints valid" grep -q ": valid" "$tmp/out"
+  run=$(readlink -f "$tmp/store/latest")
+  for f in test.json history.jsonl history.edn results.json chaos.log report.html; do
+    check "$workload: $f stored" test -s "$run/$f"
+  done
+  check "$workload: history validates" "$chaos" history stats "$run/history.jsonl"
+  ops=$(grep -c '"type":"ok"' "$run/history.jsonl")
+  check "$workload: ok ops recorded ($ops)" test "$ops" -gt 100
+  "$chaos" analyze "$run" >"$tmp/analyze" 2>&1
+  check "$workload: analyze agrees (exit $?)" grep -q "valid" "$tmp/analyze"
+done
+
+"$chaos" run --adapter memory --nemesis partition --time-limit 2 --store "$tmp/store" \
+  >/dev/null 2>"$tmp/err"
+rc=$?
+check "unsupported nemesis: exit 3 (got $rc)" test "$rc" -eq 3
+check "unsupported nemesis: one line ($(head -c 200 "$tmp/err"))" test "$(wc -l <"$tmp/err")" -eq 1
+check "unsupported nemesis: says which" grep -q "memory adapter does not support the partition" "$tmp/err"
+
+# test-all on a matrix file: two cells that hold and one whose expectation
+# (a bug found) the linearizable memory store cannot meet.
+cat >"$tmp/matrix.json" <<'JSON'
+{"adapter": "memory", "time_limit": 0.5, "recovery_time": 0, "concurrency": 3, "seeds": 2,
+ "cells": [{"workload": "register"}, {"workload": "set", "seeds": 1},
+           {"name": "memory-expects-invalid", "expect": "invalid", "seeds": 1}]}
+JSON
+"$chaos" test-all --matrix "$tmp/matrix.json" --store "$tmp/all" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "test-all: exit 0, the worst verdict (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 0
+summary=$(ls -d "$tmp"/all/test-all/*/ | head -1)
+check "test-all: summary.json and .html" test -s "$summary/summary.json" -a -s "$summary/summary.html"
+check "test-all: 3 cells, 4 runs" python3 -c "
+import json,sys
+s=json.load(open('$summary/summary.json'))
+c=s['cells']
+assert len(c)==3 and [len(x['runs']) for x in c]==[2,1,1], c
+assert c[0]['as_expected'] and c[1]['as_expected'] and not c[2]['as_expected'], c
+assert s['as_expected'] is False
+assert all(r['verdict']=='valid' for x in c for r in x['runs'])
+"
+check "test-all: says not as expected" grep -q "NOT as expected" "$tmp/out"
+first=$(python3 -c "import json;print(json.load(open('$summary/summary.json'))['cells'][0]['runs'][0]['report'])")
+check "test-all: report links resolve ($first)" test -s "$summary/$first"
+echo '{"cells": [{"bug": 3}]}' >"$tmp/bad.json"
+"$chaos" test-all --matrix "$tmp/bad.json" --store "$tmp/all" >/dev/null 2>"$tmp/err"
+rc=$?
+check "bad matrix: exit 3 (got $rc)" test "$rc" -eq 3
+check "bad matrix: one line naming the field ($(head -c 200 "$tmp/err"))" \
+  grep -q 'bad.json: cells\[0\].bug: must be a string' "$tmp/err"
+
+finish
