@@ -171,6 +171,7 @@ Status Runner::Prepare() {
     std::string faults;
     for (const auto& n : options_.nemeses) faults += (faults.empty() ? "" : "+") + n;
     options_.test_name += "-" + (faults.empty() ? std::string("none") : faults);
+    for (const auto& bug : options_.bugs) options_.test_name += "-bug-" + bug;
   }
   std::string test_dir = options_.store_dir + "/" + options_.test_name;
   run_dir_ = test_dir + "/" + UtcTimestamp(true);

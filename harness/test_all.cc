@@ -23,7 +23,7 @@ std::string CellName(const MatrixCell& cell) {
   std::string faults;
   for (const auto& n : cell.run.nemeses) faults += (faults.empty() ? "" : "+") + n;
   name += "-" + (faults.empty() ? std::string("none") : faults);
-  for (const auto& b : cell.run.bugs) name += "-" + b;
+  for (const auto& b : cell.run.bugs) name += "-bug-" + b;
   if (cell.run.read_mode != "log") name += "-" + cell.run.read_mode;
   return name;
 }
@@ -72,10 +72,10 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
                              const RunOptions& base) {
   if (!cell.is_object()) return InvalidArgument(where + ": must be an object");
   static const std::set<std::string> kKnown = {
-      "name",  "adapter",          "workload",     "nemesis",
-      "bug",   "read_mode",        "expect",       "seeds",
-      "seed",  "time_limit",       "concurrency",  "ops_per_key",
-      "cells", "nemesis_interval", "recovery_time"};
+      "name",  "adapter",          "workload",      "nemesis",
+      "bug",   "read_mode",        "expect",        "seeds",
+      "seed",  "time_limit",       "concurrency",   "ops_per_key",
+      "cells", "nemesis_interval", "recovery_time", "until_found"};
   for (const auto& [key, value] : cell.items()) {
     if (!kKnown.contains(key)) return InvalidArgument(where + "." + key + ": unknown field");
   }
@@ -97,6 +97,10 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
   CHAOS_RETURN_IF_ERROR(r.Number<double>("recovery_time", 0, &out.run.recovery_time_s));
   CHAOS_RETURN_IF_ERROR(r.Number<int>("concurrency", 0, &out.run.concurrency));
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("ops_per_key", 1, &out.run.ops_per_key));
+  if (const Json* v = r.Find("until_found"); v != nullptr) {
+    if (!v->is_boolean()) return InvalidArgument(where + ".until_found: must be true or false");
+    out.until_found = v->get<bool>();
+  }
   out.run.nemeses = nemesis == "none" ? std::vector<std::string>() : SplitCommas(nemesis);
   out.run.bugs = SplitCommas(bug);
   if (expect.empty()) {
@@ -158,8 +162,12 @@ void Summarize(const MatrixCell& cell, Json& row) {
   row["unknown"] = unknown;
   row["ops"] = ops;
   row["median_detection_s"] = detections.empty() ? Json(nullptr) : Json(Median(detections));
-  row["as_expected"] = cell.expect == checker::Verdict::kValid ? (invalid == 0 && unknown == 0)
-                                                               : (runs > 0 && invalid == runs);
+  // A correct build must never be invalid (nor undecided); a bug must be
+  // found in at least 4 runs of 5 (all of them when it stops once found).
+  row["as_expected"] =
+      cell.expect == checker::Verdict::kValid
+          ? (invalid == 0 && unknown == 0)
+          : (runs > 0 && (cell.until_found ? invalid > 0 : invalid * 5 >= runs * 4));
 }
 
 }  // namespace
@@ -348,6 +356,7 @@ Result<MatrixOutcome> RunMatrix(const Matrix& matrix, const control::Inventory& 
         stop = true;  // aborted (Ctrl-C) or could not finish
         break;
       }
+      if (cell.until_found && result->verdict == checker::Verdict::kInvalid) break;
     }
   }
   CHAOS_RETURN_IF_ERROR(write());

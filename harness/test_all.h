@@ -13,7 +13,10 @@
 //
 // Cell fields (each may also be given at the top as a default): name,
 // adapter, workload, nemesis, bug, read_mode, expect ("valid"|"invalid"),
-// seeds, seed, time_limit, nemesis_interval, concurrency, ops_per_key.
+// seeds, seed, time_limit, nemesis_interval, recovery_time, concurrency,
+// ops_per_key, until_found (stop the cell's seeds at its first invalid run).
+// A correct cell holds when no run is invalid or unknown; a bug cell when the
+// bug is found in at least 4 runs of 5 (with until_found: in any run).
 //
 // The summary (store/test-all/<yyyymmddThhmmss>/summary.json and .html, rewritten
 // after every run so a long matrix can be watched) has one row per cell: the
@@ -42,6 +45,7 @@ struct MatrixCell {
   int seeds = 5;
   uint64_t first_seed = 1;
   checker::Verdict expect = checker::Verdict::kValid;
+  bool until_found = false;  // stop this cell's seeds at the first invalid run
 };
 
 struct Matrix {

@@ -21,9 +21,11 @@ check() {
   shift
   if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
 }
-nodes() { docker ps --filter label=chaos.cluster=chaos-test --format '{{.Names}}'; }
+# The test cluster of this checkout (CHAOS_TEST_SLOT=k: chaos-test<k>, as docker/cluster.h says).
+nodes() { docker ps --filter "label=chaos.cluster=chaos-test${CHAOS_TEST_SLOT:-}" --format '{{.Names}}'; }
 healed() {
   local n
+  [[ -n "$(nodes)" ]] || { echo "  no node of the test cluster is running"; return 1; }
   for n in $(nodes); do
     if docker exec "$n" iptables -w -S CHAOS 2>/dev/null | grep -q -- '-A CHAOS'; then
       echo "  $n: rules left in CHAOS"
