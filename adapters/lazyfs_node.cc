@@ -57,16 +57,48 @@ Status MountLazyfs(control::Session* session, const std::string& data_dir, int64
   return Status::Ok();
 }
 
-Result<history::Json> LazyfsControl(control::Session* session, const std::string& data_dir,
-                                    const std::string& command) {
-  LazyfsPaths p = LazyfsPathsFor(data_dir);
-  CHAOS_ASSIGN_OR_RETURN(std::string out,
-                         session->Check(Command(kLazyfsBinary).Args({"ctl", p.socket, command})));
+namespace {
+
+Result<history::Json> ParseReply(control::Session* session, const std::string& command,
+                                 const std::string& out) {
   history::Json reply = history::Json::parse(out, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded() || !reply.is_object()) {
     return Internal(session->node().name + ": lazy file system " + command +
                     " replied with something that is not JSON: " + out);
   }
+  return reply;
+}
+
+}  // namespace
+
+Result<history::Json> LazyfsControl(control::Session* session, const std::string& data_dir,
+                                    const std::string& command) {
+  LazyfsPaths p = LazyfsPathsFor(data_dir);
+  CHAOS_ASSIGN_OR_RETURN(std::string out,
+                         session->Check(Command(kLazyfsBinary).Args({"ctl", p.socket, command})));
+  return ParseReply(session, command, out);
+}
+
+Result<history::Json> LazyfsCrash(control::Session* session, const std::string& data_dir,
+                                  const std::string& nonce) {
+  // $1 canary path, $2 its contents, $3 the lazyfs binary, $4 its socket.
+  // Prints the drop's JSON reply, then "lost" or "kept".
+  static const char* kScript =
+      "printf %s \"$2\" >\"$1\" || exit 1\n"
+      "\"$3\" ctl \"$4\" drop || exit 1\n"
+      "if [ -s \"$1\" ]; then echo kept; else echo lost; fi\n"
+      "rm -f \"$1\"\n";
+  LazyfsPaths p = LazyfsPathsFor(data_dir);
+  std::string canary = data_dir + "/.chaos-lazyfs-canary";
+  CHAOS_ASSIGN_OR_RETURN(std::string out,
+                         session->Check(Command("sh").Args(
+                             {"-c", kScript, "sh", canary, nonce, kLazyfsBinary, p.socket})));
+  size_t newline = out.find('\n');
+  if (newline == std::string::npos) {
+    return Internal(session->node().name + ": lazy file system crash printed: " + out);
+  }
+  CHAOS_ASSIGN_OR_RETURN(history::Json reply, ParseReply(session, "drop", out.substr(0, newline)));
+  reply["canary_lost"] = out.compare(newline + 1, 4, "lost") == 0;
   return reply;
 }
 

@@ -45,4 +45,12 @@ Status MountLazyfs(control::Session* session, const std::string& data_dir,
 Result<history::Json> LazyfsControl(control::Session* session, const std::string& data_dir,
                                     const std::string& command);
 
+// A crash of the file system: writes a canary file into data_dir (not
+// synced), drops everything unsynced at once, and checks the canary's bytes
+// are gone — all in one command, so no background writeback falls between
+// them. Returns the drop's reply plus "canary_lost" (true: the loss is proven).
+// The system using data_dir must be stopped first.
+Result<history::Json> LazyfsCrash(control::Session* session, const std::string& data_dir,
+                                  const std::string& nonce);
+
 }  // namespace chaos::adapters

@@ -20,8 +20,6 @@ namespace {
 
 using control::Command;
 
-// An unsynced file the crash must take with it: proof the loss happened.
-constexpr const char* kCanaryName = ".chaos-lazyfs-canary";
 // How long a restarted system gets to refuse its data before it counts as up.
 constexpr int kStartGraceMs = 2000;
 
@@ -71,10 +69,6 @@ class LoseUnsyncedNemesis : public Nemesis {
     std::mutex mu;
     Json dropped = Json::object();
     Status s = OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) -> Status {
-      control::Session* session = context_.nodes->Get(n.name);
-      std::string canary = dir + "/" + kCanaryName;
-      CHAOS_RETURN_IF_ERROR(
-          session->Check(Command("printf").Args({"%s", nonce}).StdoutTo(canary)).status());
       {
         std::lock_guard<std::mutex> lock(mu);
         affected_.insert(n.name);
@@ -83,13 +77,9 @@ class LoseUnsyncedNemesis : public Nemesis {
       // Every write of the killed process must have reached the file system
       // (or been abandoned) before the drop, or it would outlive the crash.
       CHAOS_RETURN_IF_ERROR(WaitUntilDown(context_.adapter, n));
-      CHAOS_ASSIGN_OR_RETURN(Json reply, adapters::LazyfsControl(session, dir, "drop"));
-      // The canary's name may have been made durable by the system's own
-      // directory fsyncs; its bytes never were.
-      CHAOS_ASSIGN_OR_RETURN(auto kept, session->Run(Command("test").Args({"-s", canary})));
-      reply["canary_lost"] = kept.exit_status != 0;
+      CHAOS_ASSIGN_OR_RETURN(Json reply,
+                             adapters::LazyfsCrash(context_.nodes->Get(n.name), dir, nonce));
       reply.erase("command");
-      CHAOS_RETURN_IF_ERROR(session->Check(Command("rm").Args({"-f", canary})).status());
       std::lock_guard<std::mutex> lock(mu);
       dropped[n.name] = std::move(reply);
       return Status::Ok();

@@ -2,12 +2,14 @@
 //
 //   lose-unsynced  "crash with loss": the adapter runs the system on the lazy
 //                  file system (lazyfs/) over its data directory. Start picks
-//                  nodes (one, minority, majority, all, leader), writes an
-//                  unsynced canary file into the data directory, kills the
-//                  system (adapter Kill) and tells the lazy file system to
-//                  drop everything unsynced; the op value records, per node,
-//                  what was dropped and whether the canary is gone. Stop
-//                  starts the system again. Heal starts it wherever it is down.
+//                  nodes (one, minority, majority, all, leader), kills the
+//                  system (adapter Kill), waits until it is gone, then in one
+//                  command writes an unsynced canary file into the data
+//                  directory and tells the lazy file system to drop
+//                  everything unsynced (adapters/lazyfs_node.h LazyfsCrash);
+//                  the op value records, per node, what was dropped and
+//                  whether the canary is gone. Stop starts the system again.
+//                  Heal starts it wherever it is down.
 //   corrupt        while the system is down on chosen nodes (one or minority:
 //                  a majority losing durable data loses acknowledged writes
 //                  under any protocol), flips one bit of (mode bitflip) or

@@ -18,11 +18,11 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-run() {  # run SEED ARGS... -> exit status; the run's directory in $run_dir
-  local seed=$1
-  shift
+run() {  # run SEED INTERVAL ARGS... -> exit status; the run's directory in $run_dir
+  local seed=$1 interval=$2
+  shift 2
   timeout 600 "$chaos" run --test-cluster --store "$store" --time-limit 25 \
-    --nemesis-interval 4 --recovery-time 3 --seed "$seed" "$@" >"$tmp/out-$seed" 2>&1
+    --nemesis-interval "$interval" --recovery-time 3 --seed "$seed" "$@" >"$tmp/out-$seed" 2>&1
   local rc=$?
   run_dir=$(readlink -f "$store/latest")
   echo "     seed $seed: exit $rc: $(tail -1 "$tmp/out-$seed")"
@@ -30,7 +30,7 @@ run() {  # run SEED ARGS... -> exit status; the run's directory in $run_dir
 }
 
 # --- lose-unsynced, correct build -------------------------------------------------
-run 201 --nemesis lose-unsynced
+run 201 4 --nemesis lose-unsynced
 rc=$?
 check "lose-unsynced: valid, exit 0 (got $rc)" test $rc -eq 0
 h=$run_dir/history.jsonl
@@ -46,7 +46,7 @@ check "lose-unsynced: the register recovered after the crash" bash -c \
 check "lose-unsynced: analyze agrees (valid)" test $? -eq 0
 
 # --- corrupt, correct build -----------------------------------------------------
-run 202 --nemesis corrupt
+run 202 3 --nemesis corrupt
 rc=$?
 check "corrupt: valid, exit 0 (got $rc)" test $rc -eq 0
 h=$run_dir/history.jsonl
@@ -55,13 +55,21 @@ grep -ho 'refusing to start: [^"]*\|WAL recovery cut [^"]*' "$run_dir"/nodes/*/r
   head -3 | sed 's/^/     register log: /'
 check "corrupt: the register's log says it found the damage" bash -c \
   "cat '$run_dir'/nodes/*/register.log | grep -q 'refusing to start: \|WAL recovery cut '"
-check "corrupt: every node runs after the heal" bash -c \
-  "cat '$run_dir'/nodes/*/register.log | grep -q 'serving on'"
+check "corrupt: every stop restarted its nodes without error" bash -c \
+  "grep -q '\"f\":\"stop-corrupt\"' '$h' && ! grep '\"f\":\"stop-corrupt\"' '$h' | grep -q '\"error\"'"
+served_after_refusal() {  # every log that says "refusing to start" says "serving on" later
+  local log
+  for log in "$run_dir"/nodes/*/register.log; do
+    awk '/refusing to start/ {r = NR} /serving on/ {s = NR} END {exit !(r == 0 || s > r)}' "$log" ||
+      return 1
+  done
+}
+check "corrupt: a node that refused was wiped and served again" served_after_refusal
 
 # --- no-fsync must be caught -------------------------------------------------------
 caught=0
 for seed in 301 302 303; do
-  run "$seed" --bug no-fsync --nemesis lose-unsynced --nemesis-interval 3
+  run "$seed" 3 --bug no-fsync --nemesis lose-unsynced
   rc=$?
   if [ $rc -eq 1 ]; then
     caught=1
