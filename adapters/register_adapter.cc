@@ -3,10 +3,12 @@
 // cluster's peer list, and speaks the register's gRPC client API.
 #include "adapters/register_adapter.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
 #include "adapters/adapter.h"
+#include "adapters/lazyfs_node.h"
 #include "adapters/memory_adapter.h"
 #include "base/check.h"
 #include "target/proto/register_client.h"
@@ -106,13 +108,19 @@ class RegisterAdapter : public Adapter {
     }
     control::Session* s = Session(node);
     CHAOS_RETURN_IF_ERROR(Kill(node));
+    // A lazy file system left by an earlier test goes first (it holds kDataDir).
+    CHAOS_RETURN_IF_ERROR(UnmountLazyfs(s, kDataDir));
     CHAOS_RETURN_IF_ERROR(
         s->Check(Command("rm")
                      .Args({"-rf", kDataDir})
                      .Then(Command("mkdir").Args({"-p", "/opt/chaos", kDataDir, "/var/log/chaos"})))
             .status());
     CHAOS_RETURN_IF_ERROR(s->Check(Command("truncate").Args({"-s", "0", kLogFile})).status());
-    return s->Upload(binary, kBinary, 0755);
+    CHAOS_RETURN_IF_ERROR(s->Upload(binary, kBinary, 0755));
+    if (!context_.faults.contains("lose-unsynced")) return Status::Ok();
+    // The data directory lives on chaos-lazyfs: unsynced writes can be lost.
+    CHAOS_RETURN_IF_ERROR(InstallLazyfs(s, context_.build_dir));
+    return MountLazyfs(s, kDataDir);
   }
 
   Status Start(const control::NodeInfo& node) override {
@@ -143,11 +151,36 @@ class RegisterAdapter : public Adapter {
 
   Status Teardown(const control::NodeInfo& node) override {
     CHAOS_RETURN_IF_ERROR(Signal(node, "CONT"));
-    return Signal(node, "KILL");
+    CHAOS_RETURN_IF_ERROR(Signal(node, "KILL"));
+    return UnmountLazyfs(Session(node), kDataDir);
   }
 
   std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
-    return {kLogFile, "/var/log/chaos/register.stdout"};
+    std::vector<std::string> logs = {kLogFile, "/var/log/chaos/register.stdout"};
+    if (context_.faults.contains("lose-unsynced")) logs.push_back(LazyfsPathsFor(kDataDir).log);
+    return logs;
+  }
+
+  std::string DataDir(const control::NodeInfo&) const override { return kDataDir; }
+
+  // IDENTITY, wal/wal-*.log and snap/snapshot-*.snap (target/storage/FORMAT.md).
+  Result<std::vector<std::string>> DataFiles(const control::NodeInfo& node) override {
+    CHAOS_ASSIGN_OR_RETURN(
+        std::string out,
+        Session(node)->Check(Command("find").Args({kDataDir, "-type", "f", "-size", "+0"})));
+    std::vector<std::string> files;
+    size_t start = 0;
+    while (start < out.size()) {
+      size_t end = out.find('\n', start);
+      if (end == std::string::npos) end = out.size();
+      std::string path = out.substr(start, end - start);
+      start = end + 1;
+      std::string name = std::filesystem::path(path).filename().string();
+      bool ours = name == "IDENTITY" || name.starts_with("wal-") || name.starts_with("snapshot-");
+      if (!path.empty() && ours) files.push_back(path);
+    }
+    std::sort(files.begin(), files.end());
+    return files;
   }
 
   Result<std::optional<std::string>> Leader() override {

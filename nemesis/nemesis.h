@@ -5,6 +5,7 @@
 //              per peer address; stop flushes that chain only
 //   kill       SIGKILL of the system's daemon (adapter Kill); stop restarts it
 //   pause      SIGSTOP (adapter Pause); stop sends SIGCONT
+//   lose-unsynced, corrupt: faults of durable state (disk.h)
 //
 // Start takes a spec ({"mode": "halves"} ...; a missing mode picks one at
 // random from the seeded generator) and returns a description of what it did
@@ -45,7 +46,7 @@ struct NemesisContext {
 class Nemesis {
  public:
   virtual ~Nemesis() = default;
-  virtual std::string name() const = 0;  // "partition", "kill", "pause"
+  virtual std::string name() const = 0;  // "partition", "kill", "pause", ...
   virtual std::vector<std::string> modes() const = 0;
   virtual Result<Json> Start(const Json& spec) = 0;
   virtual Result<Json> Stop() = 0;

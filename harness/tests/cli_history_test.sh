@@ -7,7 +7,7 @@ chaos=$1
 corpus=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-. "$(dirname "$0")/check_lib.sh"
+. "$(dirname "$0")/../../scripts/test-lib.sh"
 
 "$chaos" --help >/dev/null; check "--help exits 0" test $? -eq 0
 check "version prints" bash -c "'$chaos' version | grep -q '^chaos '"

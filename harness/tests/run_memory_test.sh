@@ -7,7 +7,7 @@ set -uo pipefail
 chaos=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-. "$(dirname "$0")/check_lib.sh"
+. "$(dirname "$0")/../../scripts/test-lib.sh"
 
 for workload in register set counter; do
   "$chaos" run --adapter memory --workload "$workload" --time-limit 0.5 --recovery-time 0 \

@@ -11,7 +11,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-. "$(dirname "$0")/check_lib.sh"
+. "$(dirname "$0")/../../scripts/test-lib.sh"
 
 # A bug cell passes when any of its seeds finds the bug: test-all records each
 # seed; the README's table (4 of 5 seeds) comes from the full matrix.

@@ -413,7 +413,11 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     log.Info("starting node " + std::to_string(options.id) + " of " +
              std::to_string(options.peers.size()) + ", listen " + options.listen + ", data " +
              options.data_dir);
-    CHAOS_RETURN_IF_ERROR(Recover());
+    if (Status s = Recover(); !s.ok()) {
+      // Damaged or foreign data: say why in the log too, not only on stderr.
+      log.Error("refusing to start: " + s.message());
+      return s;
+    }
     core = std::make_unique<core::Core>(MakeConfig(), mirror);
     last_role = core->role();
 

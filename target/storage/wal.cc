@@ -23,8 +23,19 @@ uint32_t GetLe32(const char* p) {
 struct SegmentScan {
   uint64_t good_bytes = 0;
   bool clean = true;  // false if bytes after good_bytes were cut
+  // The bad bytes cannot come from a torn append (see FORMAT.md): a record
+  // that fails its checksum or has an impossible length with more log after
+  // it, unless all that follows is zeros.
+  bool corrupt = false;
   std::string reason;
 };
+
+bool AllZero(const std::string& data, size_t from) {
+  for (size_t i = from; i < data.size(); ++i) {
+    if (data[i] != '\0') return false;
+  }
+  return true;
+}
 
 SegmentScan ScanSegment(const std::string& data, uint32_t record_bytes_max,
                         std::vector<std::string>* records) {
@@ -41,6 +52,8 @@ SegmentScan ScanSegment(const std::string& data, uint32_t record_bytes_max,
     uint32_t length = GetLe32(data.data() + pos + 4);
     if (length > record_bytes_max) {
       scan.clean = false;
+      scan.corrupt =
+          pos + kRecordHeaderBytes + uint64_t{length} < data.size() && !AllZero(data, pos);
       scan.reason = "record length " + std::to_string(length) + " over the limit " +
                     std::to_string(record_bytes_max);
       break;
@@ -55,7 +68,14 @@ SegmentScan ScanSegment(const std::string& data, uint32_t record_bytes_max,
     uint32_t actual = crc32c::Extend(0, data.data() + pos + 4, 4 + length);
     if (crc32c::Unmask(masked) != actual) {
       scan.clean = false;
+      // A torn append leaves only the last record damaged: if log follows
+      // this one, the bytes changed after they were written.
+      size_t end = pos + kRecordHeaderBytes + length;
+      scan.corrupt = end < data.size() && !AllZero(data, pos);
       scan.reason = "checksum mismatch";
+      if (scan.corrupt) {
+        scan.reason += " with " + std::to_string(data.size() - end) + " bytes of log after it";
+      }
       break;
     }
     records->emplace_back(data.data() + pos + kRecordHeaderBytes, length);
@@ -138,6 +158,14 @@ Result<std::unique_ptr<Wal>> Wal::Open(Env* env, const std::string& dir, const W
     size_t before = recovery->records.size();
     SegmentScan scan = ScanSegment(data, options.record_bytes_max, &recovery->records);
     expected = first + (recovery->records.size() - before);
+    if (!scan.clean && (scan.corrupt || kept + 1 < segments.size())) {
+      // Not a torn tail: a complete segment (a later one exists, so this one
+      // was synced whole) or a damaged record with log after it. Cutting here
+      // would silently forget acknowledged records; refuse instead.
+      return IoError(path + ": corrupted at byte " + std::to_string(scan.good_bytes) + ": " +
+                     scan.reason + (kept + 1 < segments.size() ? " in a complete segment" : "") +
+                     " (not a torn write; refusing to recover)");
+    }
     if (!scan.clean) {
       recovery->truncated = true;
       recovery->truncated_file = path;

@@ -15,8 +15,11 @@
 // are all below `lsn`, once a snapshot covers them.
 //
 // Recovery (Open) reads segments in order and stops at the first record that is
-// incomplete, longer than the limit, or fails its checksum; it truncates the
-// file there, deletes any later segment, and makes that durable. A torn or
+// incomplete, longer than the limit, or fails its checksum. If that can be a
+// torn append (last segment; the record runs to the end of the file or only
+// zeros follow) it truncates the file there, deletes any later segment, and
+// makes that durable; otherwise it is corruption of synced data and Open
+// fails with an error naming the file and offset (FORMAT.md). A torn or
 // corrupted record is therefore never returned.
 //
 // Thread safety: none; one owner (the server's event loop) calls everything.

@@ -129,13 +129,52 @@ TEST(Wal, BitFlipInAnyRecordIsDetected) {
       ASSERT_TRUE(env.NewWritableFile(SegPath("w", 1)).ok());
       ASSERT_TRUE(env.SyncDir("w").ok());
       ASSERT_TRUE(env.CorruptFile(SegPath("w", 1), bad).ok());
-      WalRecovery rec = Recover(&env, "w");
+      WalRecovery rec;
+      auto wal = Wal::Open(&env, "w", {}, &rec);
+      if (!wal.ok()) {
+        // Refused: a damaged record with log after it is not a torn write.
+        EXPECT_NE(
+            wal.status().message().find("corrupted at byte " + std::to_string(starts[victim])),
+            std::string::npos)
+            << "byte " << byte << " bit " << bit << ": " << wal.status().ToString();
+        EXPECT_EQ(*env.ReadFile(SegPath("w", 1)), bad) << "a refused log is left as found";
+        continue;
+      }
+      // Cut: only where the damage can pass for a torn append of the last
+      // record (or a length flipped past the end of the file).
       std::vector<std::string> expect(written.begin(), written.begin() + victim);
       ASSERT_EQ(rec.records, expect) << "byte " << byte << " bit " << bit;
       EXPECT_TRUE(rec.truncated);
       EXPECT_EQ(rec.truncated_offset, starts[victim]);
+      bool last = victim + 1 == starts.size();
+      bool length_byte = byte >= starts[victim] + 4 && byte < starts[victim] + 8;
+      EXPECT_TRUE(last || length_byte) << "byte " << byte << " bit " << bit << " cut silently";
     }
   }
+}
+
+// Proves a flip in the middle of the log is refused with the file and offset,
+// while the same damage in the last record is cut as a torn append.
+TEST(Wal, CorruptionWithLogAfterItIsRefusedNotCut) {
+  MemEnv env;
+  auto written = WriteLog(&env, "w", 5);
+  std::string full = *env.ReadFile(SegPath("w", 1));
+  std::string bad = full;
+  bad[kRecordHeaderBytes + 2] ^= 0x01;  // the first record's payload
+  ASSERT_TRUE(env.CorruptFile(SegPath("w", 1), bad).ok());
+  WalRecovery rec;
+  auto wal = Wal::Open(&env, "w", {}, &rec);
+  ASSERT_FALSE(wal.ok());
+  EXPECT_NE(wal.status().message().find(SegPath("w", 1) + ": corrupted at byte 0: checksum"),
+            std::string::npos)
+      << wal.status().ToString();
+  EXPECT_NE(wal.status().message().find("not a torn write"), std::string::npos);
+  bad = full;
+  bad[full.size() - 1] ^= 0x01;  // the last record's payload
+  ASSERT_TRUE(env.CorruptFile(SegPath("w", 1), bad).ok());
+  rec = Recover(&env, "w");
+  EXPECT_TRUE(rec.truncated);
+  EXPECT_EQ(rec.records.size(), written.size() - 1);
 }
 
 // Proves Append/Sync is group commit: many records, one fsync.
@@ -235,8 +274,9 @@ TEST(Wal, CompactionBehindSnapshot) {
   EXPECT_EQ((*wal2)->segment_count(), 1u);
 }
 
-// Proves a damaged middle segment cuts the log there and later segments are removed.
-TEST(Wal, CorruptMiddleSegmentDropsLaterSegments) {
+// Proves a damaged middle segment (complete and synced before its successor
+// was created) is refused, naming the file, and nothing is deleted.
+TEST(Wal, CorruptMiddleSegmentIsRefused) {
   MemEnv env;
   WalOptions opts;
   opts.segment_bytes_max = 100;
@@ -247,14 +287,13 @@ TEST(Wal, CorruptMiddleSegmentDropsLaterSegments) {
   std::string data = *env.ReadFile(second);
   data[kRecordHeaderBytes + 1] ^= 0x10;  // first record of the second segment
   ASSERT_TRUE(env.CorruptFile(second, data).ok());
-  uint64_t second_first;
-  ASSERT_TRUE(Wal::ParseSegmentName(names[1], &second_first));
-  WalRecovery rec = Recover(&env, "w", opts);
-  EXPECT_TRUE(rec.truncated);
-  EXPECT_EQ(rec.truncated_file, second);
-  EXPECT_EQ(rec.segments_removed, names.size() - 2);
-  EXPECT_EQ(rec.records.size(), second_first - 1);
-  EXPECT_EQ(env.ListDir("w")->size(), 2u);
+  WalRecovery rec;
+  auto wal = Wal::Open(&env, "w", opts, &rec);
+  ASSERT_FALSE(wal.ok());
+  EXPECT_NE(wal.status().message().find(second + ": corrupted at byte 0"), std::string::npos)
+      << wal.status().ToString();
+  EXPECT_NE(wal.status().message().find("in a complete segment"), std::string::npos);
+  EXPECT_EQ(env.ListDir("w")->size(), names.size());
 }
 
 // Proves a missing middle segment is reported as an error naming the file, not skipped.
