@@ -10,17 +10,12 @@ set -uo pipefail
 chaos=$1
 tmp=$(mktemp -d)
 store=$tmp/store
-fails=0
 cleanup() {
   "$chaos" cluster down --test-cluster >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-check() {
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../../scripts/test-lib.sh"
 # The test cluster of this checkout (CHAOS_TEST_SLOT=k: chaos-test<k>, as docker/cluster.h says).
 nodes() { docker ps --filter "label=chaos.cluster=chaos-test${CHAOS_TEST_SLOT:-}" --format '{{.Names}}'; }
 healed() {
@@ -90,5 +85,4 @@ rc=$?
 check "next run heals leftovers and is valid (exit $rc)" test $rc -eq 0
 check "nothing left partitioned or paused" healed
 
-echo "$fails failed"
-exit $((fails > 0))
+finish
