@@ -12,6 +12,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
+#include <sstream>
 #include <thread>
 
 #include "adapters/adapter.h"
@@ -140,6 +142,8 @@ class Runner {
   void Progress(Phase& phase, std::atomic<bool>& stop);
   Status RunPhase(generator::Generator& gen, double limit_s, bool with_nemesis);
   Status WaitForCluster();
+  // "kill:majority/all" -> nemesis kill, modes {majority, all} (nemesis_modes_).
+  Status SplitNemesisModes();
   void HealEverything(const std::string& why);
   void DownloadLogs();
   Result<checker::Verdict> CheckAndStore();
@@ -152,6 +156,7 @@ class Runner {
   std::unique_ptr<adapters::Adapter> adapter_;
   std::vector<std::unique_ptr<nemesis::Nemesis>> nemeses_;
   std::map<std::string, nemesis::Nemesis*> nemesis_by_name_;
+  std::map<std::string, std::vector<std::string>> nemesis_modes_;
   std::set<std::string> active_faults_;
   std::mutex faults_mu_;
   std::unique_ptr<Recorder> recorder_;
@@ -195,6 +200,7 @@ Status Runner::Prepare() {
                 {"workload", options_.workload},
                 {"nodes", node_names},
                 {"nemeses", options_.nemeses},
+                {"nemesis_modes", nemesis_modes_},
                 {"nemesis_interval_s", options_.nemesis_interval_s},
                 {"concurrency", options_.concurrency},
                 {"ops_per_key", options_.ops_per_key},
@@ -207,6 +213,24 @@ Status Runner::Prepare() {
                 {"read_mode", options_.read_mode},
                 {"op_timeout_ms", options_.op_timeout_ms}};
   std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
+  return Status::Ok();
+}
+
+Status Runner::SplitNemesisModes() {
+  for (auto& entry : options_.nemeses) {
+    size_t colon = entry.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = entry.substr(0, colon);
+    std::stringstream in(entry.substr(colon + 1));
+    std::string mode;
+    while (std::getline(in, mode, '/')) {
+      if (!mode.empty()) nemesis_modes_[name].push_back(mode);
+    }
+    if (nemesis_modes_[name].empty()) {
+      return InvalidArgument("--nemesis " + entry + ": no mode after ':'");
+    }
+    entry = name;
+  }
   return Status::Ok();
 }
 
@@ -500,9 +524,10 @@ Result<RunOutcome> Runner::Run() {
   actx.bugs = options_.bugs;
   actx.read_mode = options_.read_mode;
   actx.op_timeout_ms = options_.op_timeout_ms;
-  actx.faults.insert(options_.nemeses.begin(), options_.nemeses.end());
   actx.options = options_.adapter_options;
   actx.workload = options_.workload;
+  CHAOS_RETURN_IF_ERROR(SplitNemesisModes());
+  actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   if (std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") !=
       options_.nemeses.end()) {
@@ -516,7 +541,17 @@ Result<RunOutcome> Runner::Run() {
   }
   nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
   CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
-  (void)checked;  // the requested ones are valid and supported
+  for (const auto& n : checked) {  // the requested ones are valid and supported; their modes?
+    for (const auto& mode : nemesis_modes_[n->name()]) {
+      auto known = n->modes();
+      if (std::find(known.begin(), known.end(), mode) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        return InvalidArgument("--nemesis " + n->name() + ":" + mode + ": unknown mode (" +
+                               n->name() + " has " + list + ")");
+      }
+    }
+  }
 
   CHAOS_RETURN_IF_ERROR(Prepare());
   start_ = Clock::now();
@@ -565,11 +600,17 @@ Result<RunOutcome> Runner::Run() {
   if (!options_.nemeses.empty()) {
     auto names = std::make_shared<std::vector<std::string>>(options_.nemeses);
     auto turn = std::make_shared<size_t>(0);
-    nemesis_gen = generator::Cycle([names, turn, interval_ns] {
+    auto modes = std::make_shared<std::map<std::string, std::vector<std::string>>>(nemesis_modes_);
+    auto rng = std::make_shared<std::mt19937_64>(options_.seed ^ 0x6e656d657369ULL);
+    nemesis_gen = generator::Cycle([names, turn, modes, rng, interval_ns] {
       const std::string& name = (*names)[(*turn)++ % names->size()];
+      // A mode given as name:mode (or name:a/b, one picked per fault);
+      // otherwise the nemesis picks one from its own seeded generator.
+      Json spec = Json::object();
+      if (const auto& m = (*modes)[name]; !m.empty()) spec["mode"] = m[(*rng)() % m.size()];
       std::vector<generator::GeneratorPtr> steps;
       steps.push_back(generator::Sleep(interval_ns));
-      steps.push_back(generator::Once(generator::Invoke("start-" + name, Json::object())));
+      steps.push_back(generator::Once(generator::Invoke("start-" + name, spec)));
       steps.push_back(generator::Sleep(interval_ns));
       steps.push_back(generator::Once(generator::Invoke("stop-" + name, nullptr)));
       return generator::Sequence(std::move(steps));

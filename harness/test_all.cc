@@ -25,6 +25,9 @@ std::string CellName(const MatrixCell& cell) {
   name += "-" + (faults.empty() ? std::string("none") : faults);
   for (const auto& b : cell.run.bugs) name += "-bug-" + b;
   if (cell.run.read_mode != "log") name += "-" + cell.run.read_mode;
+  // Modes ("kill:majority/all") must not make folders in the store.
+  std::replace(name.begin(), name.end(), ':', '-');
+  std::replace(name.begin(), name.end(), '/', '_');
   return name;
 }
 
@@ -137,8 +140,8 @@ double DetectionSeconds(const std::string& run_dir) {
       results["counterexample"].contains("op")) {
     op = &results["counterexample"]["op"];
   }
-  if (op == nullptr || !op->contains("time") || !(*op)["time"].is_number()) return -1;
-  return (*op)["time"].get<double>() / 1e9;
+  if (op == nullptr || !op->contains("time_ns") || !(*op)["time_ns"].is_number()) return -1;
+  return (*op)["time_ns"].get<double>() / 1e9;
 }
 
 // The cell's row of summary.json from its runs so far.
@@ -195,8 +198,9 @@ Result<Matrix> ParseMatrix(const std::string& text, const std::string& source,
 
 Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nemeses, int seeds,
                      double time_limit_s) {
+  // "kill:majority" is usable when "kill" is.
   auto has = [&](const std::string& n) {
-    return std::find(nemeses.begin(), nemeses.end(), n) != nemeses.end();
+    return std::find(nemeses.begin(), nemeses.end(), n.substr(0, n.find(':'))) != nemeses.end();
   };
   Matrix matrix;
   auto add = [&](std::vector<std::string> faults, std::string bug, std::string read_mode) {
@@ -223,8 +227,9 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
   if (nemeses.size() > 1) add(nemeses, "", "log");
   add({"clock", "partition"}, "", "lease");
   // Each mistake under the faults that can reveal it.
-  add({"lose-unsynced", "kill"}, "no-fsync", "log");
-  add({"kill", "lose-unsynced"}, "forget-promise", "log");
+  // Lost acknowledgements need a majority to lose them at once.
+  add({"lose-unsynced:majority/all"}, "no-fsync", "log");
+  add({"kill:majority/all", "lose-unsynced:majority/all"}, "forget-promise", "log");
   for (const char* bug :
        {"promise-geq", "skip-phase1-on-retry", "majority-off-by-one", "count-duplicate-acks"}) {
     add({"partition", "kill", "pause"}, bug, "log");

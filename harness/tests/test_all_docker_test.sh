@@ -20,7 +20,7 @@ cat >"$tmp/matrix.json" <<'JSON'
  "cells": [
    {"name": "correct-all", "nemesis": "all"},
    {"nemesis": "partition", "bug": "majority-off-by-one", "seeds": 3, "until_found": true},
-   {"nemesis": "lose-unsynced", "bug": "no-fsync", "seeds": 3, "until_found": true}
+   {"nemesis": "lose-unsynced:majority/all", "bug": "no-fsync", "seeds": 3, "until_found": true}
  ]}
 JSON
 timeout 900 "$chaos" test-all --test-cluster --matrix "$tmp/matrix.json" --store "$tmp/store" \
