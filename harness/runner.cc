@@ -199,6 +199,8 @@ Status Runner::Prepare() {
                 {"nodes", node_names},
                 {"nemeses", options_.nemeses},
                 {"nemesis_interval_s", options_.nemesis_interval_s},
+                {"nemesis_specs", options_.nemesis_specs},
+                {"adapter_options", options_.adapter_options},
                 {"concurrency", options_.concurrency},
                 {"ops_per_key", options_.ops_per_key},
                 {"time_limit_s", options_.time_limit_s},
@@ -510,9 +512,13 @@ Result<RunOutcome> Runner::Run() {
   actx.faults.insert(options_.nemeses.begin(), options_.nemeses.end());
   actx.options = options_.adapter_options;
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
-  nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
-  // Partition and pause heal whatever a dead earlier run left behind.
-  std::vector<std::string> all_names = {"partition", "pause"};
+  nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed,
+                               options_.build_dir};
+  // Partition, pause and packet faults heal whatever a dead earlier run left
+  // behind (the adapter's Setup resets clocks).
+  std::vector<std::string> pre_heal = {"partition", "pause"};
+  if (adapter_->SupportedFaults().contains("packet")) pre_heal.push_back("packet");
+  std::vector<std::string> all_names = pre_heal;
   for (const auto& n : options_.nemeses) {
     if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
   }
@@ -520,7 +526,7 @@ Result<RunOutcome> Runner::Run() {
   (void)checked;  // the requested ones are valid and supported
   CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
   for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
-  for (const char* kind : {"partition", "pause"}) {
+  for (const auto& kind : pre_heal) {
     Status s = nemesis_by_name_[kind]->Heal();
     if (!s.ok()) return s.WithContext("healing leftovers before the test");
   }
@@ -551,14 +557,42 @@ Result<RunOutcome> Runner::Run() {
   generator::GeneratorPtr nemesis_gen = generator::Sleep(0);
   if (!options_.nemeses.empty()) {
     auto names = std::make_shared<std::vector<std::string>>(options_.nemeses);
-    auto turn = std::make_shared<size_t>(0);
-    nemesis_gen = generator::Cycle([names, turn, interval_ns] {
-      const std::string& name = (*names)[(*turn)++ % names->size()];
+    auto specs = std::make_shared<std::map<std::string, Json>>();
+    for (const auto& [name, text] : options_.nemesis_specs) {
+      Json spec = Json::parse(text, nullptr, false);
+      if (spec.is_discarded() || !spec.is_object()) {
+        return InvalidArgument("--nemesis-spec " + name + ": not a JSON object: " + text);
+      }
+      (*specs)[name] = spec;
+    }
+    auto start = [specs](const std::string& name) {
+      auto it = specs->find(name);
+      return generator::Once(
+          generator::Invoke("start-" + name, it == specs->end() ? Json::object() : it->second));
+    };
+    auto stop = [](const std::string& name) {
+      return generator::Once(generator::Invoke("stop-" + name, nullptr));
+    };
+    // One nemesis: start, wait an interval, stop, wait. Several: they take
+    // turns, each starting half an interval after the one before and lasting
+    // one interval, so consecutive faults overlap by half an interval (a slow
+    // clock while the leader is cut off; a partition while a node is down).
+    nemesis_gen = generator::Cycle([names, start, stop, interval_ns] {
       std::vector<generator::GeneratorPtr> steps;
       steps.push_back(generator::Sleep(interval_ns));
-      steps.push_back(generator::Once(generator::Invoke("start-" + name, Json::object())));
-      steps.push_back(generator::Sleep(interval_ns));
-      steps.push_back(generator::Once(generator::Invoke("stop-" + name, nullptr)));
+      if (names->size() == 1) {
+        steps.push_back(start((*names)[0]));
+        steps.push_back(generator::Sleep(interval_ns));
+        steps.push_back(stop((*names)[0]));
+        return generator::Sequence(std::move(steps));
+      }
+      // At k half-intervals: stop fault k-2, start fault k.
+      size_t n = names->size();
+      for (size_t k = 0; k <= n + 1; ++k) {
+        if (k >= 2) steps.push_back(stop((*names)[k - 2]));
+        if (k < n) steps.push_back(start((*names)[k]));
+        if (k <= n) steps.push_back(generator::Sleep(interval_ns / 2));
+      }
       return generator::Sequence(std::move(steps));
     });
   }

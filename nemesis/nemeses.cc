@@ -3,48 +3,16 @@
 #include <thread>
 
 #include "base/check.h"
+#include "nemesis/clock.h"
+#include "nemesis/common.h"
 #include "nemesis/nemesis.h"
+#include "nemesis/packet.h"
+#include "nemesis/plan.h"
 
 namespace chaos::nemesis {
 namespace {
 
 using control::Command;
-
-std::vector<std::string> NodeNames(const control::Inventory& inventory) {
-  std::vector<std::string> names;
-  for (const auto& n : inventory.nodes) names.push_back(n.name);
-  return names;
-}
-
-// Runs `fn(node)` on the named nodes at once; the first error in order.
-template <typename Fn>
-Status OnNodes(const control::Inventory& inventory, const std::vector<std::string>& names, Fn fn) {
-  std::vector<Status> results(names.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const control::NodeInfo* node = inventory.Find(names[i]);
-    CHAOS_CHECK_MSG(node != nullptr, "node %s not in the inventory", names[i].c_str());
-    threads.emplace_back([&, i, node] { results[i] = fn(*node); });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& s : results) {
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-std::string Leader(adapters::Adapter* adapter) {
-  auto leader = adapter->Leader();
-  if (!leader.ok() || !leader->has_value()) return "";
-  return **leader;
-}
-
-std::string ModeOf(const Json& spec, const std::vector<std::string>& modes, std::mt19937_64& rng) {
-  if (spec.is_object() && spec.contains("mode") && spec["mode"].is_string()) {
-    return spec["mode"].get<std::string>();
-  }
-  return modes[rng() % modes.size()];
-}
 
 // iptables rules in a chain of our own, CHAOS, jumped to from INPUT and OUTPUT.
 class PartitionNemesis : public Nemesis {
@@ -181,8 +149,45 @@ class ProcessNemesis : public Nemesis {
 
 }  // namespace
 
+std::vector<std::string> NodeNames(const control::Inventory& inventory) {
+  std::vector<std::string> names;
+  for (const auto& n : inventory.nodes) names.push_back(n.name);
+  return names;
+}
+
+std::string Leader(adapters::Adapter* adapter) {
+  auto leader = adapter->Leader();
+  if (!leader.ok() || !leader->has_value()) return "";
+  return **leader;
+}
+
+std::string ModeOf(const Json& spec, const std::vector<std::string>& modes, std::mt19937_64& rng) {
+  if (spec.is_object() && spec.contains("mode") && spec["mode"].is_string()) {
+    return spec["mode"].get<std::string>();
+  }
+  return modes[rng() % modes.size()];
+}
+
+Result<std::vector<std::string>> TargetsOf(const Json& spec, const NemesisContext& context,
+                                           std::mt19937_64& rng, std::string* mode) {
+  static const std::vector<std::string> kModes = {"one", "minority", "majority", "all", "leader"};
+  *mode = spec.is_object() && spec.contains("targets") && spec["targets"].is_string()
+              ? spec["targets"].get<std::string>()
+              : kModes[rng() % kModes.size()];
+  std::string leader = *mode == "leader" ? Leader(context.adapter) : "";
+  if (*mode == "leader" && leader.empty()) *mode = "one";  // no leader known
+  return ChooseTargets(*mode, NodeNames(context.inventory), rng, leader);
+}
+
+int64_t IntField(const Json& spec, const char* name, int64_t fallback) {
+  if (spec.is_object() && spec.contains(name) && spec[name].is_number_integer()) {
+    return spec[name].get<int64_t>();
+  }
+  return fallback;
+}
+
 const std::vector<std::string>& NemesisNames() {
-  static const std::vector<std::string> kNames = {"partition", "kill", "pause"};
+  static const std::vector<std::string> kNames = {"partition", "kill", "pause", "clock", "packet"};
   return kNames;
 }
 
@@ -192,7 +197,9 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
   auto supported = context.adapter->SupportedFaults();
   for (const auto& name : names) {
     if (std::find(NemesisNames().begin(), NemesisNames().end(), name) == NemesisNames().end()) {
-      return InvalidArgument("unknown nemesis '" + name + "' (known: partition, kill, pause)");
+      std::string known;
+      for (const auto& n : NemesisNames()) known += (known.empty() ? "" : ", ") + n;
+      return InvalidArgument("unknown nemesis '" + name + "' (known: " + known + ")");
     }
     if (!supported.contains(name)) {
       return InvalidArgument("the " + context.adapter->name() + " adapter does not support the " +
@@ -200,6 +207,10 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
     }
     if (name == "partition") {
       out.push_back(std::make_unique<PartitionNemesis>(context));
+    } else if (name == "clock") {
+      out.push_back(MakeClockNemesis(context));
+    } else if (name == "packet") {
+      out.push_back(MakePacketNemesis(context));
     } else {
       out.push_back(std::make_unique<ProcessNemesis>(context, name == "kill"));
     }

@@ -5,6 +5,9 @@
 //              per peer address; stop flushes that chain only
 //   kill       SIGKILL of the system's daemon (adapter Kill); stop restarts it
 //   pause      SIGSTOP (adapter Pause); stop sends SIGCONT
+//   clock      libfaketime offsets and rates on chosen nodes (clock.h)
+//   packet     delay, jitter, loss, duplication, reordering, rate toward the
+//              peers (packet.h)
 //
 // Start takes a spec ({"mode": "halves"} ...; a missing mode picks one at
 // random from the seeded generator) and returns a description of what it did
@@ -40,6 +43,7 @@ struct NemesisContext {
   control::Nodes* nodes = nullptr;
   adapters::Adapter* adapter = nullptr;
   uint64_t seed = 0;
+  std::string build_dir;  // where build/ artifacts are (chaos-nfq for packet)
 };
 
 class Nemesis {

@@ -1,0 +1,58 @@
+// Helpers shared by the nemeses: node lists, running a step on many nodes at
+// once, the adapter's leader, and picking a mode from a spec.
+//
+// Thread safety: OnNodes runs `fn` on one thread per node; `fn` must only
+// touch that node's session (control::Nodes hands out one per node).
+#pragma once
+
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/adapter.h"
+#include "base/check.h"
+#include "base/status.h"
+#include "control/inventory.h"
+#include "history/op.h"
+
+namespace chaos::nemesis {
+
+// Every node's name, in inventory order.
+std::vector<std::string> NodeNames(const control::Inventory& inventory);
+
+// Runs `fn(node)` on the named nodes at once; the first error in order.
+template <typename Fn>
+Status OnNodes(const control::Inventory& inventory, const std::vector<std::string>& names, Fn fn) {
+  std::vector<Status> results(names.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const control::NodeInfo* node = inventory.Find(names[i]);
+    CHAOS_CHECK_MSG(node != nullptr, "node %s not in the inventory", names[i].c_str());
+    threads.emplace_back([&, i, node] { results[i] = fn(*node); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& s : results) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// The adapter's current leader, or "" when it has none or cannot say.
+std::string Leader(adapters::Adapter* adapter);
+
+// spec["mode"] when it is a string, else one of `modes` drawn from `rng`.
+std::string ModeOf(const history::Json& spec, const std::vector<std::string>& modes,
+                   std::mt19937_64& rng);
+
+// The nodes a fault hits: spec["targets"] (one, minority, majority, all,
+// leader) or one of those drawn from `rng`; "leader" becomes "one" when the
+// adapter knows no leader. `*mode` gets the target mode used.
+struct NemesisContext;
+Result<std::vector<std::string>> TargetsOf(const history::Json& spec, const NemesisContext& context,
+                                           std::mt19937_64& rng, std::string* mode);
+
+// spec[name] when it is an integer, else `fallback`.
+int64_t IntField(const history::Json& spec, const char* name, int64_t fallback);
+
+}  // namespace chaos::nemesis
