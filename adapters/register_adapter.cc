@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "adapters/adapter.h"
+#include "adapters/faketime.h"
 #include "adapters/lazyfs_node.h"
 #include "adapters/memory_adapter.h"
 #include "base/check.h"
@@ -21,6 +22,9 @@ constexpr const char* kProcessName = "chaos-register";  // its comm, for pgrep/p
 constexpr const char* kDataDir = "/var/lib/chaos-register";
 constexpr const char* kLogFile = "/var/log/chaos/register.log";
 constexpr int kPort = 7000;
+// The lease's bound on clock rate error when --read-mode lease (adapter
+// option max-clock-drift): the clock nemesis drifts at x0.55 and x1.45, inside it.
+constexpr const char* kMaxClockDriftDefault = "0.45";
 
 using control::Command;
 
@@ -116,6 +120,11 @@ class RegisterAdapter : public Adapter {
                      .Then(Command("mkdir").Args({"-p", "/opt/chaos", kDataDir, "/var/log/chaos"})))
             .status());
     CHAOS_RETURN_IF_ERROR(s->Check(Command("truncate").Args({"-s", "0", kLogFile})).status());
+    // A fresh test starts with the true time (a dead earlier run may have
+    // left an offset); restarts within the test keep the node's skew.
+    if (context_.faults.contains("clock")) {
+      CHAOS_RETURN_IF_ERROR(s->Check(WriteFaketime("+0")).status());
+    }
     CHAOS_RETURN_IF_ERROR(s->Upload(binary, kBinary, 0755));
     if (!context_.faults.contains("lose-unsynced")) return Status::Ok();
     // The data directory lives on chaos-lazyfs: unsynced writes can be lost.
@@ -135,7 +144,18 @@ class RegisterAdapter : public Adapter {
     cmd.Args({"--id", std::to_string(id), "--peers", peers, "--listen",
               node.address + ":" + std::to_string(kPort), "--data-dir", kDataDir, "--read-mode",
               context_.read_mode, "--log-file", kLogFile});
+    // Timing options (--adapter-option tick-ms=30 ...), passed through.
+    for (const char* option : {"tick-ms", "election-ticks"}) {
+      auto it = context_.options.find(option);
+      if (it != context_.options.end()) cmd.Args({std::string("--") + option, it->second});
+    }
+    if (context_.read_mode == "lease") {
+      auto drift = context_.options.find("max-clock-drift");
+      cmd.Args({"--max-clock-drift",
+                drift == context_.options.end() ? kMaxClockDriftDefault : drift->second});
+    }
     for (const auto& bug : context_.bugs) cmd.Args({"--bug", bug});
+    if (context_.faults.contains("clock")) cmd = UnderFaketime(std::move(cmd));
     cmd.Daemon("/var/log/chaos/register.stdout");
     return Session(node)->Check(cmd, 10'000).status();
   }

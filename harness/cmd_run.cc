@@ -2,6 +2,7 @@
 // stored run.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "harness/commands.h"
 #include "harness/runner.h"
 #include "harness/test_all.h"
+#include "history/op.h"
 #include "nemesis/nemesis.h"
 
 namespace chaos::cli {
@@ -25,6 +27,8 @@ namespace fs = std::filesystem;
 struct RunFlags {
   harness::RunOptions run;
   std::string nemesis;
+  std::vector<std::string> nemesis_specs;    // NEMESIS=JSON
+  std::vector<std::string> adapter_options;  // KEY=VALUE
   std::string bug;
   int test_count = 1;
   std::string hosts;
@@ -92,6 +96,28 @@ void OnSignal(int) {
 int Run(RunFlags& flags, const std::string& command_line) {
   flags.run.nemeses = SplitCommas(flags.nemesis);
   if (flags.nemesis == "none") flags.run.nemeses.clear();
+  for (const auto& item : flags.nemesis_specs) {
+    size_t eq = item.find('=');
+    std::string name = item.substr(0, eq);
+    if (eq == std::string::npos || std::find(flags.run.nemeses.begin(), flags.run.nemeses.end(),
+                                             name) == flags.run.nemeses.end()) {
+      return ReportError(InvalidArgument("--nemesis-spec " + item +
+                                         ": must be NEMESIS=JSON for a nemesis in --nemesis"));
+    }
+    auto spec = history::Json::parse(item.substr(eq + 1), nullptr, false);
+    if (spec.is_discarded() || !spec.is_object()) {
+      return ReportError(
+          InvalidArgument("--nemesis-spec " + item + ": the spec must be a JSON object"));
+    }
+    flags.run.nemesis_specs[name] = spec.dump();
+  }
+  for (const auto& item : flags.adapter_options) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return ReportError(InvalidArgument("--adapter-option " + item + ": must be KEY=VALUE"));
+    }
+    flags.run.adapter_options[item.substr(0, eq)] = item.substr(eq + 1);
+  }
   flags.run.bugs = SplitCommas(flags.bug);
   if (!flags.run.bugs.empty() && flags.run.adapter != "register") {
     return ReportError(InvalidArgument("--bug is only for the register adapter"));
@@ -179,8 +205,16 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
       ->default_str("register");
   run->add_option("--workload", flags.run.workload, "register | set | counter")
       ->default_str("register");
-  run->add_option("--nemesis", flags.nemesis,
-                  "faults, comma-separated: partition,kill,pause (or none)");
+  run->add_option(
+      "--nemesis", flags.nemesis,
+      "faults, comma-separated: partition, kill, pause, clock, packet, lose-unsynced, corrupt; "
+      "name:mode/mode picks modes; all; none");
+  run->add_option("--adapter-option", flags.adapter_options,
+                  "KEY=VALUE for the adapter, repeatable (register: max-clock-drift, tick-ms, "
+                  "election-ticks)");
+  run->add_option("--nemesis-spec", flags.nemesis_specs,
+                  "NEMESIS=JSON: fix what each start of that nemesis does, e.g. "
+                  "clock='{\"mode\":\"drift\",\"rate\":0.55}' (repeatable)");
   run->add_option("--time-limit", flags.run.time_limit_s, "seconds of workload")
       ->default_str("60")
       ->check(CLI::Range(0.1, 86400.0));

@@ -202,6 +202,8 @@ Status Runner::Prepare() {
                 {"nemeses", options_.nemeses},
                 {"nemesis_modes", nemesis_modes_},
                 {"nemesis_interval_s", options_.nemesis_interval_s},
+                {"nemesis_specs", options_.nemesis_specs},
+                {"adapter_options", options_.adapter_options},
                 {"concurrency", options_.concurrency},
                 {"ops_per_key", options_.ops_per_key},
                 {"time_limit_s", options_.time_limit_s},
@@ -539,7 +541,8 @@ Result<RunOutcome> Runner::Run() {
     actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
     CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   }
-  nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
+  nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed,
+                               options_.build_dir};
   CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
   for (const auto& n : checked) {  // the requested ones are valid and supported; their modes?
     for (const auto& mode : nemesis_modes_[n->name()]) {
@@ -559,17 +562,19 @@ Result<RunOutcome> Runner::Run() {
       "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
       true);
   if (adapter_->UsesNodes()) CHAOS_RETURN_IF_ERROR(nodes_->ConnectAll());
-  // Partition and pause heal whatever a dead earlier run left behind.
-  std::vector<std::string> all_names;
-  if (adapter_->UsesNodes()) all_names = {"partition", "pause"};
+  // Partition, pause and packet faults heal whatever a dead earlier run left
+  // behind (the adapter's Setup resets clocks).
+  std::vector<std::string> pre_heal;
+  if (adapter_->UsesNodes()) pre_heal = {"partition", "pause"};
+  if (adapter_->SupportedFaults().contains("packet")) pre_heal.push_back("packet");
+  std::vector<std::string> all_names = pre_heal;
   for (const auto& n : options_.nemeses) {
     if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
   }
   CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
   for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
-  for (const auto& [kind, nemesis] : nemesis_by_name_) {
-    if (kind != "partition" && kind != "pause") continue;
-    Status s = nemesis->Heal();
+  for (const auto& kind : pre_heal) {
+    Status s = nemesis_by_name_[kind]->Heal();
     if (!s.ok()) return s.WithContext("healing leftovers before the test");
   }
 
@@ -599,20 +604,49 @@ Result<RunOutcome> Runner::Run() {
   generator::GeneratorPtr nemesis_gen = generator::Sleep(0);
   if (!options_.nemeses.empty()) {
     auto names = std::make_shared<std::vector<std::string>>(options_.nemeses);
-    auto turn = std::make_shared<size_t>(0);
+    auto specs = std::make_shared<std::map<std::string, Json>>();
+    for (const auto& [name, text] : options_.nemesis_specs) {
+      Json spec = Json::parse(text, nullptr, false);
+      if (spec.is_discarded() || !spec.is_object()) {
+        return InvalidArgument("--nemesis-spec " + name + ": not a JSON object: " + text);
+      }
+      (*specs)[name] = spec;
+    }
     auto modes = std::make_shared<std::map<std::string, std::vector<std::string>>>(nemesis_modes_);
     auto rng = std::make_shared<std::mt19937_64>(options_.seed ^ 0x6e656d657369ULL);
-    nemesis_gen = generator::Cycle([names, turn, modes, rng, interval_ns] {
-      const std::string& name = (*names)[(*turn)++ % names->size()];
+    auto start = [specs, modes, rng](const std::string& name) {
+      auto it = specs->find(name);
+      Json spec = it == specs->end() ? Json::object() : it->second;
       // A mode given as name:mode (or name:a/b, one picked per fault);
       // otherwise the nemesis picks one from its own seeded generator.
-      Json spec = Json::object();
-      if (const auto& m = (*modes)[name]; !m.empty()) spec["mode"] = m[(*rng)() % m.size()];
+      if (auto m = modes->find(name); m != modes->end() && !m->second.empty()) {
+        spec["mode"] = m->second[(*rng)() % m->second.size()];
+      }
+      return generator::Once(generator::Invoke("start-" + name, spec));
+    };
+    auto stop = [](const std::string& name) {
+      return generator::Once(generator::Invoke("stop-" + name, nullptr));
+    };
+    // One nemesis: start, wait an interval, stop, wait. Several: they take
+    // turns, each starting half an interval after the one before and lasting
+    // one interval, so consecutive faults overlap by half an interval (a slow
+    // clock while the leader is cut off; a partition while a node is down).
+    nemesis_gen = generator::Cycle([names, start, stop, interval_ns] {
       std::vector<generator::GeneratorPtr> steps;
       steps.push_back(generator::Sleep(interval_ns));
-      steps.push_back(generator::Once(generator::Invoke("start-" + name, spec)));
-      steps.push_back(generator::Sleep(interval_ns));
-      steps.push_back(generator::Once(generator::Invoke("stop-" + name, nullptr)));
+      if (names->size() == 1) {
+        steps.push_back(start((*names)[0]));
+        steps.push_back(generator::Sleep(interval_ns));
+        steps.push_back(stop((*names)[0]));
+        return generator::Sequence(std::move(steps));
+      }
+      // At k half-intervals: stop fault k-2, start fault k.
+      size_t n = names->size();
+      for (size_t k = 0; k <= n + 1; ++k) {
+        if (k >= 2) steps.push_back(stop((*names)[k - 2]));
+        if (k < n) steps.push_back(start((*names)[k]));
+        if (k <= n) steps.push_back(generator::Sleep(interval_ns / 2));
+      }
       return generator::Sequence(std::move(steps));
     });
   }

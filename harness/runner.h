@@ -31,6 +31,9 @@ struct RunOptions {
   std::string adapter = "register";
   std::string workload = "register";
   std::vector<std::string> nemeses;
+  // nemesis -> the spec its every start gets, as JSON text ({"mode": "drift",
+  // "targets": "all"}); a nemesis without one draws everything from the seed.
+  std::map<std::string, std::string> nemesis_specs;
   double time_limit_s = 60;
   double nemesis_interval_s = 10;
   double recovery_time_s = 5;

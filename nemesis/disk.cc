@@ -13,7 +13,7 @@
 
 #include "adapters/lazyfs_node.h"
 #include "control/command.h"
-#include "nemesis/nodes.h"
+#include "nemesis/common.h"
 
 namespace chaos::nemesis {
 namespace {

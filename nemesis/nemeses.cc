@@ -3,9 +3,12 @@
 #include <thread>
 
 #include "base/check.h"
+#include "nemesis/clock.h"
+#include "nemesis/common.h"
 #include "nemesis/disk.h"
 #include "nemesis/nemesis.h"
-#include "nemesis/nodes.h"
+#include "nemesis/packet.h"
+#include "nemesis/plan.h"
 
 namespace chaos::nemesis {
 namespace {
@@ -166,9 +169,27 @@ std::string ModeOf(const Json& spec, const std::vector<std::string>& modes, std:
   return modes[rng() % modes.size()];
 }
 
+Result<std::vector<std::string>> TargetsOf(const Json& spec, const NemesisContext& context,
+                                           std::mt19937_64& rng, std::string* mode) {
+  static const std::vector<std::string> kModes = {"one", "minority", "majority", "all", "leader"};
+  *mode = spec.is_object() && spec.contains("targets") && spec["targets"].is_string()
+              ? spec["targets"].get<std::string>()
+              : kModes[rng() % kModes.size()];
+  std::string leader = *mode == "leader" ? Leader(context.adapter) : "";
+  if (*mode == "leader" && leader.empty()) *mode = "one";  // no leader known
+  return ChooseTargets(*mode, NodeNames(context.inventory), rng, leader);
+}
+
+int64_t IntField(const Json& spec, const char* name, int64_t fallback) {
+  if (spec.is_object() && spec.contains(name) && spec[name].is_number_integer()) {
+    return spec[name].get<int64_t>();
+  }
+  return fallback;
+}
+
 const std::vector<std::string>& NemesisNames() {
-  static const std::vector<std::string> kNames = {"partition", "kill", "pause", "lose-unsynced",
-                                                  "corrupt"};
+  static const std::vector<std::string> kNames = {"partition",     "kill",    "pause", "clock",
+                                                  "lose-unsynced", "corrupt", "packet"};
   return kNames;
 }
 
@@ -192,6 +213,10 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
       out.push_back(MakeLoseUnsyncedNemesis(context));
     } else if (name == "corrupt") {
       out.push_back(MakeCorruptNemesis(context));
+    } else if (name == "clock") {
+      out.push_back(MakeClockNemesis(context));
+    } else if (name == "packet") {
+      out.push_back(MakePacketNemesis(context));
     } else {
       out.push_back(std::make_unique<ProcessNemesis>(context, name == "kill"));
     }

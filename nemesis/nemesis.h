@@ -6,6 +6,9 @@
 //   kill       SIGKILL of the system's daemon (adapter Kill); stop restarts it
 //   pause      SIGSTOP (adapter Pause); stop sends SIGCONT
 //   lose-unsynced, corrupt: faults of durable state (disk.h)
+//   clock      libfaketime offsets and rates on chosen nodes (clock.h)
+//   packet     delay, jitter, loss, duplication, reordering, rate toward the
+//              peers (packet.h)
 //
 // Start takes a spec ({"mode": "halves"} ...; a missing mode picks one at
 // random from the seeded generator) and returns a description of what it did
@@ -41,6 +44,7 @@ struct NemesisContext {
   control::Nodes* nodes = nullptr;
   adapters::Adapter* adapter = nullptr;
   uint64_t seed = 0;
+  std::string build_dir;  // where build/ artifacts are (chaos-nfq for packet)
 };
 
 class Nemesis {

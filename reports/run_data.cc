@@ -2,6 +2,7 @@
 #include "reports/run_data.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,8 +29,68 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
+// "clock bump n1 +5000ms n2 +5000ms", "clock drift n3 x0.55": each target's setting.
+std::string ClockLabel(const json& value) {
+  std::string label = "clock " + value.value("mode", std::string());
+  const json& clocks = value["clocks"];
+  for (const auto& n : value["nodes"]) {
+    if (!n.is_string()) continue;
+    std::string name = n.get<std::string>();
+    label += " " + name;
+    if (!clocks.is_object() || !clocks.contains(name) || !clocks[name].is_object()) continue;
+    const json& c = clocks[name];
+    char text[64];
+    if (c.contains("strobe") && c["strobe"].is_object()) {
+      std::snprintf(text, sizeof text, " strobe %+lldms/%lldms",
+                    static_cast<long long>(c["strobe"].value("delta_ms", int64_t{0})),
+                    static_cast<long long>(c["strobe"].value("period_ms", int64_t{0})));
+    } else if (c.value("rate", 1.0) != 1.0) {
+      std::snprintf(text, sizeof text, " x%g", c.value("rate", 1.0));
+    } else {
+      std::snprintf(text, sizeof text, " %+lldms",
+                    static_cast<long long>(c.value("offset_ms", int64_t{0})));
+    }
+    label += text;
+  }
+  return label;
+}
+
+// "packet delay n1 n2 (delay 150ms, loss 5%)": the targets and what was done.
+std::string PacketLabel(const json& value) {
+  std::string label = "packet " + value.value("mode", std::string());
+  for (const auto& n : value["nodes"]) {
+    if (n.is_string()) label += " " + n.get<std::string>();
+  }
+  const json& plan = value["plan"];
+  if (!plan.is_object()) return label;
+  std::string parts;
+  char text[64];
+  auto add = [&](const char* s) { parts += (parts.empty() ? "" : ", ") + std::string(s); };
+  if (plan.value("delay_ms", int64_t{0}) > 0) {
+    std::snprintf(text, sizeof text, "delay %lldms+-%lldms",
+                  static_cast<long long>(plan.value("delay_ms", int64_t{0})),
+                  static_cast<long long>(plan.value("jitter_ms", int64_t{0})));
+    add(text);
+  }
+  for (const char* key : {"loss", "duplicate", "reorder"}) {
+    if (plan.value(key, 0.0) > 0) {
+      std::snprintf(text, sizeof text, "%s %g%%", key, plan.value(key, 0.0) * 100);
+      add(text);
+    }
+  }
+  if (plan.value("rate_kbit", int64_t{0}) > 0) {
+    std::snprintf(text, sizeof text, "rate %lldkbit",
+                  static_cast<long long>(plan.value("rate_kbit", int64_t{0})));
+    add(text);
+  }
+  return parts.empty() ? label : label + " (" + parts + ")";
+}
+
 std::string FaultLabel(const std::string& kind, const json& value) {
   std::string label = kind;
+  bool targets = value.is_object() && value.contains("nodes") && value["nodes"].is_array();
+  if (kind == "clock" && targets && value.contains("clocks")) return ClockLabel(value);
+  if (kind == "packet" && targets && value.contains("plan")) return PacketLabel(value);
   if (value.is_object() && value.contains("groups") && value["groups"].is_array()) {
     std::string g;
     for (const auto& group : value["groups"]) {

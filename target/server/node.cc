@@ -284,6 +284,8 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     int64_t rounds = 0, fsyncs = 0, records = 0, messages = 0, replies = 0;
   } stats;
   int64_t last_stats_ns = 0;
+  LeaseClock lease_clock;  // loop thread only
+  ClockWatch clock_watch;  // loop thread only
   RateLimitedLog snapshot_log{&log};
   RateLimitedLog catchup_log{&log};
   int64_t refused_not_leader = 0;
@@ -726,6 +728,21 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     core->Propose(input.command);
   }
 
+  // The core's lease time from the wall clock; logs how the wall clock moved
+  // (the clock nemesis's skew, as this node sees it).
+  void FeedClock() {
+    int64_t wall_ns = WallNowNs();
+    int64_t steady_ns = SteadyNowNs();
+    int64_t stepped_back_ns = 0;
+    core->SetNow(lease_clock.Now(wall_ns, steady_ns, &stepped_back_ns));
+    if (stepped_back_ns >= 1'000'000) {
+      log.Warn("clock: wall clock stepped back " + std::to_string(stepped_back_ns / 1'000'000) +
+               " ms; lease time kept going on the steady clock");
+    }
+    std::string moved = clock_watch.Observe(wall_ns, steady_ns);
+    if (!moved.empty()) log.Info(moved);
+  }
+
   void Loop() {
     const int64_t tick_ns = options.tick_ms * 1'000'000;
     int64_t next_tick = SteadyNowNs() + tick_ns;
@@ -747,7 +764,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
           inputs.pop_front();
         }
       }
-      core->SetNow(WallNowNs());
+      FeedClock();
       std::deque<core::Message> own;
       own.swap(self_inbox);
       for (const auto& m : own) core->Step(m);

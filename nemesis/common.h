@@ -1,8 +1,8 @@
-// Helpers every nemesis uses: node names of an inventory, running one step on
-// several nodes at once, the leader's name, and the mode of a start spec.
+// Helpers shared by the nemeses: node lists, running a step on many nodes at
+// once, the adapter's leader, and picking a mode from a spec.
 //
-// Thread safety: OnNodes runs `fn` on one thread per node; `fn` must only use
-// that node's session (sessions serialise their own commands).
+// Thread safety: OnNodes runs `fn` on one thread per node; `fn` must only
+// touch that node's session (control::Nodes hands out one per node).
 #pragma once
 
 #include <random>
@@ -18,6 +18,7 @@
 
 namespace chaos::nemesis {
 
+// Every node's name, in inventory order.
 std::vector<std::string> NodeNames(const control::Inventory& inventory);
 
 // Runs `fn(node)` on the named nodes at once; the first error in order.
@@ -37,11 +38,21 @@ Status OnNodes(const control::Inventory& inventory, const std::vector<std::strin
   return Status::Ok();
 }
 
-// The adapter's current leader, or "" if it has none or does not know.
+// The adapter's current leader, or "" when it has none or cannot say.
 std::string Leader(adapters::Adapter* adapter);
 
-// spec["mode"] if it is a string, else one of `modes` at random.
+// spec["mode"] when it is a string, else one of `modes` drawn from `rng`.
 std::string ModeOf(const history::Json& spec, const std::vector<std::string>& modes,
                    std::mt19937_64& rng);
+
+// The nodes a fault hits: spec["targets"] (one, minority, majority, all,
+// leader) or one of those drawn from `rng`; "leader" becomes "one" when the
+// adapter knows no leader. `*mode` gets the target mode used.
+struct NemesisContext;
+Result<std::vector<std::string>> TargetsOf(const history::Json& spec, const NemesisContext& context,
+                                           std::mt19937_64& rng, std::string* mode);
+
+// spec[name] when it is an integer, else `fallback`.
+int64_t IntField(const history::Json& spec, const char* name, int64_t fallback);
 
 }  // namespace chaos::nemesis
