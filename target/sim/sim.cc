@@ -54,6 +54,8 @@ enum class EventKind : uint8_t {
   kRestart,
   kBackgroundSync,
   kHeal,
+  kResume,    // a paused node continues (token: its epoch)
+  kScenario,  // the next step of the scripted fault scenario (token: its generation)
 };
 
 struct Event {
@@ -81,9 +83,46 @@ struct SimNode {
   uint64_t epoch = 0;
   core::PersistentState synced;
   std::vector<core::Record> unsynced;
-  double rate = 1;  // local clock rate
-  int64_t skew_ns = 0;
-  int group = 0;  // partition group: nodes talk only within a group
+  double rate = 1;      // local clock rate
+  int64_t skew_ns = 0;  // local clock = skew_ns + rate * simulated time
+  uint64_t cut = 0;     // bit j set: the link to node j is cut (both directions)
+  // Paused (SIGSTOP): the process runs nothing, but the kernel still takes in
+  // its messages and client requests; they wait here, in arrival order.
+  bool paused = false;
+  int64_t paused_since_ns = 0;
+  std::vector<Event> held;
+};
+
+// A scripted fault scenario: a few partition, pause and crash steps aimed at
+// the roles nodes have when it starts (as Jepsen's nemeses aim at the leader).
+// While one runs, the random faults wait.
+enum class ScenarioKind : uint8_t {
+  kNone,
+  // The leader keeps a minority that accepts its last proposals; then that
+  // minority is cut off and the old leader's side regains a majority without
+  // it; then everything heals.
+  kMinoritySwap,
+  // The leader is paused (a long GC or VM stall) and cut off while the others
+  // elect a new leader; just before it wakes, the network changes to split it
+  // off with quorum - 1 others, which crash and restart, so the stale leader
+  // meets freshly restarted acceptors and nobody else.
+  kStaleLeader,
+  // The leader alone | the rest, with the clocks at the worst case for its
+  // lease, then everything heals: the others elect a new leader while the
+  // old one may still serve reads from its lease.
+  kIsolateLeader,
+};
+
+struct Scenario {
+  ScenarioKind kind = ScenarioKind::kNone;
+  uint64_t generation = 0;  // events of an earlier scenario are void
+  int step = 0;
+  int leader = -1;
+  std::vector<int> minority;  // the nodes the scenario singles out
+  int64_t resume_ns = 0;      // kStaleLeader: when the leader wakes
+  // The network's loss, duplication and delay before it, restored after it.
+  double drop_p = 0, dup_p = 0;
+  int64_t max_delay_ns = 0;
 };
 
 struct SimClient {
@@ -131,7 +170,12 @@ class Simulation {
   void ScheduleTick(int node);
   void Process(int node);
   void SendPeer(const Message& m);
-  bool Connected(int a, int b) const { return nodes_[a].group == nodes_[b].group; }
+  void Deliver(int node, const Message& m);  // Step + Process
+  bool Connected(int a, int b) const { return a == b || ((nodes_[a].cut >> b) & 1) == 0; }
+  void SetLink(int a, int b, bool up);
+  // Nodes talk only within their group (group[i] for node i).
+  void SetGroups(const std::vector<int>& group);
+  void HealLinks();
   void Fail(const std::string& why) {
     if (result_.ok) {
       result_.ok = false;
@@ -149,6 +193,17 @@ class Simulation {
   void Crash(int node, int64_t restart_after_ns);
   void Heal();
   int LeaderCount() const;
+  int Leader() const;  // the up leader with the highest ballot, or -1
+  std::vector<int> OthersShuffled(int except);
+  // Changes a node's clock rate from now on; its clock stays continuous.
+  void SetRate(int node, double rate);
+  void Pause(int node, int64_t duration_ns);
+  void Resume(int node);
+  bool Hold(const Event& e);  // keeps e for a paused node; true if held
+  void StartScenario(ScenarioKind kind);
+  void ScenarioStep();
+  void ScheduleScenarioStep(int64_t at_ns);
+  void EndScenario();
 
   SimOptions options_;
   core::Bugs bugs_;
@@ -163,6 +218,8 @@ class Simulation {
   int64_t next_client_id_ = 1;
   std::map<int64_t, Batch> chosen_;  // agreement: slot -> the one chosen value
   bool faults_on_ = false;
+  Scenario scenario_;
+  uint64_t scenario_generation_ = 0;
   double drop_p_ = 0, dup_p_ = 0;
   int64_t max_delay_ns_ = 2 * kMs;
   int64_t heal_ns_ = 0, end_ns_ = 0;
@@ -249,10 +306,11 @@ void Simulation::Process(int node) {
     hash_ = Mix(hash_, static_cast<uint64_t>(c.slot.value));
   }
   if (!n.core->fatal().empty()) Fail("divergence: " + n.core->fatal());
-  bool promised = false;
+  bool promised = false, prepared = false;
   for (const Message& m : ready.messages) {
     SendPeer(m);
     if (const auto* p = std::get_if<core::Promise>(&m.body)) promised |= p->ok;
+    prepared |= std::holds_alternative<core::Prepare>(m.body);
   }
   for (const Reply& r : ready.replies) {
     if (debug_ && r.status == ReplyStatus::kOk) {
@@ -277,6 +335,25 @@ void Simulation::Process(int node) {
   // An interesting moment to crash (FoundationDB's buggify): right after
   // promising, before the candidate uses the promise.
   if (promised && faults_on_ && Chance(0.1)) Crash(node, Uniform(5 * kMs, 50 * kMs));
+  // Another: a candidate stalls (a GC pause, a slow disk) right after sending
+  // phase 1. The other acceptors' promises pile up meanwhile and are handled
+  // before its own acceptor's reply comes back, so it may win with a quorum
+  // that lacks itself, as a stalled server would.
+  if (prepared && nodes_[node].up && faults_on_ && Chance(0.5)) {
+    Pause(node, Uniform(10, 40) * kMs);
+  }
+}
+
+void Simulation::Deliver(int node, const Message& m) {
+  if (debug_) {
+    if (const auto* p = std::get_if<core::Promise>(&m.body)) {
+      std::fprintf(stderr, "t=%.1fms n%d gets promise from %d ok=%d b=%s entries=%zu\n",
+                   static_cast<double>(now_) / kMs, node, m.from.value, p->ok,
+                   core::ToString(p->ballot).c_str(), p->entries.size());
+    }
+  }
+  nodes_[node].core->Step(m);
+  Process(node);
 }
 
 void Simulation::SendPeer(const Message& m) {
@@ -446,6 +523,12 @@ void Simulation::Crash(int node, int64_t restart_after_ns) {
   sn.up = false;
   sn.core.reset();
   sn.unsynced.clear();  // what was not synced is lost
+  sn.paused = false;
+  sn.held.clear();
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms crash n%d, restart in %.1fms\n", static_cast<double>(now_) / kMs,
+                 node, static_cast<double>(restart_after_ns) / kMs);
+  }
   ++sn.epoch;
   hash_ = Mix(hash_, 0xC0DE0000ULL + static_cast<uint64_t>(node));
   Event e;
@@ -455,42 +538,283 @@ void Simulation::Crash(int node, int64_t restart_after_ns) {
   Schedule(std::move(e));
 }
 
+void Simulation::SetLink(int a, int b, bool up) {
+  if (a == b) return;
+  uint64_t bit_b = uint64_t{1} << b, bit_a = uint64_t{1} << a;
+  if (up) {
+    nodes_[a].cut &= ~bit_b;
+    nodes_[b].cut &= ~bit_a;
+  } else {
+    nodes_[a].cut |= bit_b;
+    nodes_[b].cut |= bit_a;
+  }
+}
+
+void Simulation::SetGroups(const std::vector<int>& group) {
+  for (int a = 0; a < options_.nodes; ++a) {
+    for (int b = 0; b < options_.nodes; ++b) SetLink(a, b, group[a] == group[b]);
+  }
+}
+
+void Simulation::HealLinks() {
+  for (SimNode& n : nodes_) n.cut = 0;
+}
+
+int Simulation::Leader() const {
+  int leader = -1;
+  for (int i = 0; i < options_.nodes; ++i) {
+    const SimNode& n = nodes_[i];
+    if (n.up && n.core->is_leader() &&
+        (leader < 0 || n.core->ballot() > nodes_[leader].core->ballot())) {
+      leader = i;
+    }
+  }
+  return leader;
+}
+
+std::vector<int> Simulation::OthersShuffled(int except) {
+  std::vector<int> others;
+  for (int i = 0; i < options_.nodes; ++i) {
+    if (i != except) others.push_back(i);
+  }
+  std::shuffle(others.begin(), others.end(), rng_);
+  return others;
+}
+
+void Simulation::SetRate(int node, double rate) {
+  SimNode& n = nodes_[node];
+  int64_t local_ns = LocalNs(node);
+  n.rate = rate;
+  n.skew_ns = local_ns - static_cast<int64_t>(rate * static_cast<double>(now_));
+}
+
+// Jepsen's pause nemesis (SIGSTOP, then SIGCONT): the node's clock runs on,
+// its inputs wait in the kernel, and when it continues it handles them in
+// order and then runs the ticks it missed, at most 5 at once as the server's
+// loop does after a stall. It still believes whatever it believed before.
+void Simulation::Pause(int node, int64_t duration_ns) {
+  SimNode& n = nodes_[node];
+  if (!n.up) return;
+  if (!n.paused) {
+    n.paused = true;
+    n.paused_since_ns = now_;
+  }
+  ++n.epoch;  // its pending ticks (or earlier resume) are void; Resume schedules new ones
+  hash_ = Mix(hash_, 0x5A05E000ULL + static_cast<uint64_t>(node));
+  Event e;
+  e.kind = EventKind::kResume;
+  e.node = node;
+  e.token = n.epoch;
+  e.time_ns = now_ + duration_ns;
+  Schedule(std::move(e));
+}
+
+bool Simulation::Hold(const Event& e) {
+  SimNode& n = nodes_[e.node];
+  if (!n.up || !n.paused) return false;
+  CHAOS_CHECK_MSG(n.held.size() < 100'000, "node %d holds %zu inputs", e.node, n.held.size());
+  n.held.push_back(e);
+  return true;
+}
+
+void Simulation::Resume(int node) {
+  SimNode& n = nodes_[node];
+  if (!n.up || !n.paused) return;
+  n.paused = false;
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms resume n%d (%zu held)\n", static_cast<double>(now_) / kMs, node,
+                 n.held.size());
+  }
+  std::vector<Event> held = std::move(n.held);
+  n.held.clear();
+  n.core->SetNow(LocalNs(node));
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (held[i].kind == EventKind::kDeliver) {
+      Deliver(node, held[i].message);
+    } else {
+      n.core->Propose(held[i].command);
+      Process(node);
+    }
+    if (!n.up) return;  // crashed right after promising
+    if (n.paused) {     // stalled again right after sending phase 1: the rest waits
+      n.held.insert(n.held.begin(), held.begin() + static_cast<std::ptrdiff_t>(i) + 1, held.end());
+      return;
+    }
+  }
+  int64_t tick_ns = static_cast<int64_t>(static_cast<double>(kTickNs) / n.rate);
+  int64_t missed = std::clamp<int64_t>((now_ - n.paused_since_ns) / tick_ns, 1, 5);
+  for (int64_t i = 0; i < missed && n.up && !n.paused; ++i) {
+    n.core->Tick();
+    Process(node);
+  }
+  if (n.up && !n.paused) ScheduleTick(node);
+}
+
 void Simulation::InjectFault() {
+  if (scenario_.kind != ScenarioKind::kNone) return;  // the scenario owns the faults
   int n = options_.nodes;
-  int64_t roll = Uniform(0, 9);
+  int64_t roll = Uniform(0, 16);
   if (roll < 3) {  // crash one node (lose unsynced records), restart later
     int node = static_cast<int>(Uniform(0, n - 1));
-    if (roll == 0) {  // prefer the leader: crashes between accept and commit
-      for (int i = 0; i < n; ++i) {
-        if (nodes_[i].up && nodes_[i].core->is_leader()) node = i;
-      }
-    }
+    if (roll == 0 && Leader() >= 0) node = Leader();  // crashes between accept and commit
     Crash(node, Uniform(20 * kMs, 400 * kMs));
   } else if (roll < 6) {  // partition: random groups, or isolate the leader
     // Two or three groups: with three, often no side holds a majority.
     int groups = static_cast<int>(Uniform(2, 3));
-    for (int i = 0; i < n; ++i) nodes_[i].group = static_cast<int>(Uniform(0, groups - 1));
+    std::vector<int> group(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) group[i] = static_cast<int>(Uniform(0, groups - 1));
     if (roll >= 4) {
-      for (int i = 0; i < n; ++i) {
-        nodes_[i].group = (nodes_[i].up && nodes_[i].core->is_leader()) ? 1 : 0;
-      }
+      for (int i = 0; i < n; ++i) group[i] = (nodes_[i].up && nodes_[i].core->is_leader()) ? 1 : 0;
     }
+    SetGroups(group);
   } else if (roll < 8) {  // heal the network
-    for (int i = 0; i < n; ++i) nodes_[i].group = 0;
-  } else {  // change message loss / duplication / delay
+    HealLinks();
+  } else if (roll < 10) {  // change message loss / duplication / delay
     drop_p_ = static_cast<double>(Uniform(0, 20)) / 100;
     dup_p_ = static_cast<double>(Uniform(0, 20)) / 100;
     max_delay_ns_ = Uniform(1, 30) * kMs;
+  } else if (roll == 10) {  // pause a node, the leader half the time
+    int node = static_cast<int>(Uniform(0, n - 1));
+    if (Chance(0.5) && Leader() >= 0) node = Leader();
+    Pause(node, Uniform(50, 400) * kMs);
+  } else if (roll <= 12) {
+    StartScenario(ScenarioKind::kIsolateLeader);
+  } else {
+    StartScenario(roll <= 14 ? ScenarioKind::kMinoritySwap : ScenarioKind::kStaleLeader);
+  }
+}
+
+void Simulation::StartScenario(ScenarioKind kind) {
+  int leader = Leader();
+  if (leader < 0) return;  // nothing to aim at now
+  scenario_ = Scenario{};
+  scenario_.kind = kind;
+  scenario_.generation = ++scenario_generation_;
+  scenario_.leader = leader;
+  hash_ = Mix(hash_, 0x5CE0000ULL + static_cast<uint64_t>(kind));
+  // Its faults are the partitions, pauses and crashes it scripts: the
+  // network itself is reliable meanwhile, with short delays.
+  scenario_.drop_p = drop_p_;
+  scenario_.dup_p = dup_p_;
+  scenario_.max_delay_ns = max_delay_ns_;
+  drop_p_ = dup_p_ = 0;
+  max_delay_ns_ = Uniform(2, 10) * kMs;
+  ScenarioStep();
+}
+
+void Simulation::ScheduleScenarioStep(int64_t at_ns) {
+  Event e;
+  e.kind = EventKind::kScenario;
+  e.token = scenario_.generation;
+  e.time_ns = at_ns;
+  Schedule(std::move(e));
+}
+
+void Simulation::EndScenario() {
+  if (scenario_.kind == ScenarioKind::kNone) return;
+  scenario_.kind = ScenarioKind::kNone;
+  drop_p_ = scenario_.drop_p;
+  dup_p_ = scenario_.dup_p;
+  max_delay_ns_ = scenario_.max_delay_ns;
+}
+
+void Simulation::ScenarioStep() {
+  int n = options_.nodes;
+  int quorum = n / 2 + 1;
+  int x = scenario_.leader;
+  int step = scenario_.step++;
+  if (debug_) {
+    std::string minority;
+    for (int i : scenario_.minority) minority += " " + std::to_string(i);
+    std::fprintf(stderr, "t=%.1fms scenario %d step %d leader %d minority%s\n",
+                 static_cast<double>(now_) / kMs, static_cast<int>(scenario_.kind), step, x,
+                 minority.c_str());
+  }
+  if (scenario_.kind == ScenarioKind::kMinoritySwap) {
+    if (step == 0) {
+      // {leader + minority} | the rest in groups too small for a quorum. With
+      // 3 nodes the leader's pair is a majority and it simply keeps leading.
+      std::vector<int> others = OthersShuffled(x);
+      size_t m = static_cast<size_t>(std::max(1, quorum - 2));
+      scenario_.minority.assign(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(m));
+      std::vector<int> group(static_cast<size_t>(n), 0);
+      int max_group = quorum - 1, next = 1, in_group = 0;
+      for (size_t i = m; i < others.size(); ++i) {
+        if (in_group == max_group) {
+          ++next;
+          in_group = 0;
+        }
+        group[others[i]] = next;
+        ++in_group;
+      }
+      SetGroups(group);
+      ScheduleScenarioStep(now_ + Uniform(250, 500) * kMs);
+    } else if (step == 1) {  // the minority alone | everyone else, the old leader included
+      std::vector<int> group(static_cast<size_t>(n), 0);
+      for (int i : scenario_.minority) group[i] = 1;
+      SetGroups(group);
+      ScheduleScenarioStep(now_ + Uniform(150, 400) * kMs);
+    } else {
+      HealLinks();
+      EndScenario();
+    }
+    return;
+  }
+  if (scenario_.kind == ScenarioKind::kIsolateLeader) {
+    if (step == 0) {
+      std::vector<int> group(static_cast<size_t>(n), 0);
+      group[x] = 1;
+      SetGroups(group);
+      // The worst case a lease must survive: from now on the leader's clock
+      // runs at the slow edge of the drift bound and everyone else's at the
+      // fast edge.
+      for (int i = 0; i < n; ++i) {
+        SetRate(i, i == x ? 1 - 0.99 * kMaxDrift : 1 + 0.99 * kMaxDrift);
+      }
+      ScheduleScenarioStep(now_ + Uniform(150, 400) * kMs);
+    } else {
+      HealLinks();
+      EndScenario();
+    }
+    return;
+  }
+  CHAOS_CHECK(scenario_.kind == ScenarioKind::kStaleLeader);
+  if (step == 0) {
+    // The leader stops, cut off from everyone (so nothing from the new
+    // leader waits for it), for long enough that the others elect another.
+    std::vector<int> others = OthersShuffled(x);
+    scenario_.minority.assign(others.begin(), others.begin() + (quorum - 1));
+    for (int i : others) SetLink(x, i, false);
+    int64_t pause_ns = Uniform(300, 700) * kMs;
+    scenario_.resume_ns = now_ + pause_ns;
+    Pause(x, pause_ns);
+    ScheduleScenarioStep(scenario_.resume_ns - Uniform(10, 60) * kMs);
+  } else if (step == 1) {
+    // Just before it wakes, the network splits it off with quorum - 1 others,
+    // which crash and are back up when it wakes.
+    std::vector<int> group(static_cast<size_t>(n), 1);
+    group[x] = 0;
+    for (int i : scenario_.minority) {
+      group[i] = 0;
+      Crash(i, scenario_.resume_ns - Uniform(0, 5) * kMs - now_);
+    }
+    SetGroups(group);
+    ScheduleScenarioStep(scenario_.resume_ns + Uniform(100, 300) * kMs);
+  } else {
+    HealLinks();
+    EndScenario();
   }
 }
 
 void Simulation::Heal() {
+  EndScenario();
   faults_on_ = false;
   drop_p_ = dup_p_ = 0;
   max_delay_ns_ = 2 * kMs;
+  HealLinks();
   for (int i = 0; i < options_.nodes; ++i) {
-    nodes_[i].group = 0;
     if (!nodes_[i].up) StartNode(i);
+    Resume(i);
   }
 }
 
@@ -575,24 +899,23 @@ SimResult Simulation::Run() {
     switch (e.kind) {
       case EventKind::kTick: {
         SimNode& n = nodes_[e.node];
-        if (!n.up || e.token != n.epoch) break;
+        if (!n.up || n.paused || e.token != n.epoch) break;
         n.core->SetNow(LocalNs(e.node));
         n.core->Tick();
         Process(e.node);
-        ScheduleTick(e.node);
+        if (!n.paused) ScheduleTick(e.node);  // Resume schedules the ticks of a stalled node
         break;
       }
       case EventKind::kDeliver: {
         SimNode& n = nodes_[e.node];
-        if (!n.up || !Connected(e.message.from.value, e.node)) break;
+        if (!n.up || !Connected(e.message.from.value, e.node) || Hold(e)) break;
         n.core->SetNow(LocalNs(e.node));
-        n.core->Step(e.message);
-        Process(e.node);
+        Deliver(e.node, e.message);
         break;
       }
       case EventKind::kClientRequest: {
         SimNode& n = nodes_[e.node];
-        if (!n.up) break;
+        if (!n.up || Hold(e)) break;
         n.core->SetNow(LocalNs(e.node));
         if (debug_) {
           std::fprintf(stderr, "t=%lld request n%d op %d lease_ns %lld\n",
@@ -644,6 +967,15 @@ SimResult Simulation::Run() {
       }
       case EventKind::kHeal:
         Heal();
+        break;
+      case EventKind::kResume:
+        if (e.token == nodes_[e.node].epoch) Resume(e.node);
+        break;
+      case EventKind::kScenario:
+        if (faults_on_ && e.token == scenario_.generation &&
+            scenario_.kind != ScenarioKind::kNone) {
+          ScenarioStep();
+        }
         break;
     }
     if (!leader_after_heal && now_ >= heal_ns_ && LeaderCount() > 0) leader_after_heal = true;

@@ -1,8 +1,10 @@
 // The deterministic cluster simulator (`chaos sim`): N cores, a network that
 // drops, delays, duplicates and reorders messages and partitions nodes,
-// crashes that lose every record not yet synced, clocks with skew and drift,
-// and clients issuing read/write/cas on a few keys with timeouts and retries.
-// In the tradition of FoundationDB's simulator and TigerBeetle's VOPR.
+// crashes that lose every record not yet synced, pauses (SIGSTOP) that leave
+// a node believing what it believed, clocks with skew and drift, scripted
+// scenarios aimed at the leader (see README.md), and clients issuing
+// read/write/cas on a few keys with timeouts and retries. In the tradition of
+// FoundationDB's simulator and TigerBeetle's VOPR.
 //
 // One run is a pure function of SimOptions (the seed above all): the same
 // options give the same event trace, the same history and the same trace hash.

@@ -1,5 +1,6 @@
 // Tests of the simulator itself: determinism, that short correct runs pass,
-// and that the checking machinery catches a deliberately broken quorum.
+// and that the checking machinery and the scripted scenarios catch
+// deliberately broken builds.
 #include "target/sim/sim.h"
 
 #include <gtest/gtest.h>
@@ -62,6 +63,21 @@ TEST(SimTest, MajorityOffByOneIsCaught) {
   std::string text(buf, n);
   EXPECT_NE(text.find("replay: chaos sim --seed"), std::string::npos) << text;
   EXPECT_NE(text.find("--bug majority-off-by-one"), std::string::npos) << text;
+}
+
+// Proves the scripted scenarios catch the two promise bugs within a few seeds:
+// forget-promise through stale-leader, promise-geq through minority-swap.
+TEST(SimTest, ScenariosCatchPromiseBugs) {
+  for (const char* bug : {"forget-promise", "promise-geq"}) {
+    SimOptions o;
+    o.bug = bug;
+    o.nodes = 5;
+    std::FILE* out = std::tmpfile();
+    ASSERT_NE(out, nullptr);
+    SeedsSummary s = RunSeeds(o, 1, 100, /*stop_at_first=*/true, /*verbose=*/false, out);
+    std::fclose(out);
+    EXPECT_EQ(s.failed, 1) << bug;
+  }
 }
 
 // Proves unknown bug names are refused as input errors.
