@@ -37,7 +37,8 @@ seed=100
 for nemesis in partition kill pause partition,kill,pause; do
   seed=$((seed + 1))
   out=$tmp/out-$seed
-  # Composed faults take turns: a shorter interval gives each its window.
+  # Composed faults take turns (overlapping by half an interval): a shorter
+  # interval gives each its window.
   interval=4
   [[ $nemesis == *,* ]] && interval=1.5
   timeout 400 "$chaos" run --test-cluster --store "$store" --nemesis "$nemesis" \
