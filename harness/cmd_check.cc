@@ -70,16 +70,6 @@ Result<nlohmann::json> ParseInitial(const std::string& text) {
   return *edn;
 }
 
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
-
 struct Flags {
   std::vector<std::string> files;
   std::string model = "cas-register";
@@ -125,7 +115,7 @@ int Run(const Flags& flags) {
       flags.failed_cas == "mismatch" ? checker::FailedCas::kMismatch : checker::FailedCas::kVoid;
   Status valid = checker::ValidateLinearizableOptions(options);
   if (!valid.ok()) return ReportError(valid);
-  std::vector<std::string> names = SplitComma(flags.checkers);
+  std::vector<std::string> names = SplitCommas(flags.checkers);
   if (names.empty()) return ReportError(InvalidArgument("--checker names no checker"));
   for (const std::string& n : names) {
     auto probe = checker::RunChecker(n, history::History(), options);

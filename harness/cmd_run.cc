@@ -32,50 +32,13 @@ struct RunFlags {
   uint64_t seed = 0;
 };
 
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-std::string BuildDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "build" : exe.parent_path().string();
-}
-
-// The nodes to test: --nodes hosts, or the default docker cluster, brought
-// up first when it is not running.
+// The nodes to test: --nodes hosts, or the docker cluster.
 Result<control::Inventory> ResolveInventory(const RunFlags& flags) {
   if (!flags.hosts.empty()) {
     return control::InventoryFromHosts(SplitCommas(flags.hosts), flags.ssh, flags.ssh_port,
                                        flags.client_port);
   }
-  docker::ClusterSpec spec = flags.test_cluster
-                                 ? docker::ClusterSpec::ForTests(docker::DefaultSourceDir())
-                                 : docker::ClusterSpec::Default(docker::DefaultSourceDir());
-  bool healthy = false;
-  if (fs::exists(spec.InventoryPath())) {
-    auto status = docker::GetStatus(spec);
-    if (status.ok() && !status->empty()) {
-      healthy = true;
-      for (const auto& n : *status) {
-        if (n.state != "running" || n.ssh != "ok") healthy = false;
-      }
-    }
-  }
-  if (!healthy) {
-    std::fprintf(stderr,
-                 "chaos: no cluster running; bringing up the default docker cluster "
-                 "(chaos cluster up)\n");
-    CHAOS_ASSIGN_OR_RETURN(auto report, docker::Up(spec, stderr));
-    std::fprintf(stderr, "chaos: cluster up in %.1f s\n", report.total_seconds);
-  }
-  return control::LoadInventory(spec.InventoryPath());
+  return DockerInventory(flags.test_cluster);
 }
 
 void OnSignal(int) {
@@ -91,6 +54,9 @@ int Run(RunFlags& flags, const std::string& command_line) {
   flags.run.bugs = SplitCommas(flags.bug);
   if (!flags.run.bugs.empty() && flags.run.adapter != "register") {
     return ReportError(InvalidArgument("--bug is only for the register adapter"));
+  }
+  if (flags.run.adapter_options.contains("etcd-read") && flags.run.adapter != "etcd") {
+    return ReportError(InvalidArgument("--etcd-read is only for the etcd adapter"));
   }
   flags.run.command_line = command_line;
   flags.run.source_dir = docker::DefaultSourceDir();
@@ -134,8 +100,14 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   auto* run = app.add_subcommand("run",
                                  "Run a test: workload + faults against a cluster, "
                                  "then check and report");
-  run->add_option("--adapter", flags.run.adapter, "system under test: register")
+  run->add_option("--adapter", flags.run.adapter,
+                  "system under test: register | etcd | path/to/adapter.json (declarative)")
       ->default_str("register");
+  run->add_option_function<std::string>(
+         "--etcd-read",
+         [](const std::string& mode) { flags.run.adapter_options["etcd-read"] = mode; },
+         "etcd reads: linearizable (default) | serializable")
+      ->check(CLI::IsMember({"linearizable", "serializable"}));
   run->add_option("--workload", flags.run.workload, "register | set | counter")
       ->default_str("register");
   run->add_option("--nemesis", flags.nemesis,

@@ -18,6 +18,7 @@
 #include "checker/others.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
+#include "harness/on_nodes.h"
 #include "history/codec.h"
 #include "history/validate.h"
 #include "nemesis/nemesis.h"
@@ -107,24 +108,6 @@ class Recorder {
   int64_t ok_ = 0, fail_ = 0, info_ = 0;
 };
 
-template <typename Fn>
-std::vector<Status> OnAllNodes(const control::Inventory& inventory, Fn fn) {
-  std::vector<Status> results(inventory.nodes.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < inventory.nodes.size(); ++i) {
-    threads.emplace_back([&, i] { results[i] = fn(inventory.nodes[i]); });
-  }
-  for (auto& t : threads) t.join();
-  return results;
-}
-
-Status FirstError(const std::vector<Status>& statuses) {
-  for (const auto& s : statuses) {
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
 // Shared state of one phase of workers.
 struct Phase {
   std::mutex mu;
@@ -174,7 +157,12 @@ Status Runner::Prepare() {
     options_.concurrency = 2 * static_cast<int>(inventory_.nodes.size());
   if (options_.test_name.empty()) {
     // register-partition+kill; the workload only when not the default.
-    options_.test_name = options_.adapter;
+    // A declarative adapter is a path: its file's stem names the test.
+    options_.test_name = fs::path(options_.adapter).stem().string();
+    // A non-default adapter option is part of what is tested: etcd-serializable-partition.
+    for (const auto& [key, value] : options_.adapter_options) {
+      if (value != "linearizable") options_.test_name += "-" + value;
+    }
     if (options_.workload != "register") options_.test_name += "-" + options_.workload;
     std::string faults;
     for (const auto& n : options_.nemeses) faults += (faults.empty() ? "" : "+") + n;
@@ -208,6 +196,7 @@ Status Runner::Prepare() {
                 {"start_time", Timestamp(false)},
                 {"bug", options_.bugs.empty() ? Json(nullptr) : Json(options_.bugs)},
                 {"read_mode", options_.read_mode},
+                {"adapter_options", options_.adapter_options},
                 {"op_timeout_ms", options_.op_timeout_ms}};
   std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
   return Status::Ok();
@@ -512,7 +501,11 @@ Result<RunOutcome> Runner::Run() {
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed};
   // Partition and pause heal whatever a dead earlier run left behind.
-  std::vector<std::string> all_names = {"partition", "pause"};
+  // (Only those the adapter supports: a declarative adapter may lack pause.)
+  std::vector<std::string> all_names;
+  for (const char* kind : {"partition", "pause"}) {
+    if (adapter_->SupportedFaults().contains(kind)) all_names.push_back(kind);
+  }
   for (const auto& n : options_.nemeses) {
     if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
   }
@@ -521,6 +514,7 @@ Result<RunOutcome> Runner::Run() {
   CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
   for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
   for (const char* kind : {"partition", "pause"}) {
+    if (!nemesis_by_name_.contains(kind)) continue;
     Status s = nemesis_by_name_[kind]->Heal();
     if (!s.ok()) return s.WithContext("healing leftovers before the test");
   }
