@@ -97,4 +97,9 @@ class Adapter {
 // adapters/declarative_adapter.h). Unknown names are refused with the list.
 Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context);
 
+// Checks what MakeAdapter would refuse — the name, a declarative file, the
+// adapter options — without nodes, so a command can say so before it
+// touches a cluster or the store.
+Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options);
+
 }  // namespace chaos::adapters

@@ -5,12 +5,32 @@
 
 namespace chaos::adapters {
 
+namespace {
+
+// A declarative adapter is named by its file's path.
+bool IsPath(const std::string& name) {
+  return name.find('/') != std::string::npos ||
+         (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0);
+}
+
+}  // namespace
+
+Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options) {
+  if (name == "register" || name == "etcd") {
+    // The etcd adapter checks its options on creation; it needs no nodes for that.
+    if (name == "register") return Status::Ok();
+    AdapterContext context;
+    context.options = options;
+    return MakeEtcdAdapter(std::move(context)).status();
+  }
+  if (IsPath(name)) return LoadDeclarativeSpec(name).status();
+  return MakeAdapter(name, AdapterContext()).status();
+}
+
 Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context) {
   if (name == "register") return MakeRegisterAdapter(std::move(context));
   if (name == "etcd") return MakeEtcdAdapter(std::move(context));
-  bool is_path = name.find('/') != std::string::npos ||
-                 (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0);
-  if (is_path) {
+  if (IsPath(name)) {
     CHAOS_ASSIGN_OR_RETURN(DeclarativeSpec spec, LoadDeclarativeSpec(name));
     return MakeDeclarativeAdapter(std::move(spec), std::move(context));
   }

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "adapters/adapter.h"
 #include "docker/cluster.h"
 #include "harness/bench.h"
 #include "harness/commands.h"
@@ -66,6 +67,10 @@ int Bench(const BenchFlags& flags) {
   options.build_dir = BuildDir();
   Status valid = harness::ValidateBench(options);
   if (!valid.ok()) return ReportError(valid);
+  for (const auto& name : options.adapters) {
+    Status adapter = adapters::CheckAdapter(name, options.adapter_options);
+    if (!adapter.ok()) return ReportError(adapter);
+  }
 
   auto inventory = DockerInventory(flags.test_cluster);
   if (!inventory.ok()) return ReportError(inventory.status());

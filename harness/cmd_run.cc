@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "adapters/adapter.h"
 #include "control/inventory.h"
 #include "docker/cluster.h"
 #include "harness/commands.h"
@@ -62,6 +63,8 @@ int Run(RunFlags& flags, const std::string& command_line) {
   flags.run.source_dir = docker::DefaultSourceDir();
   flags.run.build_dir = BuildDir();
   if (flags.run.store_dir.empty()) flags.run.store_dir = flags.run.source_dir + "/store";
+  Status adapter = adapters::CheckAdapter(flags.run.adapter, flags.run.adapter_options);
+  if (!adapter.ok()) return ReportError(adapter);
   auto inventory = ResolveInventory(flags);
   if (!inventory.ok()) return ReportError(inventory.status());
 
