@@ -109,8 +109,9 @@ class DeclarativeAdapter : public Adapter {
   Status Start(const control::NodeInfo& node) override {
     if (!RunsOn(node)) return Status::Ok();
     CHAOS_ASSIGN_OR_RETURN(std::string line, ExpandPlaceholders(spec_.start, Values(node)));
-    Command cmd = Shell("exec " + line);
-    cmd.Daemon(spec_.daemon_log);
+    // Appended, so a daemon restarted after a kill keeps its earlier output.
+    Command cmd = Shell("exec " + line + " >>" + control::ShellQuote(spec_.daemon_log) + " 2>&1");
+    cmd.Daemon("/dev/null");
     return SessionFor(context_, node)->Check(cmd, 10'000).status();
   }
 

@@ -10,8 +10,8 @@
 //                                              wipe the data dir); chaos first kills any
 //                                              leftover `process`
 //    "start": "shell line",                    the daemon; chaos runs it detached
-//                                              (nohup setsid sh -c 'exec LINE'),
-//                                              stdout and stderr to `daemon_log`
+//                                              (nohup setsid sh -c 'exec LINE >>LOG 2>&1'),
+//                                              stdout and stderr appended to `daemon_log`
 //    "process": "redis-server",                the daemon's process name (comm): kill,
 //                                              pause and resume are SIGKILL, SIGSTOP and
 //                                              SIGCONT to it (pkill -x)

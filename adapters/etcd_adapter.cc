@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kProcessName = "etcd";  // its comm, for pgrep/pkill -x
 constexpr const char* kDataDir = "/var/lib/chaos-etcd";
 constexpr const char* kLogFile = "/var/log/chaos/etcd.log";
+constexpr const char* kStdoutFile = "/var/log/chaos/etcd.stdout";
 constexpr int kClientPort = 2379;
 constexpr int kPeerPort = 2380;
 
@@ -226,7 +227,7 @@ class EtcdAdapter : public ProcessAdapter {
         s->Check(Command("rm")
                      .Args({"-rf", kDataDir})
                      .Then(Command("mkdir").Args({"-p", kDataDir, "/var/log/chaos"}))
-                     .Then(Command("truncate").Args({"-s", "0", kLogFile})))
+                     .Then(Command("truncate").Args({"-s", "0", kLogFile, kStdoutFile})))
             .status());
     return Status::Ok();
   }
@@ -245,12 +246,18 @@ class EtcdAdapter : public ProcessAdapter {
               "--initial-advertise-peer-urls", PeerUrl(node), "--listen-client-urls",
               client_url + ",http://127.0.0.1:" + std::to_string(kClientPort),
               "--advertise-client-urls", client_url, "--initial-cluster", cluster,
-              "--initial-cluster-state", "new", "--initial-cluster-token", token_});
-    cmd.Daemon(kLogFile);
+              "--initial-cluster-state", "new", "--initial-cluster-token", token_,
+              // zap appends to its log file, so a member restarted after a
+              // kill keeps the log of its earlier life (the daemon's own
+              // stdout file is rewritten on every start).
+              "--logger", "zap", "--log-outputs", kLogFile});
+    cmd.Daemon(kStdoutFile);
     return Session(node)->Check(cmd, 10'000).status();
   }
 
-  std::vector<std::string> LogFiles(const control::NodeInfo&) const override { return {kLogFile}; }
+  std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
+    return {kLogFile, kStdoutFile};
+  }
 
   std::string DataDir(const control::NodeInfo&) const override { return kDataDir; }
 

@@ -4,7 +4,8 @@
 //
 // Lifecycle: member name = node name; peers on http://<address>:2380, clients
 // on http://<address>:2379 and http://127.0.0.1:2379; data in
-// /var/lib/chaos-etcd; output in /var/log/chaos/etcd.log; an initial-cluster
+// /var/lib/chaos-etcd; its log (zap, appended across restarts) in
+// /var/log/chaos/etcd.log, its stdout in /var/log/chaos/etcd.stdout; an initial-cluster
 // token unique per adapter instance (so members of an earlier test never join
 // this one). Kill, pause and resume are SIGKILL, SIGSTOP and SIGCONT to the
 // process named `etcd`. Leader() asks the members' Maintenance.Status.

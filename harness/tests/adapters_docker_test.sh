@@ -40,6 +40,8 @@ done
 for n in n1 n2 n3 n4 n5; do
   check "etcd: $n's etcd.log downloaded" grep -q "etcdserver" "$run/nodes/$n/etcd.log"
 done
+check "etcd: a killed member's log keeps its earlier life (appended across restarts)" bash -c \
+  "cat '$run'/nodes/n*/etcd.log | grep -c 'starting an etcd server' | awk '{exit !(\$1 > 5)}'"
 for kind in partition kill pause; do
   check "etcd: history starts and stops $kind" bash -c \
     "grep -q '\"f\":\"start-$kind\"' '$run/history.jsonl' && grep -q '\"f\":\"stop-$kind\"' '$run/history.jsonl'"
