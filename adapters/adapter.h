@@ -67,6 +67,9 @@ class Adapter {
   // Faults this adapter can support: "partition", "kill", "pause", "clock",
   // "lose-unsynced", "packet", "corrupt".
   virtual std::set<std::string> SupportedFaults() const = 0;
+  // Why `fault` is not supported, for the message that refuses it (e.g.
+  // "etcd is a Go program ..."); empty when the adapter gives no reason.
+  virtual std::string UnsupportedReason(const std::string& /*fault*/) const { return ""; }
   // Prepares a node (install, wipe data); runs once per test before Start.
   virtual Status Setup(const control::NodeInfo& node) = 0;
   virtual Status Start(const control::NodeInfo& node) = 0;
@@ -93,6 +96,14 @@ class Adapter {
   }
 };
 
+// The adapter called `name`: "register", "etcd", or the path of a
+// declarative adapter file (a name ending in .json, or containing a '/';
+// adapters/declarative_adapter.h). Unknown names are refused with the list.
 Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context);
+
+// Checks what MakeAdapter would refuse — the name, a declarative file, the
+// adapter options — without nodes, so a command can say so before it
+// touches a cluster or the store.
+Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options);
 
 }  // namespace chaos::adapters

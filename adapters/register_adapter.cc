@@ -10,7 +10,7 @@
 #include "adapters/adapter.h"
 #include "adapters/faketime.h"
 #include "adapters/lazyfs_node.h"
-#include "adapters/memory_adapter.h"
+#include "adapters/node_process.h"
 #include "base/check.h"
 #include "target/proto/register_client.h"
 
@@ -95,9 +95,10 @@ class RegisterClientAdapter : public Client {
   std::unique_ptr<server::RegisterClient> client_;
 };
 
-class RegisterAdapter : public Adapter {
+class RegisterAdapter : public ProcessAdapter {
  public:
-  explicit RegisterAdapter(AdapterContext context) : context_(std::move(context)) {}
+  explicit RegisterAdapter(AdapterContext context)
+      : ProcessAdapter(std::move(context), kProcessName) {}
 
   std::string name() const override { return "register"; }
 
@@ -160,18 +161,8 @@ class RegisterAdapter : public Adapter {
     return Session(node)->Check(cmd, 10'000).status();
   }
 
-  Status Kill(const control::NodeInfo& node) override { return Signal(node, "KILL"); }
-  Status Pause(const control::NodeInfo& node) override { return Signal(node, "STOP"); }
-  Status Resume(const control::NodeInfo& node) override { return Signal(node, "CONT"); }
-
-  Result<bool> IsRunning(const control::NodeInfo& node) override {
-    CHAOS_ASSIGN_OR_RETURN(auto r, Session(node)->Run(Command("pgrep").Args({"-x", kProcessName})));
-    return r.exit_status == 0;
-  }
-
   Status Teardown(const control::NodeInfo& node) override {
-    CHAOS_RETURN_IF_ERROR(Signal(node, "CONT"));
-    CHAOS_RETURN_IF_ERROR(Signal(node, "KILL"));
+    CHAOS_RETURN_IF_ERROR(ProcessAdapter::Teardown(node));
     return UnmountLazyfs(Session(node), kDataDir);
   }
 
@@ -225,25 +216,6 @@ class RegisterAdapter : public Adapter {
   }
 
  private:
-  control::Session* Session(const control::NodeInfo& node) {
-    control::Session* s = context_.nodes->Get(node.name);
-    CHAOS_CHECK_MSG(s != nullptr, "no session for node %s", node.name.c_str());
-    return s;
-  }
-
-  Status Signal(const control::NodeInfo& node, const char* signal) {
-    // By process name, not command line: `-f` would also match the shell
-    // that runs pkill on the node (its command line names the binary) and
-    // stop or kill it. pkill exits 1 when nothing matched: not an error here.
-    auto r =
-        Session(node)->Run(Command("pkill").Args({"-" + std::string(signal), "-x", kProcessName}));
-    if (!r.ok()) return r.status();
-    if (r->exit_status > 1) {
-      return Internal(node.name + ": pkill -" + signal + " failed: " + r->err);
-    }
-    return Status::Ok();
-  }
-
   // A client whose first contact is node `first` (addresses in node-id order).
   Result<std::unique_ptr<server::RegisterClient>> MakeClient(int first, int64_t client_id) {
     server::RegisterClientOptions options;
@@ -258,7 +230,6 @@ class RegisterAdapter : public Adapter {
     return server::RegisterClient::Create(options);
   }
 
-  AdapterContext context_;
   std::atomic<int64_t> leader_queries_{0};
 };
 
@@ -266,12 +237,6 @@ class RegisterAdapter : public Adapter {
 
 std::unique_ptr<Adapter> MakeRegisterAdapter(AdapterContext context) {
   return std::make_unique<RegisterAdapter>(std::move(context));
-}
-
-Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context) {
-  if (name == "register") return MakeRegisterAdapter(std::move(context));
-  if (name == "memory") return MakeMemoryAdapter(std::move(context));
-  return InvalidArgument("unknown adapter '" + name + "' (known: register, memory)");
 }
 
 }  // namespace chaos::adapters

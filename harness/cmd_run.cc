@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "adapters/adapter.h"
 #include "base/strings.h"
 #include "control/inventory.h"
 #include "docker/cluster.h"
@@ -40,14 +41,8 @@ struct RunFlags {
   uint64_t seed = 0;
 };
 
-std::string BuildDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "build" : exe.parent_path().string();
-}
-
-// The nodes to test: --nodes hosts, or the default docker cluster, brought
-// up first when it is not running.
+// The nodes to test: --nodes hosts, the memory adapter's names, or the
+// docker cluster.
 Result<control::Inventory> ResolveInventory(const RunFlags& flags) {
   if (flags.run.adapter == "memory") {
     // Lives in the controller: node names only, for the workers' contacts.
@@ -63,27 +58,7 @@ Result<control::Inventory> ResolveInventory(const RunFlags& flags) {
     return control::InventoryFromHosts(SplitCommas(flags.hosts), flags.ssh, flags.ssh_port,
                                        flags.client_port);
   }
-  docker::ClusterSpec spec = flags.test_cluster
-                                 ? docker::ClusterSpec::ForTests(docker::DefaultSourceDir())
-                                 : docker::ClusterSpec::Default(docker::DefaultSourceDir());
-  bool healthy = false;
-  if (fs::exists(spec.InventoryPath())) {
-    auto status = docker::GetStatus(spec);
-    if (status.ok() && !status->empty()) {
-      healthy = true;
-      for (const auto& n : *status) {
-        if (n.state != "running" || n.ssh != "ok") healthy = false;
-      }
-    }
-  }
-  if (!healthy) {
-    std::fprintf(stderr,
-                 "chaos: no cluster running; bringing up the default docker cluster "
-                 "(chaos cluster up)\n");
-    CHAOS_ASSIGN_OR_RETURN(auto report, docker::Up(spec, stderr));
-    std::fprintf(stderr, "chaos: cluster up in %.1f s\n", report.total_seconds);
-  }
-  return control::LoadInventory(spec.InventoryPath());
+  return DockerInventory(flags.test_cluster);
 }
 
 void OnSignal(int) {
@@ -122,10 +97,15 @@ int Run(RunFlags& flags, const std::string& command_line) {
   if (!flags.run.bugs.empty() && flags.run.adapter != "register") {
     return ReportError(InvalidArgument("--bug is only for the register adapter"));
   }
+  if (flags.run.adapter_options.contains("etcd-read") && flags.run.adapter != "etcd") {
+    return ReportError(InvalidArgument("--etcd-read is only for the etcd adapter"));
+  }
   flags.run.command_line = command_line;
   flags.run.source_dir = docker::DefaultSourceDir();
   flags.run.build_dir = BuildDir();
   if (flags.run.store_dir.empty()) flags.run.store_dir = flags.run.source_dir + "/store";
+  Status adapter = adapters::CheckAdapter(flags.run.adapter, flags.run.adapter_options);
+  if (!adapter.ok()) return ReportError(adapter);
   auto inventory = ResolveInventory(flags);
   if (!inventory.ok()) return ReportError(inventory.status());
 
@@ -201,8 +181,14 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
                                  "Run a test: workload + faults against a cluster, "
                                  "then check and report");
   run->add_option("--adapter", flags.run.adapter,
-                  "system under test: register | memory (in the controller, no faults)")
+                  "system under test: register | etcd | memory (in the controller, no faults) | "
+                  "path/to/adapter.json (declarative)")
       ->default_str("register");
+  run->add_option_function<std::string>(
+         "--etcd-read",
+         [](const std::string& mode) { flags.run.adapter_options["etcd-read"] = mode; },
+         "etcd reads: linearizable (default) | serializable")
+      ->check(CLI::IsMember({"linearizable", "serializable"}));
   run->add_option("--workload", flags.run.workload, "register | set | counter")
       ->default_str("register");
   run->add_option(

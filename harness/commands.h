@@ -8,8 +8,11 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
+#include "base/strings.h"  // SplitCommas
+#include "control/inventory.h"
 
 namespace chaos::cli {
 
@@ -24,6 +27,12 @@ int ReportError(const Status& status);
 // The command line chaos was started with (for test.json and reports).
 std::string& CommandLine();
 
+// The folder the running chaos binary is in (build/).
+std::string BuildDir();
+// The docker cluster's inventory (the test cluster with `test_cluster`),
+// bringing the cluster up first when it is not running.
+Result<control::Inventory> DockerInventory(bool test_cluster);
+
 void AddVersionCommand(CLI::App& app, int* exit_code);
 void AddHistoryCommands(CLI::App& app, int* exit_code);
 void AddSimCommands(CLI::App& app, int* exit_code);
@@ -31,5 +40,6 @@ void AddClusterCommands(CLI::App& app, int* exit_code);
 void AddCheckCommands(CLI::App& app, int* exit_code);
 void AddReportCommands(CLI::App& app, int* exit_code);  // report RUN, serve
 void AddRunCommands(CLI::App& app, int* exit_code);
+void AddBenchCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaos::cli

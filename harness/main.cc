@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   chaos::cli::AddCheckCommands(app, &exit_code);
   chaos::cli::AddReportCommands(app, &exit_code);
   chaos::cli::AddRunCommands(app, &exit_code);
+  chaos::cli::AddBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

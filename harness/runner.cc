@@ -21,6 +21,7 @@
 #include "checker/others.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
+#include "harness/on_nodes.h"
 #include "history/codec.h"
 #include "history/validate.h"
 #include "nemesis/nemesis.h"
@@ -101,24 +102,6 @@ class Recorder {
   int64_t ok_ = 0, fail_ = 0, info_ = 0;
 };
 
-template <typename Fn>
-std::vector<Status> OnAllNodes(const control::Inventory& inventory, Fn fn) {
-  std::vector<Status> results(inventory.nodes.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < inventory.nodes.size(); ++i) {
-    threads.emplace_back([&, i] { results[i] = fn(inventory.nodes[i]); });
-  }
-  for (auto& t : threads) t.join();
-  return results;
-}
-
-Status FirstError(const std::vector<Status>& statuses) {
-  for (const auto& s : statuses) {
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
 // Shared state of one phase of workers.
 struct Phase {
   std::mutex mu;
@@ -171,7 +154,12 @@ Status Runner::Prepare() {
     options_.concurrency = 2 * static_cast<int>(inventory_.nodes.size());
   if (options_.test_name.empty()) {
     // register-partition+kill; the workload only when not the default.
-    options_.test_name = options_.adapter;
+    // A declarative adapter is a path: its file's stem names the test.
+    options_.test_name = fs::path(options_.adapter).stem().string();
+    // A non-default adapter option is part of what is tested: etcd-serializable-partition.
+    for (const auto& [key, value] : options_.adapter_options) {
+      if (value != "linearizable") options_.test_name += "-" + value;
+    }
     if (options_.workload != "register") options_.test_name += "-" + options_.workload;
     std::string faults;
     for (const auto& n : options_.nemeses) faults += (faults.empty() ? "" : "+") + n;
@@ -213,6 +201,7 @@ Status Runner::Prepare() {
                 {"start_time", UtcTimestamp(false)},
                 {"bug", options_.bugs.empty() ? Json(nullptr) : Json(options_.bugs)},
                 {"read_mode", options_.read_mode},
+                {"adapter_options", options_.adapter_options},
                 {"op_timeout_ms", options_.op_timeout_ms}};
   std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
   return Status::Ok();
@@ -563,10 +552,14 @@ Result<RunOutcome> Runner::Run() {
       true);
   if (adapter_->UsesNodes()) CHAOS_RETURN_IF_ERROR(nodes_->ConnectAll());
   // Partition, pause and packet faults heal whatever a dead earlier run left
-  // behind (the adapter's Setup resets clocks).
+  // behind (the adapter's Setup resets clocks); only those the adapter
+  // supports (a declarative adapter may lack pause).
   std::vector<std::string> pre_heal;
-  if (adapter_->UsesNodes()) pre_heal = {"partition", "pause"};
-  if (adapter_->SupportedFaults().contains("packet")) pre_heal.push_back("packet");
+  for (const char* kind : {"partition", "pause", "packet"}) {
+    if (adapter_->UsesNodes() && adapter_->SupportedFaults().contains(kind)) {
+      pre_heal.push_back(kind);
+    }
+  }
   std::vector<std::string> all_names = pre_heal;
   for (const auto& n : options_.nemeses) {
     if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);

@@ -62,7 +62,10 @@ const std::vector<std::string>& NemesisNames();
 
 // Builds the named nemeses ("partition,kill" split by the caller). Refuses
 // an unknown name, or a fault the adapter does not support, with a message
-// saying which and why, before anything runs.
+// saying which and why (the adapter's UnsupportedReason), before anything
+// runs. A fault the adapter interface names (clock, lose-unsynced, ...) is
+// refused for lack of adapter support first, even where this build has no
+// such nemesis yet.
 Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std::string>& names,
                                                           const NemesisContext& context);
 

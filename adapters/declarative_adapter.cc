@@ -1,0 +1,208 @@
+// The declarative adapter: see declarative_adapter.h.
+#include "adapters/declarative_adapter.h"
+
+#include <random>
+
+#include "adapters/node_process.h"
+
+namespace chaos::adapters {
+namespace {
+
+using control::Command;
+using history::Json;
+using history::Op;
+using history::OpType;
+
+// A shell line of the file, run by sh on the node.
+Command Shell(const std::string& line) { return Command("sh").Args({"-c", line}); }
+
+class DeclarativeClient : public Client {
+ public:
+  DeclarativeClient(const DeclarativeSpec& spec, std::map<std::string, std::string> values,
+                    const control::NodeInfo& node, const control::SshOptions& ssh,
+                    int64_t timeout_ms)
+      : spec_(spec), values_(std::move(values)), session_(node, ssh), timeout_ms_(timeout_ms) {}
+
+  Op Invoke(const Op& invoke) override {
+    const Json& v = invoke.value;
+    auto it = spec_.ops.find(invoke.f);
+    if (it == spec_.ops.end() || !v.is_array() || v.size() != 2 || !v[0].is_number_integer()) {
+      return Refuse(invoke, "unsupported op " + history::Describe(invoke));
+    }
+    std::map<std::string, std::string> values = values_;
+    values["key"] = std::to_string(v[0].get<int64_t>());
+    if (invoke.f == "write") {
+      if (!v[1].is_number_integer()) return Refuse(invoke, "write takes [key, value]");
+      values["value"] = std::to_string(v[1].get<int64_t>());
+    } else if (invoke.f == "cas") {
+      if (!v[1].is_array() || v[1].size() != 2 || !v[1][0].is_number_integer() ||
+          !v[1][1].is_number_integer()) {
+        return Refuse(invoke, "cas takes [key, [old, new]]");
+      }
+      values["old"] = std::to_string(v[1][0].get<int64_t>());
+      values["new"] = std::to_string(v[1][1].get<int64_t>());
+    }
+    auto line = ExpandPlaceholders(it->second.command, values);
+    if (!line.ok()) return Refuse(invoke, line.status().message());
+    // Not connected: the command was never sent.
+    Status connected = session_.Connect();
+    if (!connected.ok()) return Refuse(invoke, connected.message());
+    auto r = session_.Run(Shell(*line), static_cast<int>(timeout_ms_));
+    if (!r.ok()) {
+      // The connection broke while the command ran: it may have run. A read
+      // changes nothing, so it may safely say it did not happen.
+      Op done = invoke;
+      done.type = invoke.f == "read" ? OpType::kFail : OpType::kInfo;
+      done.error = r.status().message();
+      return done;
+    }
+    CommandOutput output{r->exit_status, r->out, r->err, r->timed_out};
+    return InterpretOutput(it->second, invoke, output);
+  }
+
+ private:
+  static Op Refuse(const Op& invoke, std::string why) {
+    Op done = invoke;
+    done.type = OpType::kFail;
+    done.error = std::move(why);
+    return done;
+  }
+
+  const DeclarativeSpec& spec_;
+  std::map<std::string, std::string> values_;
+  control::Session session_;
+  int64_t timeout_ms_;
+};
+
+class DeclarativeAdapter : public Adapter {
+ public:
+  DeclarativeAdapter(DeclarativeSpec spec, AdapterContext context)
+      : spec_(std::move(spec)), context_(std::move(context)) {
+    std::random_device random;
+    token_ = "chaos-" + std::to_string(random()) + std::to_string(random());
+  }
+
+  std::string name() const override { return spec_.name; }
+  std::set<std::string> SupportedFaults() const override { return spec_.faults; }
+  std::string UnsupportedReason(const std::string& fault) const override {
+    if (fault == "clock" || fault == "lose-unsynced" || fault == "corrupt") {
+      return "a declarative adapter cannot start its system under libfaketime or on the lazy "
+             "filesystem, nor list its data files";
+    }
+    return "not listed in the adapter file's \"faults\"";
+  }
+
+  Status Setup(const control::NodeInfo& node) override {
+    control::Session* s = SessionFor(context_, node);
+    CHAOS_RETURN_IF_ERROR(SignalProcess(s, spec_.process, "CONT"));
+    CHAOS_RETURN_IF_ERROR(SignalProcess(s, spec_.process, "KILL"));
+    if (!RunsOn(node)) return Status::Ok();
+    std::string log_dir = spec_.daemon_log.substr(0, spec_.daemon_log.rfind('/'));
+    CHAOS_RETURN_IF_ERROR(
+        s->Check(Command("mkdir")
+                     .Args({"-p", log_dir.empty() ? "/" : log_dir})
+                     .Then(Command("truncate").Args({"-s", "0", spec_.daemon_log})))
+            .status());
+    return RunLines(node, spec_.setup, "setup");
+  }
+
+  Status Start(const control::NodeInfo& node) override {
+    if (!RunsOn(node)) return Status::Ok();
+    CHAOS_ASSIGN_OR_RETURN(std::string line, ExpandPlaceholders(spec_.start, Values(node)));
+    // Appended, so a daemon restarted after a kill keeps its earlier output.
+    Command cmd = Shell("exec " + line + " >>" + control::ShellQuote(spec_.daemon_log) + " 2>&1");
+    cmd.Daemon("/dev/null");
+    return SessionFor(context_, node)->Check(cmd, 10'000).status();
+  }
+
+  Status Kill(const control::NodeInfo& node) override { return Signal(node, "KILL"); }
+  Status Pause(const control::NodeInfo& node) override { return Signal(node, "STOP"); }
+  Status Resume(const control::NodeInfo& node) override { return Signal(node, "CONT"); }
+
+  Result<bool> IsRunning(const control::NodeInfo& node) override {
+    // A node the system does not run on is as it should be.
+    if (!RunsOn(node)) return true;
+    return ProcessRunning(SessionFor(context_, node), spec_.process);
+  }
+
+  Status Teardown(const control::NodeInfo& node) override {
+    CHAOS_RETURN_IF_ERROR(Signal(node, "CONT"));
+    CHAOS_RETURN_IF_ERROR(Signal(node, "KILL"));
+    if (!RunsOn(node)) return Status::Ok();
+    return RunLines(node, spec_.teardown, "teardown");
+  }
+
+  std::vector<std::string> LogFiles(const control::NodeInfo& node) const override {
+    if (!RunsOn(node)) return {};
+    return spec_.log_files;
+  }
+
+  std::string DataDir(const control::NodeInfo&) const override { return spec_.data_dir; }
+
+  Result<std::optional<std::string>> Leader() override {
+    // A system on the first node only has that node as its one primary;
+    // otherwise the file gives no way to ask.
+    if (!spec_.first_node_only) return std::optional<std::string>();
+    return std::optional<std::string>(context_.inventory.nodes.front().name);
+  }
+
+  Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node, int64_t) override {
+    int64_t timeout_ms = std::max(spec_.client_timeout_ms, context_.op_timeout_ms);
+    return std::unique_ptr<Client>(std::make_unique<DeclarativeClient>(
+        spec_, Values(node), node, context_.inventory.ssh, timeout_ms));
+  }
+
+ private:
+  bool RunsOn(const control::NodeInfo& node) const {
+    return !spec_.first_node_only || context_.inventory.nodes.front().name == node.name;
+  }
+
+  Status Signal(const control::NodeInfo& node, const char* signal) {
+    if (!RunsOn(node)) return Status::Ok();
+    return SignalProcess(SessionFor(context_, node), spec_.process, signal);
+  }
+
+  std::map<std::string, std::string> Values(const control::NodeInfo& node) const {
+    int index = 0;
+    for (size_t i = 0; i < context_.inventory.nodes.size(); ++i) {
+      if (context_.inventory.nodes[i].name == node.name) index = static_cast<int>(i) + 1;
+    }
+    return {{"node", node.name},
+            {"address", node.address},
+            {"index", std::to_string(index)},
+            {"first_address", context_.inventory.nodes.front().address},
+            {"data_dir", spec_.data_dir},
+            {"token", token_}};
+  }
+
+  Status RunLines(const control::NodeInfo& node, const std::vector<std::string>& lines,
+                  const char* what) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      CHAOS_ASSIGN_OR_RETURN(std::string line, ExpandPlaceholders(lines[i], Values(node)));
+      auto r = SessionFor(context_, node)->Run(Shell(line), 300'000);
+      if (!r.ok()) return r.status();
+      if (!r->ok()) {
+        std::string err = r->err.empty() ? r->out : r->err;
+        while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+        return Internal(
+            node.name + ": " + spec_.name + " " + what + "[" + std::to_string(i) + "] (" + line +
+            ") failed" +
+            (r->timed_out ? " (timed out)" : " with exit " + std::to_string(r->exit_status)) +
+            (err.empty() ? "" : ": " + err));
+      }
+    }
+    return Status::Ok();
+  }
+
+  DeclarativeSpec spec_;
+  AdapterContext context_;
+  std::string token_;
+};
+
+}  // namespace
+
+std::unique_ptr<Adapter> MakeDeclarativeAdapter(DeclarativeSpec spec, AdapterContext context) {
+  return std::make_unique<DeclarativeAdapter>(std::move(spec), std::move(context));
+}
+
+}  // namespace chaos::adapters

@@ -1,0 +1,121 @@
+// A declarative adapter file: a system under test described in JSON, for
+// systems with a shell client, so no C++ is needed (`chaos run --adapter
+// path/to/file.json`; examples/redis.json is a complete one).
+//
+//   {"name": "redis",                          required; names the test
+//    "nodes": "all" | "first",                 where the system runs (default all);
+//                                              "first": on the inventory's first node
+//                                              only, clients on every node reach it
+//    "setup": ["shell line", ...],             run once per node before start (install,
+//                                              wipe the data dir); chaos first kills any
+//                                              leftover `process`
+//    "start": "shell line",                    the daemon; chaos runs it detached
+//                                              (nohup setsid sh -c 'exec LINE >>LOG 2>&1'),
+//                                              stdout and stderr appended to `daemon_log`
+//    "process": "redis-server",                the daemon's process name (comm): kill,
+//                                              pause and resume are SIGKILL, SIGSTOP and
+//                                              SIGCONT to it (pkill -x)
+//    "daemon_log": "/var/log/chaos/redis.log", default /var/log/chaos/<name>.log
+//    "log_files": ["..."],                     downloaded after the run (default: the
+//                                              daemon log)
+//    "teardown": ["shell line", ...],          after the daemon is killed
+//    "data_dir": "/var/lib/chaos-redis",       optional
+//    "faults": ["partition", "kill", "pause"], what the system can take (default these)
+//    "client": {
+//      "timeout_ms": 2000,                     an op's command past this is info
+//      "read":  {"command": "redis-cli -h {first_address} GET {key}",
+//                "outcomes": [rule, ...]},
+//      "write": {"command": "... SET {key} {value}", "outcomes": [...]},
+//      "cas":   {"command": "... {key} {old} {new}", "outcomes": [...]}}}
+//
+// Placeholders {name} in shell lines are replaced by the value as one shell
+// word, already quoted (do not put them inside quotes): everywhere {node},
+// {address} (the node's cluster address), {index} (1-based), {first_address},
+// {data_dir}, {token} (unique per test); in client commands also {key}; in
+// write {value}; in cas {old} {new}. Any other {word} of lowercase letters and
+// underscores is an error (write shell variables as $var).
+//
+// Client commands run ON THE NODE the client is bound to, over an SSH
+// connection of the client's own (so partitions between that node and the
+// system cut the client off, as they would a real client there; no port has
+// to be published). Each op's output is matched against its rules in order;
+// the first that matches decides:
+//   {"stdout": "regex", "stderr": "regex", "exit": 0, "type": "ok"|"fail"|"info"}
+// Every condition given must hold: `stdout` must match the whole stdout with
+// surrounding whitespace trimmed (ECMAScript regex), `stderr` must occur in
+// stderr, `exit` must equal the exit status; a rule with no condition always
+// matches. For an ok read the first capture group of `stdout` is the value
+// read: an integer, or nil if the group is empty or did not take part. No
+// rule matching, or the command timing out, gives info (a read that times
+// out gives fail: it changed nothing); a client that could not reach its
+// node over SSH before sending gives fail.
+//
+// Errors: a malformed file is refused with one line naming the file and the
+// field ("redis.json: client.cas.outcomes[1].type: must be ok, fail or info").
+//
+// Thread safety: values and pure functions.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "history/op.h"
+
+namespace chaos::adapters {
+
+struct OutcomeRule {
+  std::optional<std::regex> stdout_regex;
+  std::optional<std::regex> stderr_regex;
+  std::optional<int> exit_status;
+  history::OpType type = history::OpType::kInfo;
+};
+
+struct ClientOpSpec {
+  std::string command;  // a shell line with placeholders
+  std::vector<OutcomeRule> outcomes;
+};
+
+struct DeclarativeSpec {
+  std::string name;
+  bool first_node_only = false;
+  std::vector<std::string> setup;
+  std::string start;
+  std::string process;
+  std::string daemon_log;
+  std::vector<std::string> log_files;
+  std::vector<std::string> teardown;
+  std::string data_dir;
+  std::set<std::string> faults;
+  int64_t client_timeout_ms = 2000;
+  std::map<std::string, ClientOpSpec> ops;  // "read", "write", "cas"
+};
+
+// Parses a declarative adapter file's text; `source` names it in errors.
+Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::string_view source);
+Result<DeclarativeSpec> LoadDeclarativeSpec(const std::string& path);
+
+// Replaces every {name} in `line` by ShellQuote(values[name]). An unknown
+// placeholder is an error naming it.
+Result<std::string> ExpandPlaceholders(std::string_view line,
+                                       const std::map<std::string, std::string>& values);
+
+// What an op's command did on the node.
+struct CommandOutput {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+};
+
+// The completion of `invoke` (f read|write|cas, value [key, ...]) given its
+// command's output, by the op's rules (see the header comment).
+history::Op InterpretOutput(const ClientOpSpec& spec, const history::Op& invoke,
+                            const CommandOutput& output);
+
+}  // namespace chaos::adapters

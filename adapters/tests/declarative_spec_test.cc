@@ -1,0 +1,192 @@
+// Proves the declarative adapter file parser: the shipped example parses; a
+// malformed file is refused with one line naming the file and the field;
+// placeholders expand to quoted words; command output maps to ok/fail/info
+// by the rules.
+#include "adapters/declarative_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "generator/generator.h"
+
+namespace chaos::adapters {
+namespace {
+
+using history::Json;
+using history::Op;
+using history::OpType;
+
+// A minimal valid file; tests break one field at a time.
+Json Valid() {
+  return Json::parse(R"json({
+    "name": "kv",
+    "start": "kvd --listen {address}:9000 --dir {data_dir}",
+    "process": "kvd",
+    "data_dir": "/var/lib/kv",
+    "client": {
+      "read":  {"command": "kv-cli -h {first_address} get {key}",
+                "outcomes": [{"stdout": "(-?[0-9]*)", "exit": 0, "type": "ok"},
+                             {"type": "fail"}]},
+      "write": {"command": "kv-cli set {key} {value}",
+                "outcomes": [{"stdout": "OK", "type": "ok"},
+                             {"stderr": "Connection refused", "type": "fail"}]},
+      "cas":   {"command": "kv-cli cas {key} {old} {new}",
+                "outcomes": [{"stdout": "1", "type": "ok"}, {"stdout": "0", "type": "fail"}]}
+    }})json");
+}
+
+std::string ErrorOf(const Json& doc) {
+  auto spec = ParseDeclarativeSpec(doc.dump(), "kv.json");
+  if (spec.ok()) return "(parsed)";
+  return spec.status().message();
+}
+
+TEST(DeclarativeSpec, ShippedRedisExampleParses) {
+  const char* root = std::getenv("CHAOS_SOURCE_DIR");
+  ASSERT_NE(root, nullptr) << "ctest sets CHAOS_SOURCE_DIR";
+  auto spec = LoadDeclarativeSpec(std::string(root) + "/examples/redis.json");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->name, "redis");
+  EXPECT_EQ(spec->process, "redis-server");
+  EXPECT_EQ(spec->ops.size(), 3u);
+  EXPECT_TRUE(spec->faults.contains("partition"));
+}
+
+TEST(DeclarativeSpec, ValidFileGetsDefaults) {
+  auto spec = ParseDeclarativeSpec(Valid().dump(), "kv.json");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_FALSE(spec->first_node_only);
+  EXPECT_EQ(spec->daemon_log, "/var/log/chaos/kv.log");
+  EXPECT_EQ(spec->log_files, std::vector<std::string>{"/var/log/chaos/kv.log"});
+  EXPECT_EQ(spec->faults, (std::set<std::string>{"partition", "kill", "pause"}));
+  EXPECT_EQ(spec->client_timeout_ms, 2000);
+}
+
+TEST(DeclarativeSpec, MalformedFilesNameTheField) {
+  EXPECT_EQ(ErrorOf(Json::parse("[1]")), "kv.json: (top): must be an object");
+  auto bad = ParseDeclarativeSpec("{\"name\": ", "kv.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "kv.json: not valid JSON");
+
+  Json doc = Valid();
+  doc.erase("start");
+  EXPECT_EQ(ErrorOf(doc), "kv.json: start: missing (the daemon's command line)");
+
+  doc = Valid();
+  doc["strat"] = "x";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: strat: unknown field"), std::string::npos) << ErrorOf(doc);
+
+  doc = Valid();
+  doc["client"]["cas"]["outcomes"][1]["type"] = "maybe";
+  EXPECT_EQ(ErrorOf(doc),
+            "kv.json: client.cas.outcomes[1].type: must be ok, fail or info, got "
+            "'maybe'");
+
+  doc = Valid();
+  doc["client"]["read"]["outcomes"][0]["stdout"] = "([0-9]";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.read.outcomes[0].stdout: bad regular expression"),
+            std::string::npos)
+      << ErrorOf(doc);
+
+  doc = Valid();
+  doc["client"]["write"]["command"] = "kv-cli set {key} {old}";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.write.command: unknown placeholder {old}"),
+            std::string::npos)
+      << ErrorOf(doc);
+
+  doc = Valid();
+  doc["client"].erase("cas");
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.cas: missing (an object {command, outcomes})");
+
+  doc = Valid();
+  doc["client"]["read"]["outcomes"] = Json::array();
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.read.outcomes: missing (a non-empty array of rules)");
+
+  doc = Valid();
+  doc["faults"] = {"partition", "clock"};
+  EXPECT_NE(ErrorOf(doc).find("kv.json: faults[1]: 'clock' is not a fault"), std::string::npos)
+      << ErrorOf(doc);
+
+  doc = Valid();
+  doc["nodes"] = "some";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: nodes: must be all or first, got 'some'");
+
+  doc = Valid();
+  doc["setup"] = {"mkdir -p {data_dir}", 7};
+  EXPECT_EQ(ErrorOf(doc), "kv.json: setup[1]: must be a string");
+
+  doc = Valid();
+  doc["client"]["timeout_ms"] = 0;
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.timeout_ms: must be an integer from 10 to 600000");
+
+  doc = Valid();
+  doc["process"] = "a-very-long-process-name";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: process: a process name (comm) has at most 15"),
+            std::string::npos);
+
+  // Every error is one line.
+  doc = Valid();
+  doc["client"]["read"]["outcomes"][0]["stdout"] = "(";
+  EXPECT_EQ(ErrorOf(doc).find('\n'), std::string::npos);
+}
+
+TEST(DeclarativeSpec, PlaceholdersExpandToQuotedWords) {
+  std::map<std::string, std::string> values = {{"key", "7"}, {"value", "it's"}, {"address", ""}};
+  auto line = ExpandPlaceholders("set {key} {value} at {address}", values);
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(*line, "set 7 'it'\\''s' at ''");
+  // Shell braces that are not lowercase placeholders are kept as written.
+  line = ExpandPlaceholders("echo ${HOME} {} { key} {key}", values);
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(*line, "echo ${HOME} {} { key} 7");
+  auto unknown = ExpandPlaceholders("x {nope}", values);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown placeholder {nope}"), std::string::npos);
+}
+
+TEST(DeclarativeSpec, OutputMapsToOutcomes) {
+  auto spec = ParseDeclarativeSpec(Valid().dump(), "kv.json");
+  ASSERT_TRUE(spec.ok());
+  const auto& read = spec->ops.at("read");
+  Op done = InterpretOutput(read, generator::Invoke("read", Json::array({3, nullptr})),
+                            {0, " 42\n", "", false});
+  EXPECT_EQ(done.type, OpType::kOk);
+  EXPECT_EQ(done.value, Json::array({3, 42}));
+  done = InterpretOutput(read, generator::Invoke("read", Json::array({3, nullptr})),
+                         {0, "\n", "", false});
+  EXPECT_EQ(done.type, OpType::kOk);
+  EXPECT_EQ(done.value, Json::array({3, nullptr}));
+  // exit 1 fails the first rule; the catch-all says fail.
+  done = InterpretOutput(read, generator::Invoke("read", Json::array({3, nullptr})),
+                         {1, "", "boom", false});
+  EXPECT_EQ(done.type, OpType::kFail);
+  EXPECT_EQ(done.error, "boom");
+
+  const auto& write = spec->ops.at("write");
+  Op w = generator::Invoke("write", Json::array({3, 5}));
+  EXPECT_EQ(InterpretOutput(write, w, {0, "OK\n", "", false}).type, OpType::kOk);
+  EXPECT_EQ(InterpretOutput(write, w, {1, "", "connect: Connection refused", false}).type,
+            OpType::kFail);
+  // Nothing matches: unknown.
+  Op unmatched = InterpretOutput(write, w, {0, "LOADING\n", "", false});
+  EXPECT_EQ(unmatched.type, OpType::kInfo);
+  EXPECT_NE(unmatched.error.get<std::string>().find("no outcome rule matched"), std::string::npos);
+  // A timeout is unknown even if the output would match; a read that timed
+  // out changed nothing.
+  EXPECT_EQ(InterpretOutput(write, w, {-1, "OK", "", true}).type, OpType::kInfo);
+  EXPECT_EQ(InterpretOutput(read, generator::Invoke("read", Json::array({3, nullptr})),
+                            {-1, "", "", true})
+                .type,
+            OpType::kFail);
+
+  const auto& cas = spec->ops.at("cas");
+  Op c = generator::Invoke("cas", Json::array({3, Json::array({1, 2})}));
+  EXPECT_EQ(InterpretOutput(cas, c, {0, "1", "", false}).type, OpType::kOk);
+  EXPECT_EQ(InterpretOutput(cas, c, {0, "0", "", false}).type, OpType::kFail);
+  EXPECT_EQ(InterpretOutput(cas, c, {0, "10", "", false}).type, OpType::kInfo);
+}
+
+}  // namespace
+}  // namespace chaos::adapters
