@@ -11,3 +11,23 @@ finish() {
   echo "$fails failed"
   exit $((fails > 0))
 }
+
+# For docker-labelled tests (needs $chaos): exits 0 with "skipped" when the
+# engine is missing and CHAOS_SKIP_DOCKER=1, fails clearly when it is missing
+# otherwise; sets $tmp (removed at exit), $store, and $cluster (this
+# checkout's test cluster, chaos-test<CHAOS_TEST_SLOT>), and takes that
+# cluster down at exit.
+docker_test_begin() {
+  if ! docker info >/dev/null 2>&1; then
+    if [[ ${CHAOS_SKIP_DOCKER:-} == 1 ]]; then
+      echo "skipped: CHAOS_SKIP_DOCKER=1"
+      exit 0
+    fi
+    echo "FAIL: the docker engine is not reachable (set CHAOS_SKIP_DOCKER=1 to skip)"
+    exit 1
+  fi
+  tmp=$(mktemp -d)
+  store=$tmp/store
+  cluster=chaos-test${CHAOS_TEST_SLOT:-}
+  trap '"$chaos" cluster down --test-cluster >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+}

@@ -8,19 +8,8 @@
 set -uo pipefail
 chaos=$1
 root=$2
-tmp=$(mktemp -d)
-store=$tmp/store
-fails=0
-cleanup() {
-  "$chaos" cluster down --test-cluster >/dev/null 2>&1
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-check() {
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../../scripts/test-lib.sh"
+docker_test_begin
 if ! docker info >/dev/null 2>&1; then
   if [[ ${CHAOS_SKIP_DOCKER:-} == 1 ]]; then echo "skipped: no docker engine"; exit 0; fi
   echo "FAIL: no docker engine (set CHAOS_SKIP_DOCKER=1 to skip the docker tests)"
@@ -88,5 +77,4 @@ check "bad file: exit 3 (got $rc)" test $rc -eq 3
 check "bad file: one line naming the field ($(cat "$tmp/bad.out"))" bash -c \
   "[[ \$(wc -l <'$tmp/bad.out') -eq 1 ]] && grep -q 'bad.json: client.read.outcomes\[1\].type: must be ok, fail or info' '$tmp/bad.out'"
 
-echo "$fails failed"
-exit $((fails > 0))
+finish

@@ -8,14 +8,8 @@
 # and the next run heals what it left behind.
 set -uo pipefail
 chaos=$1
-tmp=$(mktemp -d)
-store=$tmp/store
-cleanup() {
-  "$chaos" cluster down --test-cluster >/dev/null 2>&1
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/../../scripts/test-lib.sh"
+docker_test_begin
 # The test cluster of this checkout (CHAOS_TEST_SLOT=k: chaos-test<k>, as docker/cluster.h says).
 nodes() { docker ps --filter "label=chaos.cluster=chaos-test${CHAOS_TEST_SLOT:-}" --format '{{.Names}}'; }
 healed() {

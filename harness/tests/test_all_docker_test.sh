@@ -5,13 +5,8 @@
 # summary page and JSON agree with the runs.
 set -uo pipefail
 chaos=$1
-tmp=$(mktemp -d)
-cleanup() {
-  "$chaos" cluster down --test-cluster >/dev/null 2>&1
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/../../scripts/test-lib.sh"
+docker_test_begin
 
 # A bug cell passes when any of its seeds finds the bug: test-all records each
 # seed; the README's table (4 of 5 seeds) comes from the full matrix.

@@ -13,25 +13,8 @@
 # The stale-lease-read canary is stale_lease_canary_docker_test.sh.
 set -uo pipefail
 chaos=$1
-if ! docker info >/dev/null 2>&1; then
-  if [[ ${CHAOS_SKIP_DOCKER:-} == 1 ]]; then echo "skipped: CHAOS_SKIP_DOCKER=1"; exit 0; fi
-  echo "FAIL: the docker engine is not reachable (set CHAOS_SKIP_DOCKER=1 to skip)"
-  exit 1
-fi
-tmp=$(mktemp -d)
-store=$tmp/store
-fails=0
-cluster=chaos-test${CHAOS_TEST_SLOT:-}
-cleanup() {
-  "$chaos" cluster down --test-cluster >/dev/null 2>&1
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-check() {
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../../scripts/test-lib.sh"
+docker_test_begin
 container() { docker ps -q --filter "label=chaos.cluster=$cluster" --filter "label=chaos.node=$1"; }
 nodes() { docker ps --filter "label=chaos.cluster=$cluster" --format '{{.Label "chaos.node"}}'; }
 address() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(container "$1")"; }
@@ -141,5 +124,4 @@ rc=$(run "$tmp/packet2.out" --nemesis packet --time-limit 24 --nemesis-interval 
 check "packet random modes: valid, exit 0 (got $rc; $(tail -1 "$tmp/packet2.out"))" test "$rc" -eq 0
 check "packet random modes: healed" healed
 
-echo "$fails failed"
-exit $((fails > 0))
+finish

@@ -9,15 +9,9 @@
 #  - with --bug no-fsync (acknowledges before its WAL is durable), a run with
 #    lose-unsynced ends invalid (up to 4 attempts; each seed is printed).
 set -uo pipefail
-source "$(dirname "$0")/../../scripts/test-lib.sh"
 chaos=$1
-tmp=$(mktemp -d)
-store=$tmp/store
-cleanup() {
-  "$chaos" cluster down --test-cluster >/dev/null 2>&1
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../../scripts/test-lib.sh"
+docker_test_begin
 run() {  # run SEED INTERVAL ARGS... -> exit status; the run's directory in $run_dir
   local seed=$1 interval=$2
   shift 2

@@ -11,13 +11,8 @@
 # delays are small against the election timeout; the partition lasts 8 s.
 set -uo pipefail
 chaos=$1
-if ! docker info >/dev/null 2>&1; then
-  if [[ ${CHAOS_SKIP_DOCKER:-} == 1 ]]; then echo "skipped: CHAOS_SKIP_DOCKER=1"; exit 0; fi
-  echo "FAIL: the docker engine is not reachable (set CHAOS_SKIP_DOCKER=1 to skip)"
-  exit 1
-fi
-tmp=$(mktemp -d)
-trap '"$chaos" cluster down --test-cluster >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../../scripts/test-lib.sh"
+docker_test_begin
 "$chaos" cluster up --test-cluster >/dev/null 2>&1 || { echo "FAIL cluster up"; exit 1; }
 attempts=${CHAOS_CANARY_ATTEMPTS:-4}
 for seed in $(seq 701 $((700 + attempts))); do
