@@ -29,6 +29,9 @@ class PartitionNemesis : public Nemesis {
   Result<Json> Start(const Json& spec) override {
     std::string mode = ModeOf(spec, modes(), rng_);
     std::string leader = mode == "leader" ? Leader(context_.adapter) : "";
+    // No leader known (an election, or the leader paused): cut off any one
+    // node, as kill and pause fall back to one.
+    if (mode == "leader" && leader.empty()) mode = "isolate-one";
     CHAOS_ASSIGN_OR_RETURN(PartitionPlan plan,
                            PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
     std::vector<std::string> affected;
