@@ -34,12 +34,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   fs::path store = fs::temp_directory_path() / ("chaos-harness-bench-" + std::to_string(getpid()));
-  control::Inventory inventory;
-  for (int i = 1; i <= 5; ++i) {
-    control::NodeInfo node;
-    node.name = "n" + std::to_string(i);
-    inventory.nodes.push_back(node);
-  }
+  control::Inventory inventory = control::NamesOnlyInventory(5);
   std::printf("%-12s %12s %12s %10s\n", "concurrency", "ops", "seconds", "ops/s");
   int status = 0;
   for (int concurrency : levels) {

@@ -177,4 +177,14 @@ Result<Inventory> InventoryFromHosts(const std::vector<std::string>& hosts, cons
   return inv;
 }
 
+Inventory NamesOnlyInventory(int nodes) {
+  Inventory inventory;
+  for (int i = 1; i <= nodes; ++i) {
+    NodeInfo node;
+    node.name = "n" + std::to_string(i);
+    inventory.nodes.push_back(node);
+  }
+  return inventory;
+}
+
 }  // namespace chaos::control

@@ -74,4 +74,8 @@ Status SaveInventory(const Inventory& inventory, const std::string& path);
 Result<Inventory> InventoryFromHosts(const std::vector<std::string>& hosts, const SshOptions& ssh,
                                      int ssh_port, int client_port);
 
+// Node names n1..nN and nothing else: for a system that lives in the
+// controller (the memory adapter), where nodes only name the workers' contacts.
+Inventory NamesOnlyInventory(int nodes);
+
 }  // namespace chaos::control

@@ -44,15 +44,10 @@ struct RunFlags {
 // The nodes to test: --nodes hosts, the memory adapter's names, or the
 // docker cluster.
 Result<control::Inventory> ResolveInventory(const RunFlags& flags) {
-  if (flags.run.adapter == "memory") {
-    // Lives in the controller: node names only, for the workers' contacts.
-    control::Inventory inventory;
-    for (int i = 1; i <= 5; ++i) {
-      control::NodeInfo node;
-      node.name = "n" + std::to_string(i);
-      inventory.nodes.push_back(node);
-    }
-    return inventory;
+  // A system that lives in the controller needs no cluster: node names only.
+  if (auto probe = adapters::MakeAdapter(flags.run.adapter, adapters::AdapterContext());
+      probe.ok() && !(*probe)->UsesNodes()) {
+    return control::NamesOnlyInventory(5);
   }
   if (!flags.hosts.empty()) {
     return control::InventoryFromHosts(SplitCommas(flags.hosts), flags.ssh, flags.ssh_port,

@@ -81,7 +81,7 @@ class ClockNemesis : public Nemesis {
   Result<Json> Start(const Json& spec) override {
     CHAOS_ASSIGN_OR_RETURN(ClockPlan plan, PlanClock(spec, rng_));
     std::string target_mode;
-    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, context_, rng_, &target_mode));
+    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, "targets", context_, rng_, &target_mode));
     Status s = OnNodes(context_.inventory, targets,
                        [&](const control::NodeInfo& n) { return Apply(n, plan); });
     Json description = {{"mode", plan.mode}, {"targets", target_mode}, {"nodes", targets}};

@@ -45,12 +45,14 @@ std::string Leader(adapters::Adapter* adapter);
 std::string ModeOf(const history::Json& spec, const std::vector<std::string>& modes,
                    std::mt19937_64& rng);
 
-// The nodes a fault hits: spec["targets"] (one, minority, majority, all,
-// leader) or one of those drawn from `rng`; "leader" becomes "one" when the
-// adapter knows no leader. `*mode` gets the target mode used.
+// The nodes a fault hits: spec[key] (one, minority, majority, all, leader;
+// key is "mode" for kill, pause and lose-unsynced, "targets" for nemeses whose
+// mode says what to do) or one of those drawn from `rng`; "leader" becomes
+// "one" when the adapter knows no leader. `*mode` gets the target mode used.
 struct NemesisContext;
-Result<std::vector<std::string>> TargetsOf(const history::Json& spec, const NemesisContext& context,
-                                           std::mt19937_64& rng, std::string* mode);
+Result<std::vector<std::string>> TargetsOf(const history::Json& spec, const char* key,
+                                           const NemesisContext& context, std::mt19937_64& rng,
+                                           std::string* mode);
 
 // spec[name] when it is an integer, else `fallback`.
 int64_t IntField(const history::Json& spec, const char* name, int64_t fallback);

@@ -60,11 +60,8 @@ class LoseUnsyncedNemesis : public Nemesis {
       return FailedPrecondition("the " + context_.adapter->name() +
                                 " adapter has no data directory for lose-unsynced");
     }
-    std::string mode = ModeOf(spec, modes(), rng_);
-    std::string leader = mode == "leader" ? Leader(context_.adapter) : "";
-    if (mode == "leader" && leader.empty()) mode = "one";
-    CHAOS_ASSIGN_OR_RETURN(auto targets,
-                           ChooseTargets(mode, NodeNames(context_.inventory), rng_, leader));
+    std::string mode;
+    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, "mode", context_, rng_, &mode));
     std::string nonce = std::to_string(rng_());
     std::mutex mu;
     Json dropped = Json::object();

@@ -107,11 +107,8 @@ class ProcessNemesis : public Nemesis {
   }
 
   Result<Json> Start(const Json& spec) override {
-    std::string mode = ModeOf(spec, modes(), rng_);
-    std::string leader = mode == "leader" ? Leader(context_.adapter) : "";
-    if (mode == "leader" && leader.empty()) mode = "one";  // no leader known: any one node
-    CHAOS_ASSIGN_OR_RETURN(auto targets,
-                           ChooseTargets(mode, NodeNames(context_.inventory), rng_, leader));
+    std::string mode;
+    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, "mode", context_, rng_, &mode));
     Status s = OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) {
       return kill_ ? context_.adapter->Kill(n) : context_.adapter->Pause(n);
     });
@@ -172,11 +169,12 @@ std::string ModeOf(const Json& spec, const std::vector<std::string>& modes, std:
   return modes[rng() % modes.size()];
 }
 
-Result<std::vector<std::string>> TargetsOf(const Json& spec, const NemesisContext& context,
-                                           std::mt19937_64& rng, std::string* mode) {
+Result<std::vector<std::string>> TargetsOf(const Json& spec, const char* key,
+                                           const NemesisContext& context, std::mt19937_64& rng,
+                                           std::string* mode) {
   static const std::vector<std::string> kModes = {"one", "minority", "majority", "all", "leader"};
-  *mode = spec.is_object() && spec.contains("targets") && spec["targets"].is_string()
-              ? spec["targets"].get<std::string>()
+  *mode = spec.is_object() && spec.contains(key) && spec[key].is_string()
+              ? spec[key].get<std::string>()
               : kModes[rng() % kModes.size()];
   std::string leader = *mode == "leader" ? Leader(context.adapter) : "";
   if (*mode == "leader" && leader.empty()) *mode = "one";  // no leader known

@@ -84,7 +84,7 @@ class PacketNemesis : public Nemesis {
   Result<Json> Start(const Json& spec) override {
     CHAOS_ASSIGN_OR_RETURN(PacketPlan plan, PlanPacket(spec, rng_));
     std::string target_mode;
-    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, context_, rng_, &target_mode));
+    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, "targets", context_, rng_, &target_mode));
     std::map<std::string, std::string> methods;
     std::mutex methods_mu;
     CHAOS_RETURN_IF_ERROR(OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) {
