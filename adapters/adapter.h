@@ -81,6 +81,12 @@ class Adapter {
   // Stops the system and leaves the node as Setup found it (logs are kept).
   virtual Status Teardown(const control::NodeInfo& node) = 0;
   virtual std::vector<std::string> LogFiles(const control::NodeInfo& node) const = 0;
+  // Text that the system writes to its logs (LogFiles) only when it has
+  // caught a safety violation itself: a replica that found two values chosen
+  // for one slot, a failed consistency check. A run whose downloaded logs
+  // contain one is invalid (checker "logs"), as in Jepsen's log-file-pattern
+  // checker. Empty: the logs are not checked.
+  virtual std::vector<std::string> FatalLogPatterns() const { return {}; }
   // The current leader's node name, if the system has one and knows it.
   virtual Result<std::optional<std::string>> Leader() { return std::optional<std::string>(); }
   // A client bound to `node` (its first contact) for logical process `process`.

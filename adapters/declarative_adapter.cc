@@ -137,6 +137,8 @@ class DeclarativeAdapter : public Adapter {
     return spec_.log_files;
   }
 
+  std::vector<std::string> FatalLogPatterns() const override { return spec_.fatal_log_patterns; }
+
   std::string DataDir(const control::NodeInfo&) const override { return spec_.data_dir; }
 
   Result<std::optional<std::string>> Leader() override {

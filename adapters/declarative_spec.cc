@@ -203,7 +203,7 @@ Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::st
   CHAOS_RETURN_IF_ERROR(
       p.OnlyKnown(doc, "",
                   {"name", "description", "nodes", "setup", "start", "process", "daemon_log",
-                   "log_files", "teardown", "data_dir", "faults", "client"}));
+                   "log_files", "fatal_log_patterns", "teardown", "data_dir", "faults", "client"}));
   DeclarativeSpec spec;
   CHAOS_ASSIGN_OR_RETURN(spec.name, p.String(doc, "", "name", true, "the system's name"));
   for (char c : spec.name) {
@@ -239,6 +239,12 @@ Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::st
   }
   CHAOS_ASSIGN_OR_RETURN(spec.log_files, p.Strings(doc, "", "log_files"));
   if (!doc.contains("log_files")) spec.log_files = {spec.daemon_log};
+  CHAOS_ASSIGN_OR_RETURN(spec.fatal_log_patterns, p.Strings(doc, "", "fatal_log_patterns"));
+  for (size_t i = 0; i < spec.fatal_log_patterns.size(); ++i) {
+    if (spec.fatal_log_patterns[i].empty()) {
+      return p.Error("fatal_log_patterns[" + std::to_string(i) + "]", "must not be empty");
+    }
+  }
   CHAOS_ASSIGN_OR_RETURN(auto faults, p.Strings(doc, "", "faults"));
   if (!doc.contains("faults")) faults = {"partition", "kill", "pause"};
   for (size_t i = 0; i < faults.size(); ++i) {

@@ -18,6 +18,9 @@
 //    "daemon_log": "/var/log/chaos/redis.log", default /var/log/chaos/<name>.log
 //    "log_files": ["..."],                     downloaded after the run (default: the
 //                                              daemon log)
+//    "fatal_log_patterns": ["PANIC", ...],     text the system logs only when it caught a
+//                                              safety violation itself: a run whose logs
+//                                              hold one is invalid (checker "logs")
 //    "teardown": ["shell line", ...],          after the daemon is killed
 //    "data_dir": "/var/lib/chaos-redis",       optional
 //    "faults": ["partition", "kill", "pause"], what the system can take (default these)
@@ -89,6 +92,7 @@ struct DeclarativeSpec {
   std::string process;
   std::string daemon_log;
   std::vector<std::string> log_files;
+  std::vector<std::string> fatal_log_patterns;
   std::vector<std::string> teardown;
   std::string data_dir;
   std::set<std::string> faults;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
 
 #include "adapters/adapter.h"
 #include "adapters/faketime.h"
@@ -57,10 +58,28 @@ history::Op Complete(const history::Op& invoke, const server::OpResult& r, histo
 
 class RegisterClientAdapter : public Client {
  public:
-  explicit RegisterClientAdapter(std::unique_ptr<server::RegisterClient> client)
-      : client_(std::move(client)) {}
+  // `node_by_address`: node name by the address the client reaches it at.
+  RegisterClientAdapter(std::unique_ptr<server::RegisterClient> client,
+                        std::map<std::string, std::string> node_by_address)
+      : client_(std::move(client)), node_by_address_(std::move(node_by_address)) {}
 
   history::Op Invoke(const history::Op& invoke) override {
+    history::Op done = Run(invoke);
+    // Which node answered (the client follows redirects away from the node it
+    // is bound to): a stale read names the old leader that served it.
+    if (!last_node_.empty() && done.type != history::OpType::kInfo) {
+      auto it = node_by_address_.find(last_node_);
+      if (it != node_by_address_.end()) {
+        if (!done.extra.is_object()) done.extra = history::Json::object();
+        done.extra["served_by"] = it->second;
+      }
+    }
+    return done;
+  }
+
+ private:
+  history::Op Run(const history::Op& invoke) {
+    last_node_.clear();
     const history::Json& v = invoke.value;
     if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer()) {
       return Refuse(invoke, "register ops take [key, value]");
@@ -68,22 +87,24 @@ class RegisterClientAdapter : public Client {
     std::string key = std::to_string(v[0].get<int64_t>());
     if (invoke.f == "read") {
       server::OpResult r = client_->Get(key);
+      last_node_ = r.node;
       history::Json read = r.value ? history::Json(*r.value) : history::Json(nullptr);
       return Complete(invoke, r, history::Json::array({v[0], read}));
     }
     if (invoke.f == "write" && v[1].is_number_integer()) {
       server::OpResult r = client_->Put(key, v[1].get<int64_t>());
+      last_node_ = r.node;
       return Complete(invoke, r, v);
     }
     if (invoke.f == "cas" && v[1].is_array() && v[1].size() == 2 && v[1][0].is_number_integer() &&
         v[1][1].is_number_integer()) {
       server::OpResult r = client_->Cas(key, v[1][0].get<int64_t>(), v[1][1].get<int64_t>());
+      last_node_ = r.node;
       return Complete(invoke, r, v);
     }
     return Refuse(invoke, "unsupported register op " + history::Describe(invoke));
   }
 
- private:
   // The op was never sent: it certainly did not happen.
   static history::Op Refuse(const history::Op& invoke, std::string why) {
     history::Op done = invoke;
@@ -93,6 +114,8 @@ class RegisterClientAdapter : public Client {
   }
 
   std::unique_ptr<server::RegisterClient> client_;
+  std::map<std::string, std::string> node_by_address_;
+  std::string last_node_;  // address that answered the last op, "" if none
 };
 
 class RegisterAdapter : public ProcessAdapter {
@@ -172,6 +195,12 @@ class RegisterAdapter : public ProcessAdapter {
     return logs;
   }
 
+  // The server stops with this line when its core halts (target/server/node.cc):
+  // two values chosen for one slot, or replicas whose state checksums differ.
+  std::vector<std::string> FatalLogPatterns() const override {
+    return {"stopping: replica diverged"};
+  }
+
   std::string DataDir(const control::NodeInfo&) const override { return kDataDir; }
 
   // IDENTITY, wal/wal-*.log and snap/snapshot-*.snap (target/storage/FORMAT.md).
@@ -212,7 +241,10 @@ class RegisterAdapter : public ProcessAdapter {
     int id = NodeId(context_.inventory, node);
     if (id < 0) return InvalidArgument("node " + node.name + " is not in the inventory");
     CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(id, process + 1));
-    return std::unique_ptr<Client>(std::make_unique<RegisterClientAdapter>(std::move(client)));
+    std::map<std::string, std::string> node_by_address;
+    for (const auto& n : context_.inventory.nodes) node_by_address[n.client.ToString()] = n.name;
+    return std::unique_ptr<Client>(
+        std::make_unique<RegisterClientAdapter>(std::move(client), std::move(node_by_address)));
   }
 
  private:

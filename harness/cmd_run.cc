@@ -131,6 +131,7 @@ struct TestAllFlags {
   int seeds = 5;
   double time_limit_s = 30;
   bool test_cluster = false;
+  bool list = false;  // print the cells and exit
 };
 
 int TestAll(TestAllFlags& flags, const std::string& command_line) {
@@ -151,6 +152,33 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
     std::vector<std::string> names =
         flags.nemeses.empty() ? nemesis::NemesisNames() : SplitCommas(flags.nemeses);
     matrix = harness::DefaultMatrix(flags.base, names, flags.seeds, flags.time_limit_s);
+  }
+  if (flags.list) {
+    auto seconds = [](double s) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g s", s);
+      return std::string(text);
+    };
+    for (const auto& cell : matrix.cells) {
+      std::string line = cell.name + ": nemesis " +
+                         (cell.run.nemeses.empty() ? "none" : JoinCommas(cell.run.nemeses)) + ", " +
+                         std::to_string(cell.seeds) + " seeds x " + seconds(cell.run.time_limit_s) +
+                         ", interval " + seconds(cell.run.nemesis_interval_s) + ", expect " +
+                         checker::VerdictName(cell.expect);
+      if (cell.run.op_timeout_ms != 1000) {
+        line += ", op timeout " + std::to_string(cell.run.op_timeout_ms) + " ms";
+      }
+      if (cell.run.concurrency > 0)
+        line += ", " + std::to_string(cell.run.concurrency) + " clients";
+      if (!cell.run.bugs.empty()) line += ", bug " + JoinCommas(cell.run.bugs);
+      if (cell.run.read_mode != "log") line += ", " + cell.run.read_mode + " reads";
+      for (const auto& [name, spec] : cell.run.nemesis_specs) line += ", " + name + "=" + spec;
+      for (const auto& [name, value] : cell.run.adapter_options) {
+        line += ", " + name + "=" + value;
+      }
+      std::printf("%s\n", line.c_str());
+    }
+    return 0;
   }
   // Every cell runs on one cluster: the first cell's adapter decides which.
   RunFlags run_flags;
@@ -265,6 +293,7 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   test_all->add_option("--store", all.base.store_dir, "store folder (default <repo>/store)");
   test_all->add_flag("--test-cluster", all.test_cluster,
                      "use the docker cluster of the tests (chaos-test)");
+  test_all->add_flag("--list", all.list, "print the matrix's cells and exit");
   test_all->callback([exit_code] { *exit_code = TestAll(all, CommandLine()); });
 
   static std::string run_dir = "store/latest";

@@ -52,6 +52,30 @@ class FieldReader {
     return Status::Ok();
   }
 
+  // An object of name -> value merged over `*out`: with `as_json` each value
+  // is kept as JSON text (nemesis specs); else it must be a string or a
+  // number (adapter options).
+  Status StringMap(const char* key, bool as_json, std::map<std::string, std::string>* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Status::Ok();
+    if (!v->is_object()) return InvalidArgument(where_ + "." + key + ": must be an object");
+    for (const auto& [name, value] : v->items()) {
+      if (as_json) {
+        if (!value.is_object()) {
+          return InvalidArgument(where_ + "." + key + "." + name + ": must be an object");
+        }
+        (*out)[name] = value.dump();
+      } else if (value.is_string()) {
+        (*out)[name] = value.get<std::string>();
+      } else if (value.is_number()) {
+        (*out)[name] = value.dump();
+      } else {
+        return InvalidArgument(where_ + "." + key + "." + name + ": must be a string or a number");
+      }
+    }
+    return Status::Ok();
+  }
+
   template <typename T>
   Status Number(const char* key, T min, T* out) const {
     const Json* v = Find(key);
@@ -75,10 +99,11 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
                              const RunOptions& base) {
   if (!cell.is_object()) return InvalidArgument(where + ": must be an object");
   static const std::set<std::string> kKnown = {
-      "name",  "adapter",          "workload",      "nemesis",
-      "bug",   "read_mode",        "expect",        "seeds",
-      "seed",  "time_limit",       "concurrency",   "ops_per_key",
-      "cells", "nemesis_interval", "recovery_time", "until_found"};
+      "name",       "adapter",          "workload",      "nemesis",
+      "bug",        "read_mode",        "expect",        "seeds",
+      "seed",       "time_limit",       "concurrency",   "ops_per_key",
+      "cells",      "nemesis_interval", "recovery_time", "until_found",
+      "op_timeout", "adapter_options",  "nemesis_specs"};
   for (const auto& [key, value] : cell.items()) {
     if (!kKnown.contains(key)) return InvalidArgument(where + "." + key + ": unknown field");
   }
@@ -100,6 +125,9 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
   CHAOS_RETURN_IF_ERROR(r.Number<double>("recovery_time", 0, &out.run.recovery_time_s));
   CHAOS_RETURN_IF_ERROR(r.Number<int>("concurrency", 0, &out.run.concurrency));
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("ops_per_key", 1, &out.run.ops_per_key));
+  CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("op_timeout", 1, &out.run.op_timeout_ms));
+  CHAOS_RETURN_IF_ERROR(r.StringMap("adapter_options", false, &out.run.adapter_options));
+  CHAOS_RETURN_IF_ERROR(r.StringMap("nemesis_specs", true, &out.run.nemesis_specs));
   if (const Json* v = r.Find("until_found"); v != nullptr) {
     if (!v->is_boolean()) return InvalidArgument(where + ".until_found: must be true or false");
     out.until_found = v->get<bool>();
@@ -129,7 +157,8 @@ double Median(std::vector<double> v) {
 }
 
 // When, from the start of the run, the op the checker could not linearize
-// happened (seconds); negative if results.json does not say.
+// happened (seconds), else when a node first logged a safety violation
+// (checker "logs"); negative if results.json says neither.
 double DetectionSeconds(const std::string& run_dir) {
   std::ifstream in(run_dir + "/results.json");
   if (!in) return -1;
@@ -140,8 +169,15 @@ double DetectionSeconds(const std::string& run_dir) {
       results["counterexample"].contains("op")) {
     op = &results["counterexample"]["op"];
   }
-  if (op == nullptr || !op->contains("time_ns") || !(*op)["time_ns"].is_number()) return -1;
-  return (*op)["time_ns"].get<double>() / 1e9;
+  if (op != nullptr && op->contains("time_ns") && (*op)["time_ns"].is_number()) {
+    return (*op)["time_ns"].get<double>() / 1e9;
+  }
+  const Json& logs = results.value("checkers", Json::object()).value("logs", Json::object());
+  const Json& matches = logs.value("matches", Json::array());
+  if (!matches.empty() && matches[0].contains("time_ns") && matches[0]["time_ns"].is_number()) {
+    return matches[0]["time_ns"].get<double>() / 1e9;
+  }
+  return -1;
 }
 
 // The cell's row of summary.json from its runs so far.
@@ -203,12 +239,14 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
     return std::find(nemeses.begin(), nemeses.end(), n.substr(0, n.find(':'))) != nemeses.end();
   };
   Matrix matrix;
-  auto add = [&](std::vector<std::string> faults, std::string bug, std::string read_mode) {
+  // Adds a cell of the faults that are usable; returns it, or null if none is.
+  auto add = [&](std::vector<std::string> faults, std::string bug,
+                 std::string read_mode) -> MatrixCell* {
     std::vector<std::string> usable;
     for (auto& f : faults) {
       if (has(f)) usable.push_back(f);
     }
-    if (usable.empty()) return;
+    if (usable.empty()) return nullptr;
     MatrixCell cell;
     cell.run = base;
     cell.run.adapter = "register";
@@ -221,20 +259,96 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
     cell.name = CellName(cell);
     cell.run.test_name = cell.name;
     matrix.cells.push_back(std::move(cell));
+    return &matrix.cells.back();
   };
-  // The correct build: every nemesis alone, then all of them on one schedule.
+  auto rename = [](MatrixCell* cell, const std::string& suffix) {
+    cell->name += "-" + suffix;
+    cell->run.test_name = cell->name;
+  };
+  // The leader stalled (SIGSTOP) as it is cut off: it wakes still leading
+  // while the majority has a new leader. Election timeouts of 1 s give the
+  // windows room; 100 ms op timeouts bring the clients bound to the old
+  // leader back to it after each write that cannot commit there.
+  auto stalled_leader = [&](MatrixCell* cell, double interval_s) {
+    if (cell == nullptr) return;
+    cell->run.nemesis_specs["partition"] = R"({"mode":"leader","stall_ms":1300})";
+    cell->run.adapter_options["election-ticks"] = "100";
+    cell->run.op_timeout_ms = 100;
+    cell->run.concurrency = 20;
+    cell->run.nemesis_interval_s = interval_s;
+    rename(cell, "stalled-leader");
+  };
+  // Replies slower than the heartbeat (so the leader retransmits Accepts and
+  // hears twice from one acceptor) while a random minority is cut off.
+  auto slow_minority = [&](MatrixCell* cell) {
+    if (cell == nullptr) return;
+    cell->run.nemesis_specs["packet"] =
+        R"({"mode":"delay","delay_ms":40,"jitter_ms":10,"targets":"all"})";
+    cell->run.nemesis_specs["partition"] = R"({"mode":"random-halves"})";
+    cell->run.nemesis_interval_s = 3;
+    rename(cell, "slow-minority");
+  };
+  auto slow_leader_clock = [&](MatrixCell* cell) {
+    if (cell == nullptr) return;
+    cell->run.nemesis_specs["clock"] = R"({"mode":"drift","rate":0.4,"targets":"leader"})";
+  };
+  auto both_usable = [&](const std::vector<std::string>& faults) {
+    return std::all_of(faults.begin(), faults.end(), has);
+  };
+  // The correct build: every nemesis alone, then all of them on one schedule,
+  // then the schedules below that reveal the mistakes.
   for (const auto& n : nemeses) add({n}, "", "log");
   if (nemeses.size() > 1) add(nemeses, "", "log");
   add({"clock", "partition"}, "", "lease");
+  if (has("partition") && has("pause")) stalled_leader(add({"partition"}, "", "log"), 0.8);
+  if (has("partition") && has("pause") && has("kill")) {
+    MatrixCell* cell = add({"partition:stale-leader"}, "", "log");
+    cell->run.nemesis_interval_s = 3;
+    cell->run.op_timeout_ms = 100;
+    cell->run.concurrency = 20;
+  }
+  if (both_usable({"packet", "partition"})) slow_minority(add({"packet", "partition"}, "", "log"));
+  if (both_usable({"clock", "partition", "pause"})) {
+    MatrixCell* cell = add({"clock", "partition"}, "", "lease");
+    slow_leader_clock(cell);
+    stalled_leader(cell, 5);
+  }
   // Each mistake under the faults that can reveal it.
   // Lost acknowledgements need a majority to lose them at once.
   add({"lose-unsynced:majority/all"}, "no-fsync", "log");
-  add({"kill:majority/all", "lose-unsynced:majority/all"}, "forget-promise", "log");
-  for (const char* bug :
-       {"promise-geq", "skip-phase1-on-retry", "majority-off-by-one", "count-duplicate-acks"}) {
+  // The stalled old leader wakes among restarted nodes that forgot their
+  // promises (the simulator's stale-leader scenario).
+  bool stale_leader = has("partition") && has("pause") && has("kill");
+  if (stale_leader) {
+    MatrixCell* cell = add({"partition:stale-leader"}, "forget-promise", "log");
+    cell->run.nemesis_interval_s = 3;
+    cell->run.op_timeout_ms = 100;  // clients reach the new leader while the old one sleeps
+    cell->run.concurrency = 20;
+  } else {
+    add({"kill:majority/all", "lose-unsynced:majority/all"}, "forget-promise", "log");
+  }
+  for (const char* bug : {"promise-geq", "majority-off-by-one"}) {
     add({"partition", "kill", "pause"}, bug, "log");
   }
-  add({"clock", "partition"}, "stale-lease-read", "lease");
+  // A stalled old leader that wakes and meets the new leader's higher ballot.
+  if (has("partition") && has("pause")) {
+    stalled_leader(add({"partition"}, "skip-phase1-on-retry", "log"), 0.8);
+  } else {
+    add({"partition", "kill", "pause"}, "skip-phase1-on-retry", "log");
+  }
+  if (both_usable({"packet", "partition"})) {
+    slow_minority(add({"packet", "partition"}, "count-duplicate-acks", "log"));
+  } else {
+    add({"partition", "kill", "pause"}, "count-duplicate-acks", "log");
+  }
+  // A slow clock on the leader, which is then stalled and cut off.
+  if (both_usable({"clock", "partition", "pause"})) {
+    MatrixCell* cell = add({"clock", "partition"}, "stale-lease-read", "lease");
+    slow_leader_clock(cell);
+    stalled_leader(cell, 5);
+  } else {
+    add({"clock", "partition"}, "stale-lease-read", "lease");
+  }
   return matrix;
 }
 

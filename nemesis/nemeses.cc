@@ -1,5 +1,7 @@
 // Partition, kill and pause.
 #include <algorithm>
+#include <chrono>
+#include <set>
 #include <thread>
 
 #include "base/check.h"
@@ -16,6 +18,20 @@ namespace {
 using control::Command;
 
 // iptables rules in a chain of our own, CHAOS, jumped to from INPUT and OUTPUT.
+// A spec with "stall_ms": N stalls the smallest side (SIGSTOP through the
+// adapter, as the pause nemesis does) just before cutting it off, and lets it
+// run on, still cut off, N ms later: a leader in a long GC pause whose
+// network fails meanwhile. It wakes with its timers where they stopped, so it
+// does not step down (check-quorum) for another election timeout, while the
+// other side has elected a leader and written. That is the schedule that
+// exposes leases longer than the followers' promise (--bug stale-lease-read).
+// The stall is recorded in the op.
+//
+// Mode "stale-leader" (never drawn at random: it also kills and pauses) is
+// the simulator's scenario of that name: the stalled, cut-off leader wakes
+// among quorum - 1 freshly restarted nodes and nobody else, the new leader's
+// messages cut off (forgotten promises, --bug forget-promise, let them accept
+// its stale proposals).
 class PartitionNemesis : public Nemesis {
  public:
   explicit PartitionNemesis(NemesisContext context)
@@ -23,27 +39,51 @@ class PartitionNemesis : public Nemesis {
 
   std::string name() const override { return "partition"; }
   std::vector<std::string> modes() const override {
-    return {"halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader"};
+    std::vector<std::string> modes = RandomModes();
+    modes.push_back("stale-leader");
+    return modes;
   }
 
   Result<Json> Start(const Json& spec) override {
-    std::string mode = ModeOf(spec, modes(), rng_);
-    std::string leader = mode == "leader" ? Leader(context_.adapter) : "";
+    // stale-leader also kills and pauses: only when asked for by name.
+    std::string mode = ModeOf(spec, RandomModes(), rng_);
+    bool aimed = mode == "leader" || mode == "stale-leader";
+    std::string leader = aimed ? Leader(context_.adapter) : "";
     // No leader known (an election, or the leader paused): cut off any one
     // node, as kill and pause fall back to one.
-    if (mode == "leader" && leader.empty()) mode = "isolate-one";
+    if (aimed && leader.empty()) mode = "isolate-one";
+    int64_t stall_ms = IntField(spec, "stall_ms", mode == "stale-leader" ? 1000 : 0);
+    if (stall_ms < 0) return InvalidArgument("partition: stall_ms must be >= 0");
+    if (mode == "stale-leader") {
+      for (const char* fault : {"pause", "kill"}) {
+        if (!context_.adapter->SupportedFaults().contains(fault)) {
+          return InvalidArgument(std::string("partition: stale-leader needs an adapter that can ") +
+                                 fault + " a node; " + context_.adapter->name() + " cannot");
+        }
+      }
+      return StartStaleLeader(leader, stall_ms);
+    }
+    if (stall_ms > 0 && !context_.adapter->SupportedFaults().contains("pause")) {
+      return InvalidArgument("partition: stall_ms needs an adapter that can pause a node; " +
+                             context_.adapter->name() + " cannot");
+    }
     CHAOS_ASSIGN_OR_RETURN(PartitionPlan plan,
                            PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
-    std::vector<std::string> affected;
-    for (const auto& [node, _] : plan.grudge) affected.push_back(node);
-    CHAOS_RETURN_IF_ERROR(OnNodes(context_.inventory, affected, [&](const control::NodeInfo& n) {
-      std::vector<std::string> addresses;
-      for (const auto& peer : plan.grudge.at(n.name)) {
-        addresses.push_back(context_.inventory.Find(peer)->address);
-      }
-      return Apply(n, addresses);
-    }));
+    std::vector<std::string> side;  // stalled
+    auto began = std::chrono::steady_clock::now();
+    if (stall_ms > 0 && !plan.groups.empty()) {
+      side = *std::min_element(plan.groups.begin(), plan.groups.end(),
+                               [](const auto& a, const auto& b) { return a.size() < b.size(); });
+      CHAOS_RETURN_IF_ERROR(Stall(side));
+    }
+    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan));
     Json description = {{"mode", mode}, {"nodes", affected}, {"groups", plan.groups}};
+    if (!side.empty()) {
+      std::this_thread::sleep_until(began + std::chrono::milliseconds(stall_ms));
+      CHAOS_RETURN_IF_ERROR(Resume(side));
+      description["stalled"] = side;
+      description["stalled_ms"] = MsSince(began);
+    }
     return description;
   }
 
@@ -53,6 +93,8 @@ class PartitionNemesis : public Nemesis {
   }
 
   Status Heal() override {
+    std::vector<std::string> stalled(stalled_.begin(), stalled_.end());
+    CHAOS_RETURN_IF_ERROR(Resume(stalled));
     return OnNodes(context_.inventory, NodeNames(context_.inventory),
                    [&](const control::NodeInfo& n) {
                      // Flush our chain only; a missing chain is already healed.
@@ -67,6 +109,74 @@ class PartitionNemesis : public Nemesis {
 
  private:
   control::Session* Session(const control::NodeInfo& n) { return context_.nodes->Get(n.name); }
+
+  static std::vector<std::string> RandomModes() {
+    return {"halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader"};
+  }
+
+  static int64_t MsSince(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t)
+        .count();
+  }
+
+  // The simulator's stale-leader scenario (nemesis/plan.h, StaleLeaderPlan),
+  // in the containers: stop the leader and cut it off; `stall_ms` later,
+  // crash and restart quorum - 1 of the others, regroup the network as
+  // {leader + restarted} | the rest, and let the leader run on.
+  Result<Json> StartStaleLeader(const std::string& leader, int64_t stall_ms) {
+    CHAOS_ASSIGN_OR_RETURN(StaleLeaderPlan plan,
+                           PlanStaleLeader(NodeNames(context_.inventory), rng_, leader));
+    auto began = std::chrono::steady_clock::now();
+    CHAOS_RETURN_IF_ERROR(Stall({leader}));
+    CHAOS_RETURN_IF_ERROR(ApplyPlan(plan.isolate).status());
+    std::this_thread::sleep_until(began + std::chrono::milliseconds(stall_ms));
+    CHAOS_RETURN_IF_ERROR(
+        OnNodes(context_.inventory, plan.restarted, [&](const control::NodeInfo& n) -> Status {
+          CHAOS_RETURN_IF_ERROR(context_.adapter->Kill(n));
+          return context_.adapter->Start(n);
+        }));
+    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan.swap));
+    CHAOS_RETURN_IF_ERROR(Resume({leader}));
+    return Json{{"mode", "stale-leader"},      {"nodes", affected},
+                {"groups", plan.swap.groups},  {"leader", leader},
+                {"restarted", plan.restarted}, {"stalled", {leader}},
+                {"stalled_ms", MsSince(began)}};
+  }
+
+  // SIGSTOP through the adapter; Heal continues whatever is still stopped.
+  Status Stall(const std::vector<std::string>& nodes) {
+    for (const auto& n : nodes) stalled_.insert(n);
+    return OnNodes(context_.inventory, nodes,
+                   [&](const control::NodeInfo& n) { return context_.adapter->Pause(n); });
+  }
+
+  // Replaces every node's DROP rules with the plan's grudge (none for a node
+  // the plan leaves whole); returns the nodes that drop something.
+  Result<std::vector<std::string>> ApplyPlan(const PartitionPlan& plan) {
+    std::vector<std::string> affected;
+    for (const auto& [node, _] : plan.grudge) affected.push_back(node);
+    CHAOS_RETURN_IF_ERROR(
+        OnNodes(context_.inventory, NodeNames(context_.inventory), [&](const control::NodeInfo& n) {
+          std::vector<std::string> addresses;
+          auto it = plan.grudge.find(n.name);
+          if (it != plan.grudge.end()) {
+            for (const auto& peer : it->second) {
+              addresses.push_back(context_.inventory.Find(peer)->address);
+            }
+          }
+          return Apply(n, addresses);
+        }));
+    return affected;
+  }
+
+  Status Resume(const std::vector<std::string>& nodes) {
+    CHAOS_RETURN_IF_ERROR(OnNodes(context_.inventory, nodes, [&](const control::NodeInfo& n) {
+      return context_.adapter->Resume(n);
+    }));
+    for (const auto& n : nodes) stalled_.erase(n);
+    return Status::Ok();
+  }
 
   Status Apply(const control::NodeInfo& n, const std::vector<std::string>& addresses) {
     auto ipt = [](std::vector<std::string> args) {
@@ -93,6 +203,7 @@ class PartitionNemesis : public Nemesis {
 
   NemesisContext context_;
   std::mt19937_64 rng_;
+  std::set<std::string> stalled_;  // paused by stall_ms and not yet resumed
 };
 
 // Kill and pause differ only in the adapter calls they make.

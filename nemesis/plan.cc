@@ -18,6 +18,32 @@ void Separate(Grudge& grudge, const std::vector<std::string>& a,
 
 }  // namespace
 
+Result<StaleLeaderPlan> PlanStaleLeader(std::vector<std::string> nodes, std::mt19937_64& rng,
+                                        const std::string& leader) {
+  if (nodes.size() < 3) {
+    return InvalidArgument("the stale-leader partition needs at least 3 nodes, got " +
+                           std::to_string(nodes.size()));
+  }
+  auto it = std::find(nodes.begin(), nodes.end(), leader);
+  if (it == nodes.end()) {
+    return InvalidArgument("the stale-leader partition needs the leader, got '" + leader + "'");
+  }
+  nodes.erase(it);
+  std::shuffle(nodes.begin(), nodes.end(), rng);
+  size_t quorum = (nodes.size() + 1) / 2 + 1;
+  StaleLeaderPlan plan;
+  plan.restarted.assign(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(quorum - 1));
+  std::vector<std::string> rest(nodes.begin() + static_cast<std::ptrdiff_t>(quorum - 1),
+                                nodes.end());
+  Separate(plan.isolate.grudge, {leader}, nodes);
+  plan.isolate.groups = {{leader}, nodes};
+  std::vector<std::string> side = {leader};
+  side.insert(side.end(), plan.restarted.begin(), plan.restarted.end());
+  Separate(plan.swap.grudge, side, rest);
+  plan.swap.groups = {side, rest};
+  return plan;
+}
+
 Result<PartitionPlan> PlanPartition(const std::string& mode, std::vector<std::string> nodes,
                                     std::mt19937_64& rng, const std::string& leader) {
   PartitionPlan plan;

@@ -28,6 +28,19 @@ struct PartitionPlan {
 Result<PartitionPlan> PlanPartition(const std::string& mode, std::vector<std::string> nodes,
                                     std::mt19937_64& rng, const std::string& leader = "");
 
+// The stale-leader scenario (the simulator's, target/sim): the leader is
+// stopped and cut off from everyone (`isolate`) while the others elect a new
+// leader; then `restarted` (quorum - 1 of the others) crash and restart, and
+// the network becomes {leader + restarted} | the rest (`swap`), so that the
+// old leader wakes among freshly restarted acceptors and nobody else.
+struct StaleLeaderPlan {
+  PartitionPlan isolate;
+  std::vector<std::string> restarted;
+  PartitionPlan swap;
+};
+Result<StaleLeaderPlan> PlanStaleLeader(std::vector<std::string> nodes, std::mt19937_64& rng,
+                                        const std::string& leader);
+
 // Chooses target nodes for kill/pause: one, minority, majority, all, leader.
 Result<std::vector<std::string>> ChooseTargets(const std::string& mode,
                                                std::vector<std::string> nodes, std::mt19937_64& rng,

@@ -584,6 +584,15 @@ Counterexample RenderCounterexample(const RunData& d) {
     const OpPair& p = d.pairs[it->second];
     where = "process " + d.processes[static_cast<size_t>(p.lane)];
     if (p.node >= 0) where += " on node " + d.node_names[static_cast<size_t>(p.node)];
+    // The node that answered, when the client followed a redirect elsewhere
+    // (a stale read names the old leader that served it).
+    if (p.complete >= 0) {
+      const history::Op& done = d.history[static_cast<size_t>(p.complete)];
+      if (done.extra.is_object() && done.extra.contains("served_by") &&
+          done.extra["served_by"].is_string()) {
+        where += ", served by " + done.extra["served_by"].get<std::string>();
+      }
+    }
     for (const FaultWindow& f : d.faults) {
       if (f.start_ms <= p.end_ms && f.end_ms >= p.start_ms) {
         during += (during.empty() ? "" : "; ") + f.label;

@@ -64,4 +64,54 @@ check "bad matrix: exit 3 (got $rc)" test "$rc" -eq 3
 check "bad matrix: one line naming the field ($(head -c 200 "$tmp/err"))" \
   grep -q 'bad.json: cells\[0\].bug: must be a string' "$tmp/err"
 
+echo '{"cells": [{"adapter_options": {"tick-ms": [1]}}]}' >"$tmp/bad.json"
+"$chaos" test-all --matrix "$tmp/bad.json" --store "$tmp/all" >/dev/null 2>"$tmp/err"
+check "bad matrix: adapter option must be a string or number ($(head -c 200 "$tmp/err"))" \
+  grep -q 'cells\[0\].adapter_options.tick-ms: must be a string or a number' "$tmp/err"
+
+# The built-in validation matrix, listed without running: every --bug switch
+# has a cell, with the schedules that reveal the protocol mistakes.
+"$chaos" test-all --list >"$tmp/list" 2>"$tmp/err"
+check "test-all --list: exit 0 ($(head -c 200 "$tmp/err"))" test $? -eq 0
+for bug in no-fsync forget-promise promise-geq majority-off-by-one skip-phase1-on-retry \
+  count-duplicate-acks stale-lease-read; do
+  check "test-all --list: a cell for $bug" grep -q "expect invalid, .*bug $bug" "$tmp/list"
+done
+check "test-all --list: the stalled leader in the stale-lease cell" \
+  grep -q 'bug stale-lease-read, lease reads, .*"stall_ms":1300' "$tmp/list"
+check "test-all --list: correct cells under the same schedules" \
+  test "$(grep -c 'expect valid.*stall_ms' "$tmp/list")" -eq 2
+
+# Checker "logs": a node log line holding one of the adapter's fatal patterns
+# (kept in test.json) makes the run invalid, and analyze says where. The run
+# is the memory adapter's (no nodes): its folder gets a register-like log.
+run=$(ls -d "$tmp"/store/memory-none/*/ | head -1)
+python3 - "$run/test.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["fatal_log_patterns"] = ["stopping: replica diverged"]
+json.dump(t, open(sys.argv[1], "w"))
+PY
+mkdir -p "$run/nodes/n2"
+printf '2026-11-29T03:00:00.000001Z INFO started\n' >"$run/nodes/n2/register.log"
+"$chaos" analyze "$run" >"$tmp/analyze" 2>&1
+rc=$?
+check "logs: a clean log stays valid (exit $rc)" test "$rc" -eq 0
+printf '2026-11-29T03:00:01.5Z ERROR stopping: replica diverged: node 2: slot 7\n' \
+  >>"$run/nodes/n2/register.log"
+"$chaos" analyze "$run" >"$tmp/analyze" 2>&1
+rc=$?
+check "logs: a fatal line makes the run invalid (exit $rc)" test "$rc" -eq 1
+check "logs: results.json names file and line" python3 -c "
+import json
+r=json.load(open('$run/results.json'))
+l=r['checkers']['logs']
+assert r['valid'] is False and l['valid'] is False and l['count']==1, l
+m=l['matches'][0]
+assert m['file']=='nodes/n2/register.log' and m['line']==2, m
+assert 'nodes/n2/register.log:2: ' in l['cause'], l['cause']
+"
+check "logs: the report shows the cause" grep -q "reported a safety violation itself" \
+  "$run/report.html"
+
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A slice of the validation matrix against the docker test cluster, through
 # `chaos test-all`: the correct register under every nemesis at once stays
-# valid, and two --bug switches are found (invalid) within a few seeds. The
+# valid, also under the stale-leader scenario, and three --bug switches are
+# found (invalid) within a few seeds. The
 # summary page and JSON agree with the runs.
 set -uo pipefail
 chaos=$1
@@ -14,8 +15,12 @@ cat >"$tmp/matrix.json" <<'JSON'
 {"time_limit": 25, "recovery_time": 3, "nemesis_interval": 2, "seeds": 1,
  "cells": [
    {"name": "correct-all", "nemesis": "all"},
+   {"name": "correct-stale-leader", "nemesis": "partition:stale-leader", "nemesis_interval": 3,
+    "op_timeout": 100, "concurrency": 20},
    {"nemesis": "partition", "bug": "majority-off-by-one", "seeds": 3, "until_found": true},
-   {"nemesis": "lose-unsynced:majority/all", "bug": "no-fsync", "seeds": 3, "until_found": true}
+   {"nemesis": "lose-unsynced:majority/all", "bug": "no-fsync", "seeds": 3, "until_found": true},
+   {"nemesis": "partition:stale-leader", "bug": "forget-promise", "nemesis_interval": 3,
+    "op_timeout": 100, "concurrency": 20, "seeds": 3, "until_found": true}
  ]}
 JSON
 timeout 900 "$chaos" test-all --test-cluster --matrix "$tmp/matrix.json" --store "$tmp/store" \
@@ -25,12 +30,25 @@ cat "$tmp/out"
 check "test-all ran (exit $rc: 0 valid or 1 invalid; $(tail -1 "$tmp/err"))" test "$rc" -le 1
 summary=$(ls -d "$tmp"/store/test-all/*/ 2>/dev/null | head -1)
 check "summary.json and summary.html written" test -s "$summary/summary.json" -a -s "$summary/summary.html"
-check "the correct build is valid under every nemesis" python3 -c "
+for i in 0 1; do
+  check "correct cell $i: valid (every nemesis; the stale-leader scenario)" python3 -c "
 import json
-c = json.load(open('$summary/summary.json'))['cells'][0]
+c = json.load(open('$summary/summary.json'))['cells'][$i]
 assert c['runs'] and all(r['verdict'] == 'valid' for r in c['runs']), c
 "
-for i in 1 2; do
+done
+check "the stale-leader scenario restarted quorum - 1 nodes around a stalled leader" python3 -c "
+import json, glob
+run = sorted(glob.glob('$tmp/store/correct-stale-leader/*/history.jsonl'))[0]
+starts = [json.loads(l) for l in open(run)]
+starts = [o['value'] for o in starts if o['process'] == 'nemesis' and o['f'] == 'start-partition'
+          and isinstance(o['value'], dict) and 'restarted' in o['value']]
+assert starts, 'no stale-leader start completed'
+v = starts[0]
+assert len(v['restarted']) == 2 and v['stalled'] == [v['leader']], v
+assert sorted(v['groups'][0]) == sorted([v['leader']] + v['restarted']), v
+"
+for i in 2 3 4; do
   check "bug cell $i: found in at least one seed" python3 -c "
 import json
 c = json.load(open('$summary/summary.json'))['cells'][$i]

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace chaos::nemesis {
 namespace {
 
@@ -76,6 +78,28 @@ TEST(PlanTest, LeaderModeIsolatesTheLeaderOrRefuses) {
   EXPECT_EQ(plan->grudge.at("n4").size(), 4u);
   EXPECT_FALSE(PlanPartition("leader", kNodes, rng, "").ok());
   EXPECT_FALSE(PlanPartition("sideways", kNodes, rng).ok());
+}
+
+TEST(PlanTest, StaleLeaderWakesAmongQuorumMinusOneRestartedNodes) {
+  std::mt19937_64 rng(9);
+  auto plan = PlanStaleLeader(kNodes, rng, "n2");
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->isolate.groups[0], (std::vector<std::string>{"n2"}));
+  EXPECT_EQ(plan->isolate.grudge.at("n2").size(), 4u);
+  ASSERT_EQ(plan->restarted.size(), 2u);  // quorum (3) - 1
+  EXPECT_EQ(std::count(plan->restarted.begin(), plan->restarted.end(), "n2"), 0);
+  ASSERT_EQ(plan->swap.groups.size(), 2u);
+  EXPECT_EQ(plan->swap.groups[0].size(), 3u);  // the old leader and the restarted
+  EXPECT_EQ(plan->swap.groups[0][0], "n2");
+  for (const auto& r : plan->restarted) {
+    EXPECT_EQ(plan->swap.grudge.count(r) ? plan->swap.grudge.at(r).count("n2") : 0u, 0u);
+    EXPECT_EQ(plan->swap.grudge.at(r).size(), 2u);  // the rest
+  }
+  for (const auto& [a, peers] : plan->swap.grudge) {
+    for (const auto& b : peers) EXPECT_TRUE(plan->swap.grudge.at(b).contains(a));
+  }
+  EXPECT_FALSE(PlanStaleLeader(kNodes, rng, "").ok());
+  EXPECT_FALSE(PlanStaleLeader({"n1", "n2"}, rng, "n1").ok());
 }
 
 TEST(PlanTest, TargetCounts) {

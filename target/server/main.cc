@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "target/server/node.h"
@@ -26,7 +27,12 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir, "directory for the WAL and snapshots")->required();
   app.add_option("--read-mode", read_mode, "log | read-index | lease");
   app.add_option("--max-clock-drift", options.max_clock_drift,
-                 "bound on any clock's rate error, e.g. 0.01 (lease reads need > 0)");
+                 "bound on any clock's rate error, e.g. 0.01 (lease reads need > 0)")
+      ->check([](const std::string& text) -> std::string {
+        // What the core requires (target/core: a lease that still ends first).
+        double d = std::strtod(text.c_str(), nullptr);
+        return d >= 0 && d < 0.5 ? "" : "must be in [0, 0.5), got " + text;
+      });
   app.add_option("--bug", bugs, "switch on a known mistake (for validating the toolkit)");
   app.add_option("--log-file", options.log_file, "append the node's log here (default stderr)");
   app.add_option("--cluster-id", options.cluster_id, "cluster name (default: the --peers list)");
