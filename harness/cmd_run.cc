@@ -168,8 +168,12 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
       if (cell.run.op_timeout_ms != 1000) {
         line += ", op timeout " + std::to_string(cell.run.op_timeout_ms) + " ms";
       }
-      if (cell.run.concurrency > 0)
+      if (cell.run.concurrency > 0) {
         line += ", " + std::to_string(cell.run.concurrency) + " clients";
+      }
+      if (cell.run.ops_per_key != harness::RunOptions().ops_per_key) {
+        line += ", " + std::to_string(cell.run.ops_per_key) + " ops per key";
+      }
       if (!cell.run.bugs.empty()) line += ", bug " + JoinCommas(cell.run.bugs);
       if (cell.run.read_mode != "log") line += ", " + cell.run.read_mode + " reads";
       for (const auto& [name, spec] : cell.run.nemesis_specs) line += ", " + name + "=" + spec;

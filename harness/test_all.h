@@ -14,7 +14,9 @@
 // Cell fields (each may also be given at the top as a default): name,
 // adapter, workload, nemesis, bug, read_mode, expect ("valid"|"invalid"),
 // seeds, seed, time_limit, nemesis_interval, recovery_time, concurrency,
-// ops_per_key, until_found (stop the cell's seeds at its first invalid run).
+// ops_per_key, op_timeout (ms), adapter_options ({"election-ticks": 100}),
+// nemesis_specs ({"partition": {"mode": "leader", "stall_ms": 1300}}),
+// until_found (stop the cell's seeds at its first invalid run).
 // A correct cell holds when no run is invalid or unknown; a bug cell when the
 // bug is found in at least 4 runs of 5 (with until_found: in any run).
 //
