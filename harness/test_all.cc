@@ -296,7 +296,7 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
     if (cell == nullptr) return;
     cell->run.nemesis_specs["clock"] = R"({"mode":"drift","rate":0.4,"targets":"leader"})";
   };
-  auto both_usable = [&](const std::vector<std::string>& faults) {
+  auto usable = [&](const std::vector<std::string>& faults) {
     return std::all_of(faults.begin(), faults.end(), has);
   };
   // The correct build: every nemesis alone, then all of them on one schedule,
@@ -304,15 +304,15 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
   for (const auto& n : nemeses) add({n}, "", "log");
   if (nemeses.size() > 1) add(nemeses, "", "log");
   add({"clock", "partition"}, "", "lease");
-  if (has("partition") && has("pause")) stalled_leader(add({"partition"}, "", "log"), 0.8);
-  if (has("partition") && has("pause") && has("kill")) {
+  if (usable({"partition", "pause"})) stalled_leader(add({"partition"}, "", "log"), 0.8);
+  if (usable({"partition", "pause", "kill"})) {
     MatrixCell* cell = add({"partition:stale-leader"}, "", "log");
     cell->run.nemesis_interval_s = 3;
     cell->run.op_timeout_ms = 100;
     cell->run.concurrency = 20;
   }
-  if (both_usable({"packet", "partition"})) slow_minority(add({"packet", "partition"}, "", "log"));
-  if (both_usable({"clock", "partition", "pause"})) {
+  if (usable({"packet", "partition"})) slow_minority(add({"packet", "partition"}, "", "log"));
+  if (usable({"clock", "partition", "pause"})) {
     MatrixCell* cell = add({"clock", "partition"}, "", "lease");
     slow_leader_clock(cell);
     stalled_leader(cell, 5);
@@ -322,7 +322,7 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
   add({"lose-unsynced:majority/all"}, "no-fsync", "log");
   // The stalled old leader wakes among restarted nodes that forgot their
   // promises (the simulator's stale-leader scenario).
-  bool stale_leader = has("partition") && has("pause") && has("kill");
+  bool stale_leader = usable({"partition", "pause", "kill"});
   if (stale_leader) {
     MatrixCell* cell = add({"partition:stale-leader"}, "forget-promise", "log");
     cell->run.nemesis_interval_s = 3;
@@ -335,18 +335,18 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
     add({"partition", "kill", "pause"}, bug, "log");
   }
   // A stalled old leader that wakes and meets the new leader's higher ballot.
-  if (has("partition") && has("pause")) {
+  if (usable({"partition", "pause"})) {
     stalled_leader(add({"partition"}, "skip-phase1-on-retry", "log"), 0.8);
   } else {
     add({"partition", "kill", "pause"}, "skip-phase1-on-retry", "log");
   }
-  if (both_usable({"packet", "partition"})) {
+  if (usable({"packet", "partition"})) {
     slow_minority(add({"packet", "partition"}, "count-duplicate-acks", "log"));
   } else {
     add({"partition", "kill", "pause"}, "count-duplicate-acks", "log");
   }
   // A slow clock on the leader, which is then stalled and cut off.
-  if (both_usable({"clock", "partition", "pause"})) {
+  if (usable({"clock", "partition", "pause"})) {
     MatrixCell* cell = add({"clock", "partition"}, "stale-lease-read", "lease");
     slow_leader_clock(cell);
     stalled_leader(cell, 5);
