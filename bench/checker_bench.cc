@@ -3,11 +3,16 @@
 //
 // Each key's history is a real sequential execution stretched into
 // overlapping intervals by 5-10 processes per key, with about 1% of ops
-// crashing (info: they took effect or not; the process is replaced), so the
-// verdict must be valid. Prints ops checked per second and peak memory.
+// (--info-percent) crashing (info: they took effect or not; the process is
+// replaced), so the verdict must be valid. Prints ops checked per second and
+// peak memory. --every-order turns off the search's pending-twins rule
+// (checker/search.h) to measure what it saves.
 //
 // Usage: checker_bench [history-ops ...]   (default: 10000 100000 1000000)
 //        options: --ops-per-key N (default 1000) --seed S --threads T
+//                 --info-percent P (default 1) --every-order --time-limit S
+//        checker_bench --history history.jsonl [--threads T] [--time-limit S]
+//                 (a recorded keyed register history, rules on and off)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -19,6 +24,7 @@
 #include <vector>
 
 #include "checker/checker.h"
+#include "history/codec.h"
 
 namespace {
 
@@ -43,7 +49,7 @@ Op MakeOp(int64_t process, OpType type, const char* f, Json value, int64_t time)
 }
 
 // About `history_ops` history entries (invocations and completions).
-History Generate(int64_t history_ops, int64_t ops_per_key, uint64_t seed) {
+History Generate(int64_t history_ops, int64_t ops_per_key, uint64_t seed, int info_percent) {
   std::mt19937_64 rng(seed);
   const int64_t calls = history_ops / 2;
   const int64_t keys = std::max<int64_t>(1, calls / ops_per_key);
@@ -64,7 +70,7 @@ History Generate(int64_t history_ops, int64_t ops_per_key, uint64_t seed) {
       invoke = std::max(invoke, busy[slot] + 1);
       const int64_t complete = at + static_cast<int64_t>(rng() % static_cast<uint64_t>(10 * c));
       busy[slot] = complete;
-      const bool crashed = rng() % 100 == 0;
+      const bool crashed = static_cast<int>(rng() % 100) < info_percent;
       const bool applies = !crashed || rng() % 2 == 0;
       const int kind = static_cast<int>(rng() % 3);
       const char* f;
@@ -112,6 +118,38 @@ double PeakRssMiB() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
+// A recorded history (`chaos run`'s history.jsonl: keyed cas-register, nil
+// reads as values): checked with the pending-call rules and without them, in
+// one run, one row each.
+int CheckRecorded(const std::string& path, int threads, double time_limit_s) {
+  auto h = chaos::history::ReadHistory(path);
+  if (!h.ok()) {
+    std::fprintf(stderr, "checker_bench: %s\n", h.status().ToString().c_str());
+    return 2;
+  }
+  std::printf("| pending-call rules | verdict | check s | states | keys not valid | cause |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (bool rules : {true, false}) {
+    chaos::checker::LinearizableOptions o;
+    o.keyed = true;
+    o.threads = threads;
+    o.nil_read = chaos::checker::NilRead::kValue;
+    o.time_limit_s = time_limit_s;
+    o.memory_limit_bytes = 4LL << 30;
+    o.canonical_pending = rules;
+    auto start = std::chrono::steady_clock::now();
+    chaos::checker::CheckResult r = chaos::checker::CheckLinearizable(*h, o);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    int not_valid = 0;
+    for (const auto& [key, k] : r.per_key.items()) not_valid += k["valid"] == true ? 0 : 1;
+    std::printf("| %s | %s | %.3f | %lld | %d | %s |\n", rules ? "on" : "off",
+                chaos::checker::VerdictName(r.verdict), s, static_cast<long long>(r.stats.states),
+                not_valid, r.cause.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,6 +157,10 @@ int main(int argc, char** argv) {
   int64_t ops_per_key = 1000;
   uint64_t seed = 1;
   int threads = 0;
+  int info_percent = 1;
+  bool canonical_pending = true;
+  std::string recorded;
+  double time_limit_s = 300;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--ops-per-key" && i + 1 < argc) {
@@ -127,21 +169,31 @@ int main(int argc, char** argv) {
       seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
+    } else if (a == "--info-percent" && i + 1 < argc) {
+      info_percent = std::atoi(argv[++i]);
+    } else if (a == "--every-order") {
+      canonical_pending = false;
+    } else if (a == "--history" && i + 1 < argc) {
+      recorded = argv[++i];
+    } else if (a == "--time-limit" && i + 1 < argc) {
+      time_limit_s = std::atof(argv[++i]);
     } else {
       sizes.push_back(std::atoll(a.c_str()));
     }
   }
+  if (!recorded.empty()) return CheckRecorded(recorded, threads, time_limit_s);
   if (sizes.empty()) sizes = {10000, 100000, 1000000};
   std::printf(
       "| history ops | keys | calls/key | verdict | check s | ops/s | states | peak RSS MiB |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   for (int64_t size : sizes) {
-    History h = Generate(size, ops_per_key, seed);
+    History h = Generate(size, ops_per_key, seed, info_percent);
     chaos::checker::LinearizableOptions o;
     o.keyed = true;
     o.threads = threads;
-    o.time_limit_s = 300;
+    o.time_limit_s = time_limit_s;
     o.memory_limit_bytes = 2LL << 30;
+    o.canonical_pending = canonical_pending;
     auto start = std::chrono::steady_clock::now();
     chaos::checker::CheckResult r = chaos::checker::CheckLinearizable(h, o);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -61,6 +61,9 @@ struct LinearizableOptions {
   bool shrink = true;                 // shrink the counterexample of an invalid key
   double shrink_time_limit_s = 10;    // at most this long (and within time_limit_s)
   bool stop_on_first_invalid = true;  // an invalid key stops the other searches
+  // Exact rules that prune the orders and subsets of pending (info) calls the
+  // search tries (checker/search.h). False only to measure or test them.
+  bool canonical_pending = true;
 };
 
 // Search statistics, summed over keys.

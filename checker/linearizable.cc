@@ -360,7 +360,7 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
         continue;
       }
       try {
-        p.outcome = Search(model, p.calls, limits);
+        p.outcome = Search(model, p.calls, limits, options.canonical_pending);
       } catch (const std::bad_alloc&) {
         // The budget is checked before the cache grows, but the allocator may
         // still refuse (a limit above what the machine has): say unknown.
@@ -387,16 +387,21 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
 
   Verdict verdict = Verdict::kValid;
   const Piece* first_invalid = nullptr;
-  const Piece* first_unknown = nullptr;
+  const Piece* costliest_unknown = nullptr;
+  int64_t unknown_pieces = 0;
   for (const Piece& p : pieces) {
     verdict = Merge(verdict, p.outcome.verdict);
     result.stats.states += p.outcome.states;
     result.stats.cache_hits += p.outcome.cache_hits;
     result.stats.cache_bytes = std::max(result.stats.cache_bytes, p.outcome.cache_bytes_peak);
     if (p.outcome.verdict == Verdict::kInvalid && first_invalid == nullptr) first_invalid = &p;
-    if (p.outcome.verdict == Verdict::kUnknown && p.outcome.cause != "stopped" &&
-        first_unknown == nullptr) {
-      first_unknown = &p;
+    // The unknown to name is the search that spent the budget (most states),
+    // not the first of those that had none left when their turn came.
+    if (p.outcome.verdict == Verdict::kUnknown && p.outcome.cause != "stopped") {
+      ++unknown_pieces;
+      if (costliest_unknown == nullptr || p.outcome.states > costliest_unknown->outcome.states) {
+        costliest_unknown = &p;
+      }
     }
     if (options.keyed) {
       std::string k = p.key.dump();
@@ -415,12 +420,17 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
                    op["type"].get<std::string>() + " " + op["f"].get<std::string>() + " " +
                    op["value"].dump() + ") cannot be linearized";
     if (options.keyed) result.cause += " (key " + first_invalid->key.dump() + ")";
-  } else if (first_unknown != nullptr) {
-    const SearchOutcome& o = first_unknown->outcome;
+  } else if (costliest_unknown != nullptr) {
+    const SearchOutcome& o = costliest_unknown->outcome;
     result.cause = o.cause + ": explored " + std::to_string(o.states) + " states, linearized " +
                    std::to_string(o.max_linearized) + " of " +
-                   std::to_string(first_unknown->calls.size()) + " ops";
-    if (options.keyed) result.cause += " of key " + first_unknown->key.dump();
+                   std::to_string(costliest_unknown->calls.size()) + " ops";
+    if (options.keyed) {
+      result.cause += " of key " + costliest_unknown->key.dump();
+      if (unknown_pieces > 1) {
+        result.cause += " (" + std::to_string(unknown_pieces) + " keys unknown; per_key has each)";
+      }
+    }
   }
   result.stats.ms = elapsed_ms();
   return result;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
+#include <tuple>
 
 #include "base/check.h"
 
@@ -125,8 +127,8 @@ class Cache {
 
 }  // namespace
 
-SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
-                     const SearchLimits& limits) {
+SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const SearchLimits& limits,
+                     bool canonical_pending) {
   SearchOutcome out;
   if (calls.size() > static_cast<size_t>(INT32_MAX / 4)) {
     out.cause = "memory-limit: " + std::to_string(calls.size()) + " ops in one search";
@@ -159,6 +161,22 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
     if (x.is_return != y.is_return) return !x.is_return;  // a call before a return
     return x.call < y.call;
   });
+
+  // twin_before[id]: the call without a completion invoked last before `id`
+  // among those with the same op; `id` may take effect only after it did.
+  std::vector<int> twin_before(static_cast<size_t>(n), kNone);
+  if (canonical_pending) {
+    std::map<std::tuple<Fn, int64_t, int64_t, std::vector<int64_t>>, int> last;
+    for (const Event& e : events) {
+      const Call& c = calls[static_cast<size_t>(e.call)];
+      if (e.is_return || c.complete_pos >= 0) continue;
+      auto [it, fresh] = last.try_emplace({c.fn, c.a, c.b, c.args}, e.call);
+      if (!fresh) {
+        twin_before[static_cast<size_t>(e.call)] = it->second;
+        it->second = e.call;
+      }
+    }
+  }
 
   // Doubly linked list: node 0 is the head; node k+1 is events[k].
   const int nodes = 2 * n + 1;
@@ -204,6 +222,7 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
   std::vector<Frame> stack;
   State state = model.Initial();
   State next_state;
+  State alt_state;
   int linearized_must = 0;
   int64_t best_pos = -1;
   int entry = next[0];
@@ -229,7 +248,25 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
     if (entry != kNone && !node_is_return[static_cast<size_t>(entry)]) {
       const int id = node_call[static_cast<size_t>(entry)];
       const Call& c = calls[static_cast<size_t>(id)];
-      if (model.Step(state, c, &next_state)) {
+      const int twin = twin_before[static_cast<size_t>(id)];
+      if (twin != kNone && (bits[static_cast<size_t>(twin) / 64] >> (twin % 64) & 1) == 0) {
+        entry = next[static_cast<size_t>(entry)];  // its earlier twin first
+        continue;
+      }
+      bool take = model.Step(state, c, &next_state);
+      if (take && canonical_pending) {
+        // A pending call need not take effect where that changes nothing, nor
+        // just before a call that reaches the same state without it (a write
+        // overwritten unread): the configuration without it is explored too.
+        if (c.complete_pos < 0 && next_state == state) {
+          take = false;
+        } else if (!stack.empty() &&
+                   calls[static_cast<size_t>(stack.back().call)].complete_pos < 0 &&
+                   model.Step(stack.back().before, c, &alt_state) && alt_state == next_state) {
+          take = false;
+        }
+      }
+      if (take) {
         bits[static_cast<size_t>(id) / 64] |= 1ull << (id % 64);
         bits_hash ^= zobrist[static_cast<size_t>(id)];
         bool over_budget = false;

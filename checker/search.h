@@ -58,7 +58,18 @@ struct SearchOutcome {
 
 // Calls need invoke_pos and complete_pos (-1: no completion) distinct across
 // calls; ids are indices into `calls`.
-SearchOutcome Search(const Model& model, const std::vector<Call>& calls,
-                     const SearchLimits& limits);
+//
+// canonical_pending: rules for calls without a completion (pending: info or
+// never completed), each exact, since such a call may take effect or not:
+//  - twins (same f and arguments) cannot be told apart, only how many took
+//    effect: they are linearized in invocation order only (the j-th to take
+//    effect can always be the j-th invoked), which cuts 2^k subsets to k + 1;
+//  - one is not linearized where it leaves the state as it was;
+//  - nor just before a call that, without it, would be accepted and reach the
+//    same state (a write overwritten before anyone read it): the search also
+//    explores that call without it, which leaves it free for later.
+// False only to measure or test them.
+SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const SearchLimits& limits,
+                     bool canonical_pending = true);
 
 }  // namespace chaos::checker

@@ -228,6 +228,14 @@ void Core::Campaign() {
   AfterInput();
 }
 
+std::vector<NodeId> Core::phase1_quorum() const {
+  std::vector<NodeId> voters;
+  for (NodeId n : config_.nodes) {
+    if (promises_.has(n)) voters.push_back(n);
+  }
+  return voters;
+}
+
 void Core::AfterInput() {
   if (!fatal_.empty() || !is_leader()) return;
   FlushPending();

@@ -91,6 +91,9 @@ class Core {
   const StateMachine& state() const { return sm_; }
   const std::string& fatal() const { return fatal_; }
   const Config& config() const { return config_; }
+  // The nodes whose promises made up the last phase-1 quorum (as a leader:
+  // the one it was elected by), in id order.
+  std::vector<NodeId> phase1_quorum() const;
   // Lease length in clock ns for this configuration (0 if leases are off).
   int64_t LeaseNs() const;
 

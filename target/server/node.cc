@@ -588,7 +588,16 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     core::Role role = core->role();
     if (role != last_role || (role == core::Role::kLeader && core->ballot() != last_ballot)) {
       if (role == core::Role::kLeader) {
-        log.Info("became leader with ballot " + core::ToString(core->ballot()));
+        // Whose promises elected it: a quorum without this node's own promise
+        // is the case promise-geq needs (target/sim/README.md).
+        std::string voters;
+        bool own = false;
+        for (core::NodeId n : core->phase1_quorum()) {
+          voters += (voters.empty() ? "n" : ", n") + std::to_string(n.value);
+          own = own || n.value == options.id;
+        }
+        log.Info("became leader with ballot " + core::ToString(core->ballot()) +
+                 " (promises from " + voters + (own ? "" : "; not its own") + ")");
       } else if (last_role == core::Role::kLeader) {
         std::string why = core->promised() > last_ballot
                               ? "saw the higher ballot " + core::ToString(core->promised())
