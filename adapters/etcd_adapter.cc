@@ -248,8 +248,8 @@ class EtcdAdapter : public ProcessAdapter {
               "--advertise-client-urls", client_url, "--initial-cluster", cluster,
               "--initial-cluster-state", "new", "--initial-cluster-token", token_,
               // zap appends to its log file, so a member restarted after a
-              // kill keeps the log of its earlier life (the daemon's own
-              // stdout file is rewritten on every start).
+              // kill keeps the log of its earlier life (and Daemon appends
+              // to the stdout file).
               "--logger", "zap", "--log-outputs", kLogFile});
     cmd.Daemon(kStdoutFile);
     return Session(node)->Check(cmd, 10'000).status();

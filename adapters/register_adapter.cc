@@ -22,6 +22,7 @@ constexpr const char* kBinary = "/opt/chaos/chaos-register";
 constexpr const char* kProcessName = "chaos-register";  // its comm, for pgrep/pkill -x
 constexpr const char* kDataDir = "/var/lib/chaos-register";
 constexpr const char* kLogFile = "/var/log/chaos/register.log";
+constexpr const char* kStdoutFile = "/var/log/chaos/register.stdout";
 constexpr int kPort = 7000;
 // The lease's bound on clock rate error when --read-mode lease (adapter
 // option max-clock-drift): the clock nemesis drifts at x0.55 and x1.45, inside it.
@@ -143,7 +144,8 @@ class RegisterAdapter : public ProcessAdapter {
                      .Args({"-rf", kDataDir})
                      .Then(Command("mkdir").Args({"-p", "/opt/chaos", kDataDir, "/var/log/chaos"})))
             .status());
-    CHAOS_RETURN_IF_ERROR(s->Check(Command("truncate").Args({"-s", "0", kLogFile})).status());
+    CHAOS_RETURN_IF_ERROR(
+        s->Check(Command("truncate").Args({"-s", "0", kLogFile, kStdoutFile})).status());
     // A fresh test starts with the true time (a dead earlier run may have
     // left an offset); restarts within the test keep the node's skew.
     if (context_.faults.contains("clock")) {
@@ -180,7 +182,7 @@ class RegisterAdapter : public ProcessAdapter {
     }
     for (const auto& bug : context_.bugs) cmd.Args({"--bug", bug});
     if (context_.faults.contains("clock")) cmd = UnderFaketime(std::move(cmd));
-    cmd.Daemon("/var/log/chaos/register.stdout");
+    cmd.Daemon(kStdoutFile);  // appended across restarts within a test
     return Session(node)->Check(cmd, 10'000).status();
   }
 
@@ -190,7 +192,7 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
   std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
-    std::vector<std::string> logs = {kLogFile, "/var/log/chaos/register.stdout"};
+    std::vector<std::string> logs = {kLogFile, kStdoutFile};
     if (context_.faults.contains("lose-unsynced")) logs.push_back(LazyfsPathsFor(kDataDir).log);
     return logs;
   }

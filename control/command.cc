@@ -126,7 +126,8 @@ Command& Command::Pipe(const Command& next) {
 Command& Command::Daemon(std::string_view log_path) {
   MakeSimple();
   // nohup, setsid and env exec the program in turn, so $! is the daemon's pid.
-  line_ = "nohup setsid " + ToString() + " >" + ShellQuote(log_path) + " 2>&1 </dev/null & echo $!";
+  line_ =
+      "nohup setsid " + ToString() + " >>" + ShellQuote(log_path) + " 2>&1 </dev/null & echo $!";
   env_words_.clear();
   simple_ = false;
   return *this;

@@ -60,9 +60,10 @@ class Command {
   Command& Pipe(const Command& next);
 
   // Starts the command as a daemon that outlives the SSH channel and the
-  // command's timeout: nohup setsid CMD >LOG 2>&1 </dev/null & echo $!
+  // command's timeout: nohup setsid CMD >>LOG 2>&1 </dev/null & echo $!
   // (prints the daemon's pid; setsid gives it a session and process group of
-  // its own, outside the group killed at a timeout).
+  // its own, outside the group killed at a timeout). LOG is appended to, so a
+  // restarted daemon keeps what the one before it wrote (a crash's last words).
   // Without the redirections a background child keeps the channel's stdout
   // open and the command never ends (INFRA.md §4).
   Command& Daemon(std::string_view log_path);

@@ -77,7 +77,7 @@ TEST(Command, BuildsQuotedLines) {
   EXPECT_EQ(Command("true").Then(Command("false")).ToString(), "{ true; } && { false; }");
   EXPECT_EQ(Command("x").Env("K", "v 1").Cd("/d").ToString(), "env -C /d K='v 1' x");
   EXPECT_EQ(Command("etcd").Daemon("/var/log/etcd.log").ToString(),
-            "nohup setsid etcd >/var/log/etcd.log 2>&1 </dev/null & echo $!");
+            "nohup setsid etcd >>/var/log/etcd.log 2>&1 </dev/null & echo $!");
 }
 
 // Proves: composed commands do what sh would do with the same words.
