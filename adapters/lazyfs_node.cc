@@ -79,6 +79,14 @@ Result<history::Json> LazyfsControl(control::Session* session, const std::string
   return ParseReply(session, command, out);
 }
 
+Status LazyfsHold(control::Session* session, const std::string& data_dir) {
+  CHAOS_ASSIGN_OR_RETURN(history::Json reply, LazyfsControl(session, data_dir, "hold"));
+  if (!reply.contains("command")) {
+    return Internal(session->node().name + ": lazy file system hold replied " + reply.dump());
+  }
+  return Status::Ok();
+}
+
 Result<history::Json> LazyfsCrash(control::Session* session, const std::string& data_dir,
                                   const std::string& nonce) {
   // $1 canary path, $2 its contents, $3 the lazyfs binary, $4 its socket.

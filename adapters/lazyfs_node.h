@@ -40,7 +40,11 @@ Status UnmountLazyfs(control::Session* session, const std::string& data_dir);
 inline constexpr int64_t kLazyfsWritebackMs = 1000;
 Status MountLazyfs(control::Session* session, const std::string& data_dir,
                    int64_t writeback_ms = kLazyfsWritebackMs);
-// Sends one control command ("stat", "drop", "sync") and returns the JSON
+// Stops background writeback until the next drop or sync (the power goes):
+// call it before stopping the system, so the time the stop takes writes
+// nothing back.
+Status LazyfsHold(control::Session* session, const std::string& data_dir);
+// Sends one control command ("stat", "hold", "drop", "sync") and returns the JSON
 // reply: {command, files, pages, write_bytes, ops}.
 Result<history::Json> LazyfsControl(control::Session* session, const std::string& data_dir,
                                     const std::string& command);

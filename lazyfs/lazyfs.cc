@@ -603,6 +603,7 @@ Counts LazyFs::Stat() {
 
 Counts LazyFs::Drop() {
   std::lock_guard<std::mutex> lock(mu_);
+  held_ = false;
   Counts c;
   std::vector<ino_t> inos;
   for (auto& [ino, f] : files_) {
@@ -633,6 +634,7 @@ Counts LazyFs::Drop() {
 
 int LazyFs::Sync(Counts* done) {
   std::lock_guard<std::mutex> lock(mu_);
+  held_ = false;
   *done = Counts();
   std::vector<ino_t> inos;
   for (auto& [ino, f] : files_) {
@@ -651,9 +653,15 @@ int LazyFs::Sync(Counts* done) {
   return 0;
 }
 
+void LazyFs::Hold() {
+  std::lock_guard<std::mutex> lock(mu_);
+  held_ = true;
+}
+
 Counts LazyFs::Writeback(int64_t age_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   Counts done;
+  if (held_) return done;
   int64_t before = NowMs() - age_ms;
   for (auto& [ino, f] : files_) {
     if ((f.dirty.empty() && !f.size_dirty) || f.dirty_since_ms > before) continue;

@@ -87,8 +87,13 @@ class LazyFs {
   Counts Drop();
   int Sync(Counts* done);
   // Flushes files dirty for longer than age_ms and commits older journal
-  // entries. Returns what it wrote back.
+  // entries. Returns what it wrote back. Nothing while held.
   Counts Writeback(int64_t age_ms);
+  // Stops background writeback until the next Drop or Sync: the instant a
+  // machine loses power, after which nothing more reaches the disk unless
+  // fsynced. A crash is hold, kill the writer, drop; how long the kill takes
+  // then changes nothing.
+  void Hold();
 
  private:
   struct File {
@@ -131,6 +136,7 @@ class LazyFs {
   void Journal(NsOp op);
 
   std::mutex mu_;
+  bool held_ = false;
   int root_ = -1;
   std::string backing_;
   std::map<ino_t, File> files_;

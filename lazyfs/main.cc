@@ -162,6 +162,11 @@ std::string Execute(const std::string& command) {
     Log(reply);
     return reply;
   }
+  if (command == "hold") {
+    g_fs->Hold();
+    Log("holding background writeback until the next drop or sync");
+    return "{\"command\":\"hold\"}";
+  }
   if (command == "sync") {
     Counts done;
     int rc = g_fs->Sync(&done);
@@ -170,7 +175,7 @@ std::string Execute(const std::string& command) {
     Log(reply);
     return reply;
   }
-  return "{\"error\":\"unknown command (stat, drop, sync)\"}";
+  return "{\"error\":\"unknown command (stat, hold, drop, sync)\"}";
 }
 
 sockaddr_un Address(const std::string& path) {

@@ -315,4 +315,20 @@ TEST_F(LazyFsWritebackTest, BackgroundWritebackKeepsOldWorkAndDropsOnlyTheRecent
   EXPECT_EQ(Read(M("new")), std::nullopt);
 }
 
+// hold stops background writeback (power is lost): work older than the
+// writeback age is still lost at the drop if it came after the hold, and
+// the drop ends the hold.
+TEST_F(LazyFsWritebackTest, HoldStopsWritebackUntilTheDrop) {
+  EXPECT_NE(Ctl("hold").find("\"hold\""), std::string::npos);
+  Write(M("held"), "held data", 0, false);
+  usleep(800 * 1000);  // well past 200 ms: written back were it not held
+  std::string dropped = Ctl("drop");
+  EXPECT_EQ(Field(dropped, "files"), 1) << dropped;
+  EXPECT_EQ(Read(M("held")), std::nullopt);
+  Write(M("after"), "after data", 0, false);
+  usleep(800 * 1000);  // the drop ended the hold: written back
+  Ctl("drop");
+  EXPECT_EQ(Read(M("after")), "after data");
+}
+
 }  // namespace
