@@ -58,13 +58,18 @@ check "kill: info ops recorded (a killed node leaves ops indeterminate)" bash -c
   "grep -l 'start-kill' $store/*/*/history.jsonl | xargs grep -q '\"type\":\"info\",\"f\":\"\\(read\\|write\\|cas\\)\"'"
 
 # SIGKILL of the controller itself (not a wrapper) mid-run, during a fault.
+# `latest` still names the run before until this one has made its folder:
+# wait for a new one (under load, setup takes longer than the first poll).
+before=$(readlink -f "$store/latest")
 "$chaos" run --test-cluster --store "$store" --nemesis partition,pause \
   --time-limit 60 --nemesis-interval 2 --seed 7 >"$tmp/killed.out" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do
   sleep 1
-  grep -q "start-partition\|start-pause" "$(readlink -f "$store/latest")/history.jsonl" 2>/dev/null &&
-    grep -q '"stop-' "$(readlink -f "$store/latest")/history.jsonl" 2>/dev/null && break
+  now=$(readlink -f "$store/latest")
+  [ "$now" != "$before" ] &&
+    grep -q "start-partition\|start-pause" "$now/history.jsonl" 2>/dev/null &&
+    grep -q '"stop-' "$now/history.jsonl" 2>/dev/null && break
 done
 sleep 3
 kill -9 $pid
