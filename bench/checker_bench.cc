@@ -5,8 +5,8 @@
 // overlapping intervals by 5-10 processes per key, with about 1% of ops
 // (--info-percent) crashing (info: they took effect or not; the process is
 // replaced), so the verdict must be valid. Prints ops checked per second and
-// peak memory. --every-order turns off the search's pending-twins rule
-// (checker/search.h) to measure what it saves.
+// peak memory. --every-order turns off the search's pending-call rules
+// (checker/search.h) to measure what they save.
 //
 // Usage: checker_bench [history-ops ...]   (default: 10000 100000 1000000)
 //        options: --ops-per-key N (default 1000) --seed S --threads T
