@@ -330,9 +330,17 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
   } else {
     add({"kill:majority/all", "lose-unsynced:majority/all"}, "forget-promise", "log");
   }
-  for (const char* bug : {"promise-geq", "majority-off-by-one"}) {
-    add({"partition", "kill", "pause"}, bug, "log");
+  // A leader deposed with its last proposals on a minority campaigns again
+  // (the simulator's minority-swap scenario).
+  if (usable({"partition"})) {
+    MatrixCell* cell = add({"partition:minority-swap"}, "promise-geq", "log");
+    cell->run.nemesis_interval_s = 1.5;
+    cell->run.op_timeout_ms = 100;  // clients leave the deposed leader quickly
+    cell->run.concurrency = 20;
+  } else {
+    add({"partition", "kill", "pause"}, "promise-geq", "log");
   }
+  add({"partition", "kill", "pause"}, "majority-off-by-one", "log");
   // A stalled old leader that wakes and meets the new leader's higher ballot.
   if (usable({"partition", "pause"})) {
     stalled_leader(add({"partition"}, "skip-phase1-on-retry", "log"), 0.8);

@@ -32,6 +32,15 @@ using control::Command;
 // among quorum - 1 freshly restarted nodes and nobody else, the new leader's
 // messages cut off (forgotten promises, --bug forget-promise, let them accept
 // its stale proposals).
+//
+// Mode "minority-swap" (by name only, like stale-leader: it is timed) is the
+// simulator's scenario of that name (nemesis/plan.h, MinoritySwapPlan): the
+// leader with a minority too small to choose anything, the rest split so
+// that nobody can be elected; `swap_ms` later (default 1200: a few register
+// election timeouts) the minority alone and each of the rest joined to the
+// old leader only, so that the old leader, deposed by check-quorum without
+// seeing a higher ballot, is the one to campaign again, with the ballot it
+// led with if the bug lets it (--bug promise-geq).
 class PartitionNemesis : public Nemesis {
  public:
   explicit PartitionNemesis(NemesisContext context)
@@ -41,13 +50,14 @@ class PartitionNemesis : public Nemesis {
   std::vector<std::string> modes() const override {
     std::vector<std::string> modes = RandomModes();
     modes.push_back("stale-leader");
+    modes.push_back("minority-swap");
     return modes;
   }
 
   Result<Json> Start(const Json& spec) override {
     // stale-leader also kills and pauses: only when asked for by name.
     std::string mode = ModeOf(spec, RandomModes(), rng_);
-    bool aimed = mode == "leader" || mode == "stale-leader";
+    bool aimed = mode == "leader" || mode == "stale-leader" || mode == "minority-swap";
     std::string leader = aimed ? Leader(context_.adapter) : "";
     // No leader known (an election, or the leader paused): cut off any one
     // node, as kill and pause fall back to one.
@@ -62,6 +72,11 @@ class PartitionNemesis : public Nemesis {
         }
       }
       return StartStaleLeader(leader, stall_ms);
+    }
+    if (mode == "minority-swap") {
+      int64_t swap_ms = IntField(spec, "swap_ms", 1200);
+      if (swap_ms < 0) return InvalidArgument("partition: swap_ms must be >= 0");
+      return StartMinoritySwap(leader, swap_ms);
     }
     if (stall_ms > 0 && !context_.adapter->SupportedFaults().contains("pause")) {
       return InvalidArgument("partition: stall_ms needs an adapter that can pause a node; " +
@@ -142,6 +157,20 @@ class PartitionNemesis : public Nemesis {
                 {"groups", plan.swap.groups},  {"leader", leader},
                 {"restarted", plan.restarted}, {"stalled", {leader}},
                 {"stalled_ms", MsSince(began)}};
+  }
+
+  Result<Json> StartMinoritySwap(const std::string& leader, int64_t swap_ms) {
+    CHAOS_ASSIGN_OR_RETURN(MinoritySwapPlan plan,
+                           PlanMinoritySwap(NodeNames(context_.inventory), rng_, leader));
+    auto began = std::chrono::steady_clock::now();
+    CHAOS_RETURN_IF_ERROR(ApplyPlan(plan.first).status());
+    std::this_thread::sleep_until(began + std::chrono::milliseconds(swap_ms));
+    int64_t first_ms = MsSince(began);
+    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan.second));
+    return Json{{"mode", "minority-swap"},      {"nodes", affected},
+                {"groups", plan.second.groups}, {"leader", leader},
+                {"minority", plan.minority},    {"first_groups", plan.first.groups},
+                {"first_ms", first_ms}};
   }
 
   // SIGSTOP through the adapter; Heal continues whatever is still stopped.

@@ -16,31 +16,76 @@ void Separate(Grudge& grudge, const std::vector<std::string>& a,
   }
 }
 
-}  // namespace
+// Every node of each group holds a grudge against every node of the others.
+PartitionPlan FromGroups(std::vector<std::vector<std::string>> groups) {
+  PartitionPlan plan;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    for (size_t j = i + 1; j < groups.size(); ++j) Separate(plan.grudge, groups[i], groups[j]);
+  }
+  plan.groups = std::move(groups);
+  return plan;
+}
 
-Result<StaleLeaderPlan> PlanStaleLeader(std::vector<std::string> nodes, std::mt19937_64& rng,
-                                        const std::string& leader) {
+// The nodes other than `leader`, shuffled, for a scenario aimed at the leader.
+Result<std::vector<std::string>> OthersOfLeader(const std::string& scenario,
+                                                std::vector<std::string> nodes,
+                                                std::mt19937_64& rng, const std::string& leader) {
   if (nodes.size() < 3) {
-    return InvalidArgument("the stale-leader partition needs at least 3 nodes, got " +
+    return InvalidArgument("the " + scenario + " partition needs at least 3 nodes, got " +
                            std::to_string(nodes.size()));
   }
   auto it = std::find(nodes.begin(), nodes.end(), leader);
   if (it == nodes.end()) {
-    return InvalidArgument("the stale-leader partition needs the leader, got '" + leader + "'");
+    return InvalidArgument("the " + scenario + " partition needs the leader, got '" + leader + "'");
   }
   nodes.erase(it);
   std::shuffle(nodes.begin(), nodes.end(), rng);
-  size_t quorum = (nodes.size() + 1) / 2 + 1;
+  return nodes;
+}
+
+}  // namespace
+
+Result<MinoritySwapPlan> PlanMinoritySwap(std::vector<std::string> all, std::mt19937_64& rng,
+                                          const std::string& leader) {
+  size_t quorum = all.size() / 2 + 1;
+  CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> nodes,
+                         OthersOfLeader("minority-swap", std::move(all), rng, leader));
+  MinoritySwapPlan plan;
+  size_t m = std::max<size_t>(1, quorum - 2);
+  plan.minority.assign(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(m));
+  std::vector<std::vector<std::string>> first = {{leader}};
+  first[0].insert(first[0].end(), plan.minority.begin(), plan.minority.end());
+  for (size_t i = m; i < nodes.size(); ++i) {
+    if (first.size() == 1 || first.back().size() == quorum - 1) first.emplace_back();
+    first.back().push_back(nodes[i]);
+  }
+  plan.first = FromGroups(std::move(first));
+  // Then a star around the old leader: each of the rest talks to it alone.
+  std::vector<std::string> rest(nodes.begin() + static_cast<std::ptrdiff_t>(m), nodes.end());
+  std::vector<std::string> everyone = rest;
+  everyone.push_back(leader);
+  Separate(plan.second.grudge, plan.minority, everyone);
+  plan.second.groups = {plan.minority};
+  for (size_t i = 0; i < rest.size(); ++i) {
+    plan.second.groups.push_back({leader, rest[i]});
+    for (size_t j = i + 1; j < rest.size(); ++j) Separate(plan.second.grudge, {rest[i]}, {rest[j]});
+  }
+  return plan;
+}
+
+Result<StaleLeaderPlan> PlanStaleLeader(std::vector<std::string> all, std::mt19937_64& rng,
+                                        const std::string& leader) {
+  size_t quorum = all.size() / 2 + 1;
+  CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> nodes,
+                         OthersOfLeader("stale-leader", std::move(all), rng, leader));
   StaleLeaderPlan plan;
   plan.restarted.assign(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(quorum - 1));
   std::vector<std::string> rest(nodes.begin() + static_cast<std::ptrdiff_t>(quorum - 1),
                                 nodes.end());
-  Separate(plan.isolate.grudge, {leader}, nodes);
-  plan.isolate.groups = {{leader}, nodes};
+  plan.isolate = FromGroups({{leader}, nodes});
   std::vector<std::string> side = {leader};
   side.insert(side.end(), plan.restarted.begin(), plan.restarted.end());
-  Separate(plan.swap.grudge, side, rest);
-  plan.swap.groups = {side, rest};
+  plan.swap = FromGroups({side, rest});
   return plan;
 }
 

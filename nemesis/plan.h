@@ -41,6 +41,25 @@ struct StaleLeaderPlan {
 Result<StaleLeaderPlan> PlanStaleLeader(std::vector<std::string> nodes, std::mt19937_64& rng,
                                         const std::string& leader);
 
+// The minority-swap scenario (the simulator's, target/sim), aimed at a leader
+// that leads again with the ballot it led with (--bug promise-geq): `first`
+// keeps the leader with `minority` (max(1, quorum - 2) others), too few to
+// choose anything, and splits the rest into groups too small for a quorum, so
+// the leader's last proposals reach only the minority and nobody can be
+// elected; `second` cuts the minority off alone and joins each of the rest to
+// the old leader alone (a star: they stay cut off from one another), so the
+// old leader, deposed by check-quorum without seeing a higher ballot, is the
+// only node that can win the next election. The simulator's second step
+// joins them all and waits for the runs where the old leader times out
+// first (about 1 in 4 with 5 nodes).
+struct MinoritySwapPlan {
+  std::vector<std::string> minority;
+  PartitionPlan first;
+  PartitionPlan second;
+};
+Result<MinoritySwapPlan> PlanMinoritySwap(std::vector<std::string> nodes, std::mt19937_64& rng,
+                                          const std::string& leader);
+
 // Chooses target nodes for kill/pause: one, minority, majority, all, leader.
 Result<std::vector<std::string>> ChooseTargets(const std::string& mode,
                                                std::vector<std::string> nodes, std::mt19937_64& rng,

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 namespace chaos::nemesis {
 namespace {
@@ -100,6 +102,65 @@ TEST(PlanTest, StaleLeaderWakesAmongQuorumMinusOneRestartedNodes) {
   }
   EXPECT_FALSE(PlanStaleLeader(kNodes, rng, "").ok());
   EXPECT_FALSE(PlanStaleLeader({"n1", "n2"}, rng, "n1").ok());
+}
+
+// Every grudge is mutual, and exactly the pairs in different groups hold one.
+void ExpectGroupsMatchGrudge(const PartitionPlan& plan) {
+  std::map<std::string, size_t> group_of;
+  for (size_t g = 0; g < plan.groups.size(); ++g) {
+    for (const auto& x : plan.groups[g]) {
+      EXPECT_FALSE(group_of.contains(x)) << x << " is in two groups";
+      group_of[x] = g;
+    }
+  }
+  for (const auto& [a, ga] : group_of) {
+    for (const auto& [b, gb] : group_of) {
+      bool cut = plan.grudge.contains(a) && plan.grudge.at(a).contains(b);
+      EXPECT_EQ(cut, ga != gb) << a << " and " << b;
+    }
+  }
+}
+
+TEST(PlanTest, MinoritySwapLeavesNoQuorumThenJoinsTheOldLeaderWithTheRest) {
+  std::mt19937_64 rng(4);
+  auto plan = PlanMinoritySwap(kNodes, rng, "n3");
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->minority.size(), 1u);  // max(1, quorum 3 - 2)
+  EXPECT_NE(plan->minority[0], "n3");
+  // First: {leader, minority} | the other three in groups of at most 2.
+  ASSERT_EQ(plan->first.groups.size(), 3u);
+  EXPECT_EQ(plan->first.groups[0], (std::vector<std::string>{"n3", plan->minority[0]}));
+  for (const auto& g : plan->first.groups) EXPECT_LE(g.size(), 2u);
+  ExpectGroupsMatchGrudge(plan->first);
+  // Then: the minority alone, and a star: each of the three with the old
+  // leader only, so only the old leader can gather a quorum.
+  ASSERT_EQ(plan->second.groups.size(), 4u);
+  EXPECT_EQ(plan->second.groups[0], plan->minority);
+  std::set<std::string> rest;
+  for (size_t g = 1; g < 4; ++g) {
+    ASSERT_EQ(plan->second.groups[g].size(), 2u);
+    EXPECT_EQ(plan->second.groups[g][0], "n3");
+    rest.insert(plan->second.groups[g][1]);
+  }
+  EXPECT_EQ(rest.size(), 3u);
+  const Grudge& cut = plan->second.grudge;
+  EXPECT_EQ(cut.at(plan->minority[0]).size(), 4u);
+  EXPECT_FALSE(cut.at("n3").contains(*rest.begin()));
+  for (const auto& x : rest) {
+    EXPECT_EQ(cut.at(x).size(), 3u) << x;  // the minority and the two others
+    for (const auto& y : cut.at(x)) EXPECT_TRUE(cut.at(y).contains(x));
+  }
+
+  std::vector<std::string> seven = {"n1", "n2", "n3", "n4", "n5", "n6", "n7"};
+  auto big = PlanMinoritySwap(seven, rng, "n7");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->minority.size(), 2u);  // quorum 4 - 2
+  EXPECT_EQ(big->first.groups[0].size(), 3u);
+  for (const auto& g : big->first.groups) EXPECT_LT(g.size(), 4u);
+  ExpectGroupsMatchGrudge(big->first);
+
+  EXPECT_FALSE(PlanMinoritySwap(kNodes, rng, "").ok());
+  EXPECT_FALSE(PlanMinoritySwap({"n1", "n2"}, rng, "n1").ok());
 }
 
 TEST(PlanTest, TargetCounts) {
