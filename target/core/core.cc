@@ -59,6 +59,7 @@ Core::Core(Config config, const PersistentState& restored)
   CHAOS_CHECK(config_.election_timeout_ticks > 2 * config_.heartbeat_ticks);
   CHAOS_CHECK(config_.max_batch_commands >= 1 && config_.pipeline_window_slots >= 1);
   CHAOS_CHECK(config_.snapshot_interval_slots >= 1 && config_.checksum_interval_slots >= 1);
+  CHAOS_CHECK(config_.catchup_tail_slots >= 0);
   CHAOS_CHECK(config_.max_catchup_slots >= 1 && config_.max_sessions >= 1);
   if (config_.read_mode == ReadMode::kLease) {
     CHAOS_CHECK_MSG(config_.max_clock_drift > 0 && config_.max_clock_drift < 0.5,
@@ -713,7 +714,8 @@ void Core::MaybeSnapshot() {
   if (sm_.applied().value - snapshot_slot_.value < config_.snapshot_interval_slots) return;
   snapshot_slot_ = sm_.applied();
   ready_.records.push_back(SnapshotRecord{sm_.snapshot()});
-  log_.erase(log_.begin(), log_.upper_bound(snapshot_slot_));
+  Slot compact_through{snapshot_slot_.value - config_.catchup_tail_slots};
+  log_.erase(log_.begin(), log_.upper_bound(compact_through));
 }
 
 void Core::InstallSnapshotState(const Snapshot& snapshot) {

@@ -256,6 +256,11 @@ struct Config {
   int max_pending_commands = 1024;  // beyond: new commands are dropped (client retries)
   int max_catchup_slots = 64;       // chosen values per Learn message
   int64_t snapshot_interval_slots = 64;
+  // Chosen slots kept in the log behind each snapshot, so that a follower
+  // that lags by fewer catches up by Learn (the values, and the checksum
+  // commands among them, which it compares) instead of a whole snapshot;
+  // etcd keeps 5000 entries for the same reason.
+  int64_t catchup_tail_slots = 0;
   int64_t checksum_interval_slots = 16;
   int max_sessions = 256;  // least recently used sessions are evicted beyond this
 

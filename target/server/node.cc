@@ -394,6 +394,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     c.read_mode = options.read_mode;
     c.tick_ns = options.tick_ms * 1'000'000;
     c.max_clock_drift = options.max_clock_drift;
+    c.catchup_tail_slots = options.catchup_tail_slots;
     c.bugs = options.bugs;
     return c;
   }

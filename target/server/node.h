@@ -52,6 +52,9 @@ struct NodeOptions {
   // core takes.
   uint64_t snapshot_wal_bytes = 4ull << 20;
   uint64_t wal_segment_bytes = 8ull << 20;
+  // Chosen slots kept behind the core's snapshots for followers' catch-up
+  // (core::Config::catchup_tail_slots): a few seconds of writes.
+  int64_t catchup_tail_slots = 4096;
   int64_t request_timeout_ms_max = 5000;  // a client handler never waits longer
 };
 

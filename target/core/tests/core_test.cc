@@ -176,6 +176,17 @@ TEST(CoreTest, RestartRecoversFromRecords) {
   EXPECT_EQ(c.node(f).state().Get("k"), 5);
 }
 
+// Cuts a follower off while the leader chooses 30 writes of "k"; returns it.
+int LagOneFollower(TestCluster& c, int leader) {
+  int lag = (leader + 1) % 3;
+  c.Isolate(lag);
+  for (int i = 1; i <= 30; ++i) {
+    c.Propose(leader, Write(1, i, "k", i));
+    c.DeliverAll();
+  }
+  return lag;
+}
+
 // Proves a replica far behind a compacted log catches up by snapshot.
 TEST(CoreTest, LaggingReplicaCatchesUpBySnapshot) {
   Config base;
@@ -183,17 +194,41 @@ TEST(CoreTest, LaggingReplicaCatchesUpBySnapshot) {
   TestCluster c(3, base);
   int leader = c.ElectLeader();
   ASSERT_GE(leader, 0);
-  int lag = (leader + 1) % 3;
-  c.Isolate(lag);
-  for (int i = 1; i <= 30; ++i) {
-    c.Propose(leader, Write(1, i, "k", i));
-    c.DeliverAll();
-  }
+  int lag = LagOneFollower(c, leader);
   EXPECT_NE(c.node(lag).state().Get("k"), 30);
   c.Heal();
   c.TickAll(6);
   EXPECT_EQ(c.node(lag).state().Get("k"), 30);
   EXPECT_GT(c.disk(lag).snapshot.slot.value, 0);
+  EXPECT_FALSE(c.agreement_violated());
+}
+
+// Proves a replica that lags by less than the catch-up tail gets the chosen
+// values by Learn although the leader has taken snapshots past its prefix.
+TEST(CoreTest, LaggingReplicaWithinTheTailCatchesUpByLearn) {
+  Config base;
+  base.snapshot_interval_slots = 4;
+  base.catchup_tail_slots = 64;
+  TestCluster c(3, base);
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  int lag = LagOneFollower(c, leader);
+  EXPECT_GT(c.disk(leader).snapshot.slot.value, c.node(lag).chosen_prefix().value);
+  c.Heal();
+  int snapshots_sent = 0;
+  for (int t = 0; t < 6; ++t) {
+    for (int i = 0; i < 3; ++i) {
+      c.node(i).Tick();
+      c.Drain(i);
+    }
+    while (!c.network().empty()) {
+      snapshots_sent += std::holds_alternative<InstallSnapshot>(c.network().front().body);
+      c.DeliverOne();
+    }
+  }
+  EXPECT_EQ(c.node(lag).state().Get("k"), 30);
+  EXPECT_EQ(c.node(lag).chosen_prefix(), c.node(leader).chosen_prefix());
+  EXPECT_EQ(snapshots_sent, 0);
   EXPECT_FALSE(c.agreement_violated());
 }
 
