@@ -76,7 +76,16 @@ class PartitionNemesis : public Nemesis {
     if (mode == "minority-swap") {
       int64_t swap_ms = IntField(spec, "swap_ms", 1200);
       if (swap_ms < 0) return InvalidArgument("partition: swap_ms must be >= 0");
-      return StartMinoritySwap(leader, swap_ms);
+      std::string restart = spec.is_object() ? spec.value("restart", "none") : "none";
+      if (restart != "none" && restart != "minority" && restart != "others") {
+        return InvalidArgument("partition: restart must be none, minority or others, got '" +
+                               restart + "'");
+      }
+      if (restart != "none" && !context_.adapter->SupportedFaults().contains("kill")) {
+        return InvalidArgument("partition: restart needs an adapter that can kill a node; " +
+                               context_.adapter->name() + " cannot");
+      }
+      return StartMinoritySwap(leader, swap_ms, restart);
     }
     if (stall_ms > 0 && !context_.adapter->SupportedFaults().contains("pause")) {
       return InvalidArgument("partition: stall_ms needs an adapter that can pause a node; " +
@@ -159,18 +168,41 @@ class PartitionNemesis : public Nemesis {
                 {"stalled_ms", MsSince(began)}};
   }
 
-  Result<Json> StartMinoritySwap(const std::string& leader, int64_t swap_ms) {
+  Result<Json> StartMinoritySwap(const std::string& leader, int64_t swap_ms,
+                                 const std::string& restart) {
     CHAOS_ASSIGN_OR_RETURN(MinoritySwapPlan plan,
                            PlanMinoritySwap(NodeNames(context_.inventory), rng_, leader));
     auto began = std::chrono::steady_clock::now();
     CHAOS_RETURN_IF_ERROR(ApplyPlan(plan.first).status());
     std::this_thread::sleep_until(began + std::chrono::milliseconds(swap_ms));
     int64_t first_ms = MsSince(began);
+    std::vector<std::string> restarted;
+    if (restart != "none") {
+      // Over TCP a partition delays messages rather than losing them: once
+      // joined, the old leader's streams would deliver its first-step
+      // Accepts to the rest, and once healed its later messages to the
+      // minority. Restarting those nodes while still cut off breaks the
+      // streams and loses what they held, as the simulator's partitions do.
+      restarted = plan.minority;
+      if (restart == "others") {
+        restarted.clear();
+        for (const auto& n : NodeNames(context_.inventory)) {
+          if (n != leader) restarted.push_back(n);
+        }
+      }
+      CHAOS_RETURN_IF_ERROR(
+          OnNodes(context_.inventory, restarted, [&](const control::NodeInfo& n) -> Status {
+            CHAOS_RETURN_IF_ERROR(context_.adapter->Kill(n));
+            return context_.adapter->Start(n);
+          }));
+    }
     CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan.second));
-    return Json{{"mode", "minority-swap"},      {"nodes", affected},
-                {"groups", plan.second.groups}, {"leader", leader},
-                {"minority", plan.minority},    {"first_groups", plan.first.groups},
-                {"first_ms", first_ms}};
+    Json description = {{"mode", "minority-swap"},      {"nodes", affected},
+                        {"groups", plan.second.groups}, {"leader", leader},
+                        {"minority", plan.minority},    {"first_groups", plan.first.groups},
+                        {"first_ms", first_ms}};
+    if (!restarted.empty()) description["restarted"] = restarted;
+    return description;
   }
 
   // SIGSTOP through the adapter; Heal continues whatever is still stopped.

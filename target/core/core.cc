@@ -458,6 +458,7 @@ void Core::BecomeLeader() {
   recent_active_.clear();
   check_quorum_elapsed_ticks_ = 0;
   // Adopt, per slot not known chosen, the highest-ballot value; fill gaps with no-ops.
+  takeover_ = Takeover{};
   for (Slot s = chosen_prefix_.next(); s <= last; s = s.next()) {
     auto own = log_.find(s);
     if (own != log_.end() && own->second.chosen) continue;
@@ -465,8 +466,11 @@ void Core::BecomeLeader() {
     if (best != phase1_best_.end() && best->second.chosen) {
       MarkChosen(s, best->second.batch);
     } else if (best != phase1_best_.end()) {
+      ++takeover_.adopted;
       ProposeSlot(s, best->second.batch);
     } else {
+      ++takeover_.noops;
+      if (own != log_.end() && !own->second.accepted.commands.empty()) ++takeover_.noops_over_own;
       ProposeSlot(s, Batch{});
     }
     if (!is_leader()) return;

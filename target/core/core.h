@@ -94,6 +94,15 @@ class Core {
   // The nodes whose promises made up the last phase-1 quorum (as a leader:
   // the one it was elected by), in id order.
   std::vector<NodeId> phase1_quorum() const;
+  // What the last BecomeLeader did with the slots it took over: values it
+  // adopted from the promises, and slots it filled with a no-op, counting
+  // those where its own log held an accepted value it did not adopt.
+  struct Takeover {
+    int64_t adopted = 0;
+    int64_t noops = 0;
+    int64_t noops_over_own = 0;
+  };
+  const Takeover& last_takeover() const { return takeover_; }
   // Lease length in clock ns for this configuration (0 if leases are off).
   int64_t LeaseNs() const;
 
@@ -185,6 +194,7 @@ class Core {
   NodeId known_leader_;
   QuorumCounter promises_;
   Slot phase1_first_;
+  Takeover takeover_;
   std::map<Slot, PromiseEntry> phase1_best_;  // highest-ballot (or chosen) value per slot
   std::optional<Snapshot> phase1_snapshot_;
 

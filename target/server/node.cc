@@ -597,8 +597,17 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
           voters += (voters.empty() ? "n" : ", n") + std::to_string(n.value);
           own = own || n.value == options.id;
         }
+        const core::Core::Takeover& t = core->last_takeover();
+        std::string takeover;
+        if (t.adopted + t.noops > 0) {
+          takeover = "; re-proposes " + std::to_string(t.adopted) + " slot(s), fills " +
+                     std::to_string(t.noops) + " with no-ops";
+          if (t.noops_over_own > 0) {
+            takeover += " (" + std::to_string(t.noops_over_own) + " over a value it had accepted)";
+          }
+        }
         log.Info("became leader with ballot " + core::ToString(core->ballot()) +
-                 " (promises from " + voters + (own ? "" : "; not its own") + ")");
+                 " (promises from " + voters + (own ? "" : "; not its own") + ")" + takeover);
       } else if (last_role == core::Role::kLeader) {
         std::string why = core->promised() > last_ballot
                               ? "saw the higher ballot " + core::ToString(core->promised())
