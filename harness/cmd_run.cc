@@ -69,8 +69,11 @@ int Run(RunFlags& flags, const std::string& command_line) {
   for (const auto& item : flags.nemesis_specs) {
     size_t eq = item.find('=');
     std::string name = item.substr(0, eq);
-    if (eq == std::string::npos || std::find(flags.run.nemeses.begin(), flags.run.nemeses.end(),
-                                             name) == flags.run.nemeses.end()) {
+    // "partition:leader" in --nemesis takes a spec named "partition".
+    bool named =
+        std::any_of(flags.run.nemeses.begin(), flags.run.nemeses.end(),
+                    [&](const std::string& n) { return n.substr(0, n.find(':')) == name; });
+    if (eq == std::string::npos || !named) {
       return ReportError(InvalidArgument("--nemesis-spec " + item +
                                          ": must be NEMESIS=JSON for a nemesis in --nemesis"));
     }

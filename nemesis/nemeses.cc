@@ -76,10 +76,14 @@ class PartitionNemesis : public Nemesis {
     if (mode == "minority-swap") {
       int64_t swap_ms = IntField(spec, "swap_ms", 1200);
       if (swap_ms < 0) return InvalidArgument("partition: swap_ms must be >= 0");
-      std::string restart = spec.is_object() ? spec.value("restart", "none") : "none";
+      std::string restart = "none";
+      if (spec.is_object() && spec.contains("restart")) {
+        const Json& r = spec["restart"];
+        restart = r.is_string() ? r.get<std::string>() : r.dump();
+      }
       if (restart != "none" && restart != "minority" && restart != "others") {
-        return InvalidArgument("partition: restart must be none, minority or others, got '" +
-                               restart + "'");
+        return InvalidArgument("partition: restart must be none, minority or others, got " +
+                               restart);
       }
       if (restart != "none" && !context_.adapter->SupportedFaults().contains("kill")) {
         return InvalidArgument("partition: restart needs an adapter that can kill a node; " +
