@@ -159,11 +159,7 @@ class PartitionNemesis : public Nemesis {
     CHAOS_RETURN_IF_ERROR(Stall({leader}));
     CHAOS_RETURN_IF_ERROR(ApplyPlan(plan.isolate).status());
     std::this_thread::sleep_until(began + std::chrono::milliseconds(stall_ms));
-    CHAOS_RETURN_IF_ERROR(
-        OnNodes(context_.inventory, plan.restarted, [&](const control::NodeInfo& n) -> Status {
-          CHAOS_RETURN_IF_ERROR(context_.adapter->Kill(n));
-          return context_.adapter->Start(n);
-        }));
+    CHAOS_RETURN_IF_ERROR(Restart(plan.restarted));
     CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan.swap));
     CHAOS_RETURN_IF_ERROR(Resume({leader}));
     return Json{{"mode", "stale-leader"},      {"nodes", affected},
@@ -194,11 +190,7 @@ class PartitionNemesis : public Nemesis {
           if (n != leader) restarted.push_back(n);
         }
       }
-      CHAOS_RETURN_IF_ERROR(
-          OnNodes(context_.inventory, restarted, [&](const control::NodeInfo& n) -> Status {
-            CHAOS_RETURN_IF_ERROR(context_.adapter->Kill(n));
-            return context_.adapter->Start(n);
-          }));
+      CHAOS_RETURN_IF_ERROR(Restart(restarted));
     }
     CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan.second));
     Json description = {{"mode", "minority-swap"},      {"nodes", affected},
@@ -207,6 +199,14 @@ class PartitionNemesis : public Nemesis {
                         {"first_ms", first_ms}};
     if (!restarted.empty()) description["restarted"] = restarted;
     return description;
+  }
+
+  // A crash and a start again, through the adapter, on every node at once.
+  Status Restart(const std::vector<std::string>& nodes) {
+    return OnNodes(context_.inventory, nodes, [&](const control::NodeInfo& n) -> Status {
+      CHAOS_RETURN_IF_ERROR(context_.adapter->Kill(n));
+      return context_.adapter->Start(n);
+    });
   }
 
   // SIGSTOP through the adapter; Heal continues whatever is still stopped.
