@@ -41,7 +41,8 @@ struct AdapterContext {
   // The faults in force for this test (the nemesis names). Start must honour
   // them: "clock" -> start the system under libfaketime with the node's
   // control file (nemesis/clock); "lose-unsynced" -> the data directory is on
-  // the lazy filesystem (lazyfs/). An adapter only sees faults it declared in
+  // the lazy filesystem (lazyfs/); "slow-disk" -> every directory of
+  // SlowDiskDirs is on one. An adapter only sees faults it declared in
   // SupportedFaults().
   std::set<std::string> faults;
   // Adapter-specific options (--etcd-read, a declarative adapter's file...).
@@ -65,7 +66,7 @@ class Adapter {
   // the runner then opens no SSH session and downloads no logs.
   virtual bool UsesNodes() const { return true; }
   // Faults this adapter can support: "partition", "kill", "pause", "clock",
-  // "lose-unsynced", "packet", "corrupt".
+  // "lose-unsynced", "packet", "corrupt", "slow-disk".
   virtual std::set<std::string> SupportedFaults() const = 0;
   // Why `fault` is not supported, for the message that refuses it (e.g.
   // "etcd is a Go program ..."); empty when the adapter gives no reason.
@@ -95,6 +96,13 @@ class Adapter {
   // The system's data directory on a node: the lazy filesystem is mounted
   // over it ("lose-unsynced"). Empty if the adapter has none.
   virtual std::string DataDir(const control::NodeInfo& /*node*/) const { return ""; }
+  // The directories the "slow-disk" nemesis slows, each on its own lazy file
+  // system: the data directory and whatever else the system writes to
+  // synchronously (a log it flushes line by line waits on the disk too).
+  virtual std::vector<std::string> SlowDiskDirs(const control::NodeInfo& node) const {
+    std::string dir = DataDir(node);
+    return dir.empty() ? std::vector<std::string>() : std::vector<std::string>{dir};
+  }
   // The data files the "corrupt" nemesis may truncate or bit-flip while the
   // system is down (absolute paths on the node, found by listing DataDir).
   virtual Result<std::vector<std::string>> DataFiles(const control::NodeInfo& /*node*/) {

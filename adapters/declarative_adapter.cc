@@ -85,7 +85,8 @@ class DeclarativeAdapter : public Adapter {
   std::string name() const override { return spec_.name; }
   std::set<std::string> SupportedFaults() const override { return spec_.faults; }
   std::string UnsupportedReason(const std::string& fault) const override {
-    if (fault == "clock" || fault == "lose-unsynced" || fault == "corrupt") {
+    if (fault == "clock" || fault == "lose-unsynced" || fault == "corrupt" ||
+        fault == "slow-disk") {
       return "a declarative adapter cannot start its system under libfaketime or on the lazy "
              "filesystem, nor list its data files";
     }

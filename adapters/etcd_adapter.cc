@@ -208,7 +208,7 @@ class EtcdAdapter : public ProcessAdapter {
       return "etcd is a Go program: it reads the time through the vDSO, which libfaketime "
              "cannot intercept, so its clock cannot be skewed";
     }
-    if (fault == "lose-unsynced" || fault == "corrupt") {
+    if (fault == "lose-unsynced" || fault == "corrupt" || fault == "slow-disk") {
       return "the etcd adapter does not mount its data dir on the lazy filesystem or list its "
              "data files";
     }

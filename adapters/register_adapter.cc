@@ -21,7 +21,11 @@ namespace {
 constexpr const char* kBinary = "/opt/chaos/chaos-register";
 constexpr const char* kProcessName = "chaos-register";  // its comm, for pgrep/pkill -x
 constexpr const char* kDataDir = "/var/lib/chaos-register";
-constexpr const char* kLogFile = "/var/log/chaos/register.log";
+// The log has a directory of its own, so that the slow-disk fault can put
+// it on a lazy file system: its lines are flushed one by one on the event
+// loop, as the data is, and a slow disk delays both.
+constexpr const char* kLogDir = "/var/log/chaos/register";
+constexpr const char* kLogFile = "/var/log/chaos/register/register.log";
 constexpr const char* kStdoutFile = "/var/log/chaos/register.stdout";
 constexpr int kPort = 7000;
 // The lease's bound on clock rate error when --read-mode lease (adapter
@@ -127,7 +131,8 @@ class RegisterAdapter : public ProcessAdapter {
   std::string name() const override { return "register"; }
 
   std::set<std::string> SupportedFaults() const override {
-    return {"partition", "kill", "pause", "clock", "lose-unsynced", "packet", "corrupt"};
+    return {"partition",     "kill",   "pause",   "clock",
+            "lose-unsynced", "packet", "corrupt", "slow-disk"};
   }
 
   Status Setup(const control::NodeInfo& node) override {
@@ -137,12 +142,14 @@ class RegisterAdapter : public ProcessAdapter {
     }
     control::Session* s = Session(node);
     CHAOS_RETURN_IF_ERROR(Kill(node));
-    // A lazy file system left by an earlier test goes first (it holds kDataDir).
+    // Lazy file systems left by an earlier test go first (they hold the
+    // data and log directories).
     CHAOS_RETURN_IF_ERROR(UnmountLazyfs(s, kDataDir));
+    CHAOS_RETURN_IF_ERROR(UnmountLazyfs(s, kLogDir));
     CHAOS_RETURN_IF_ERROR(
         s->Check(Command("rm")
                      .Args({"-rf", kDataDir})
-                     .Then(Command("mkdir").Args({"-p", "/opt/chaos", kDataDir, "/var/log/chaos"})))
+                     .Then(Command("mkdir").Args({"-p", "/opt/chaos", kDataDir, kLogDir})))
             .status());
     CHAOS_RETURN_IF_ERROR(
         s->Check(Command("truncate").Args({"-s", "0", kLogFile, kStdoutFile})).status());
@@ -152,10 +159,13 @@ class RegisterAdapter : public ProcessAdapter {
       CHAOS_RETURN_IF_ERROR(s->Check(WriteFaketime("+0")).status());
     }
     CHAOS_RETURN_IF_ERROR(s->Upload(binary, kBinary, 0755));
-    if (!context_.faults.contains("lose-unsynced")) return Status::Ok();
-    // The data directory lives on chaos-lazyfs: unsynced writes can be lost.
+    bool slow = context_.faults.contains("slow-disk");
+    if (!slow && !context_.faults.contains("lose-unsynced")) return Status::Ok();
+    // The data directory lives on chaos-lazyfs: unsynced writes can be lost,
+    // and writes and syncs can be slowed; with slow-disk the log too.
     CHAOS_RETURN_IF_ERROR(InstallLazyfs(s, context_.build_dir));
-    return MountLazyfs(s, kDataDir);
+    CHAOS_RETURN_IF_ERROR(MountLazyfs(s, kDataDir));
+    return slow ? MountLazyfs(s, kLogDir) : Status::Ok();
   }
 
   Status Start(const control::NodeInfo& node) override {
@@ -188,12 +198,17 @@ class RegisterAdapter : public ProcessAdapter {
 
   Status Teardown(const control::NodeInfo& node) override {
     CHAOS_RETURN_IF_ERROR(ProcessAdapter::Teardown(node));
-    return UnmountLazyfs(Session(node), kDataDir);
+    CHAOS_RETURN_IF_ERROR(UnmountLazyfs(Session(node), kDataDir));
+    return UnmountLazyfs(Session(node), kLogDir);
   }
 
   std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
     std::vector<std::string> logs = {kLogFile, kStdoutFile};
-    if (context_.faults.contains("lose-unsynced")) logs.push_back(LazyfsPathsFor(kDataDir).log);
+    bool slow = context_.faults.contains("slow-disk");
+    if (slow || context_.faults.contains("lose-unsynced")) {
+      logs.push_back(LazyfsPathsFor(kDataDir).log);
+    }
+    if (slow) logs.push_back(LazyfsPathsFor(kLogDir).log);
     return logs;
   }
 
@@ -204,6 +219,9 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
   std::string DataDir(const control::NodeInfo&) const override { return kDataDir; }
+  std::vector<std::string> SlowDiskDirs(const control::NodeInfo&) const override {
+    return {kDataDir, kLogDir};
+  }
 
   // IDENTITY, wal/wal-*.log and snap/snapshot-*.snap (target/storage/FORMAT.md).
   Result<std::vector<std::string>> DataFiles(const control::NodeInfo& node) override {

@@ -223,7 +223,8 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
       ->default_str("register");
   run->add_option(
       "--nemesis", flags.nemesis,
-      "faults, comma-separated: partition, kill, pause, clock, packet, lose-unsynced, corrupt; "
+      "faults, comma-separated: partition, kill, pause, clock, packet, lose-unsynced, corrupt, "
+      "slow-disk; "
       "name:mode/mode picks modes; all; none");
   run->add_option("--adapter-option", flags.adapter_options,
                   "KEY=VALUE for the adapter, repeatable (register: max-clock-drift, tick-ms, "

@@ -620,7 +620,15 @@ Result<RunOutcome> Runner::Run() {
   actx.options = options_.adapter_options;
   actx.workload = options_.workload;
   CHAOS_RETURN_IF_ERROR(SplitNemesisModes());
+  // A partition spec with slow_ms slows the old leader's disk in the
+  // minority-swap: the adapter sets up its disks as for slow-disk.
+  bool slow_by_spec = false;
+  for (const auto& [name, text] : options_.nemesis_specs) {
+    Json spec = Json::parse(text, nullptr, false);
+    slow_by_spec = slow_by_spec || (spec.is_object() && spec.contains("slow_ms"));
+  }
   actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
+  if (slow_by_spec) actx.faults.insert("slow-disk");
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   if (std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") !=
       options_.nemeses.end()) {
@@ -630,6 +638,7 @@ Result<RunOutcome> Runner::Run() {
       if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
     }
     actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
+    if (slow_by_spec) actx.faults.insert("slow-disk");
     CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   }
   nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed,

@@ -292,12 +292,14 @@ Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nem
     rename(cell, "slow-minority");
   };
   // The leader deposed with a minority, then the only node that can be
-  // elected, the others restarted so no stream delivers its old messages.
-  // Twice the usual run: the old leader's own promise is left out of its
-  // quorum only now and then (README, "Validation").
+  // elected, the others restarted so no stream delivers its old messages,
+  // and (where the adapter can slow a disk) its disk slow as it campaigns,
+  // so that the others' promises come before its own. Twice the usual run
+  // (README, "Validation").
   auto minority_swap = [&](MatrixCell* cell) {
     if (cell == nullptr) return;
-    cell->run.nemesis_specs["partition"] = R"({"restart":"others"})";
+    cell->run.nemesis_specs["partition"] =
+        has("slow-disk") ? R"({"restart":"others","slow_ms":50})" : R"({"restart":"others"})";
     cell->run.time_limit_s *= 2;
     cell->run.nemesis_interval_s = 1.5;
     cell->run.op_timeout_ms = 100;  // clients leave the deposed leader quickly

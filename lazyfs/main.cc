@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +40,16 @@ namespace {
 
 LazyFs* g_fs = nullptr;
 ino_t g_socket_ino = 0;  // the inode of our control socket, to remove only ours
+// A slow disk (control command `slow MS`): every request that writes or
+// syncs waits this long first. Requests are served one at a time, so the
+// waits queue up behind each other as they do on a disk with one queue.
+std::atomic<int64_t> g_slow_ms{0};
+
+// Called first by every writing or syncing request.
+void SlowDisk() {
+  int64_t ms = g_slow_ms.load(std::memory_order_relaxed);
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 int64_t Fh(const fuse_file_info* fi) { return fi ? static_cast<int64_t>(fi->fh) : -1; }
 
@@ -92,12 +103,22 @@ int ReadDir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
 
 int ReadLink(const char* path, char* buf, size_t size) { return g_fs->ReadLink(path, buf, size); }
 int StatFs(const char*, struct statvfs* st) { return g_fs->StatFs(st); }
-int Mkdir(const char* path, mode_t mode) { return g_fs->Mkdir(path, mode); }
+int Mkdir(const char* path, mode_t mode) {
+  SlowDisk();
+  return g_fs->Mkdir(path, mode);
+}
 int Symlink(const char* target, const char* path) { return g_fs->Symlink(target, path); }
 int Link(const char* from, const char* to) { return g_fs->Link(from, to); }
-int Unlink(const char* path) { return g_fs->Unlink(path); }
-int Rmdir(const char* path) { return g_fs->Rmdir(path); }
+int Unlink(const char* path) {
+  SlowDisk();
+  return g_fs->Unlink(path);
+}
+int Rmdir(const char* path) {
+  SlowDisk();
+  return g_fs->Rmdir(path);
+}
 int Rename(const char* from, const char* to, unsigned int flags) {
+  SlowDisk();
   return g_fs->Rename(from, to, flags);
 }
 int Chmod(const char* path, mode_t mode, fuse_file_info*) { return g_fs->Chmod(path, mode); }
@@ -109,9 +130,11 @@ int Utimens(const char* path, const struct timespec ts[2], fuse_file_info*) {
 }
 int Truncate(const char* path, off_t size, fuse_file_info* fi) {
   if (size < 0) return -EINVAL;
+  SlowDisk();
   return g_fs->Truncate(path, static_cast<uint64_t>(size), Fh(fi));
 }
 int Create(const char* path, mode_t mode, fuse_file_info* fi) {
+  SlowDisk();
   return g_fs->Create(path, mode, fi->flags, &fi->fh);
 }
 int Open(const char* path, fuse_file_info* fi) { return g_fs->OpenFile(path, fi->flags, &fi->fh); }
@@ -120,10 +143,17 @@ int Read(const char*, char* buf, size_t size, off_t off, fuse_file_info* fi) {
   return g_fs->Read(fi->fh, buf, size, static_cast<uint64_t>(off));
 }
 int Write(const char*, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  SlowDisk();
   return g_fs->Write(fi->fh, buf, size, static_cast<uint64_t>(off));
 }
-int Fsync(const char*, int, fuse_file_info* fi) { return g_fs->Fsync(fi->fh); }
-int FsyncDir(const char* path, int, fuse_file_info*) { return g_fs->FsyncDir(path); }
+int Fsync(const char*, int, fuse_file_info* fi) {
+  SlowDisk();
+  return g_fs->Fsync(fi->fh);
+}
+int FsyncDir(const char* path, int, fuse_file_info*) {
+  SlowDisk();
+  return g_fs->FsyncDir(path);
+}
 
 fuse_operations Operations() {
   fuse_operations ops{};
@@ -175,7 +205,18 @@ std::string Execute(const std::string& command) {
     Log(reply);
     return reply;
   }
-  return "{\"error\":\"unknown command (stat, hold, drop, sync)\"}";
+  if (command.rfind("slow ", 0) == 0) {
+    char* end = nullptr;
+    long long ms = std::strtoll(command.c_str() + 5, &end, 10);
+    if (end == command.c_str() + 5 || *end != '\0' || ms < 0 || ms > 60'000) {
+      return "{\"error\":\"slow takes a delay in ms, 0..60000\"}";
+    }
+    g_slow_ms.store(ms);
+    Log(ms > 0 ? "slow disk: every write and sync waits " + std::to_string(ms) + " ms"
+               : std::string("slow disk: off"));
+    return "{\"command\":\"slow\",\"slow_ms\":" + std::to_string(ms) + "}";
+  }
+  return "{\"error\":\"unknown command (stat, hold, drop, sync, slow MS)\"}";
 }
 
 sockaddr_un Address(const std::string& path) {
@@ -256,7 +297,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: chaos-lazyfs <backing-dir> <mountpoint> [--control SOCKET] "
                "[--log-file FILE] [--writeback-ms N] [--foreground]\n"
-               "       chaos-lazyfs ctl SOCKET stat|drop|sync\n");
+               "       chaos-lazyfs ctl SOCKET stat|hold|drop|sync|'slow MS'\n");
   return 2;
 }
 
@@ -353,8 +394,10 @@ int Mount(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "ctl") {
-    if (argc != 4) return chaos::lazyfs::Usage();
-    return chaos::lazyfs::Control(argv[2], argv[3]);
+    if (argc < 4) return chaos::lazyfs::Usage();
+    std::string command = argv[3];  // `ctl SOCKET slow 40` and `ctl SOCKET 'slow 40'` alike
+    for (int i = 4; i < argc; ++i) command += std::string(" ") + argv[i];
+    return chaos::lazyfs::Control(argv[2], command);
   }
   return chaos::lazyfs::Mount(argc, argv);
 }

@@ -41,6 +41,10 @@ Status OnNodes(const control::Inventory& inventory, const std::vector<std::strin
 // The adapter's current leader, or "" when it has none or cannot say.
 std::string Leader(adapters::Adapter* adapter);
 
+// The target modes of nemeses that hit nodes: one, minority, majority, all,
+// leader (ChooseTargets).
+const std::vector<std::string>& TargetModes();
+
 // spec["mode"] when it is a string, else one of `modes` drawn from `rng`.
 std::string ModeOf(const history::Json& spec, const std::vector<std::string>& modes,
                    std::mt19937_64& rng);

@@ -1,4 +1,4 @@
-// lose-unsynced and corrupt (disk.h).
+// lose-unsynced, corrupt and slow-disk (disk.h).
 #include "nemesis/disk.h"
 
 #include <algorithm>
@@ -50,9 +50,7 @@ class LoseUnsyncedNemesis : public Nemesis {
       : context_(std::move(context)), rng_(context_.seed ^ 0x105e) {}
 
   std::string name() const override { return "lose-unsynced"; }
-  std::vector<std::string> modes() const override {
-    return {"one", "minority", "majority", "all", "leader"};
-  }
+  std::vector<std::string> modes() const override { return TargetModes(); }
 
   Result<Json> Start(const Json& spec) override {
     std::string dir = DataDirOf(context_.adapter, context_.inventory);
@@ -252,7 +250,70 @@ class CorruptNemesis : public Nemesis {
   std::set<std::string> affected_;
 };
 
+class SlowDiskNemesis : public Nemesis {
+ public:
+  explicit SlowDiskNemesis(NemesisContext context)
+      : context_(std::move(context)), rng_(context_.seed ^ 0x510d) {}
+
+  std::string name() const override { return "slow-disk"; }
+  std::vector<std::string> modes() const override { return TargetModes(); }
+
+  Result<Json> Start(const Json& spec) override {
+    static constexpr int64_t kDelaysMs[] = {10, 50, 200};
+    int64_t drawn = kDelaysMs[rng_() % std::size(kDelaysMs)];
+    int64_t delay_ms = IntField(spec, "delay_ms", drawn);
+    if (delay_ms <= 0 || delay_ms > 10'000) {
+      return InvalidArgument("slow-disk delay_ms " + std::to_string(delay_ms) +
+                             ": between 1 and 10000");
+    }
+    std::string mode;
+    CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, "mode", context_, rng_, &mode));
+    affected_.insert(targets.begin(), targets.end());
+    CHAOS_RETURN_IF_ERROR(SlowDisks(context_, targets, delay_ms));
+    return Json{{"mode", mode}, {"nodes", targets}, {"delay_ms", delay_ms}};
+  }
+
+  Result<Json> Stop() override {
+    std::vector<std::string> targets(affected_.begin(), affected_.end());
+    CHAOS_RETURN_IF_ERROR(SlowDisks(context_, targets, 0));
+    affected_.clear();
+    return Json{{"nodes", targets}};
+  }
+
+  Status Heal() override {
+    CHAOS_RETURN_IF_ERROR(SlowDisks(context_, NodeNames(context_.inventory), 0));
+    affected_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  NemesisContext context_;
+  std::mt19937_64 rng_;
+  std::set<std::string> affected_;
+};
+
 }  // namespace
+
+Status SlowDisks(const NemesisContext& context, const std::vector<std::string>& nodes,
+                 int64_t delay_ms) {
+  return OnNodes(context.inventory, nodes, [&](const control::NodeInfo& n) -> Status {
+    std::vector<std::string> dirs = context.adapter->SlowDiskDirs(n);
+    if (dirs.empty()) {
+      return FailedPrecondition("the " + context.adapter->name() +
+                                " adapter has no directory for slow-disk");
+    }
+    for (const auto& dir : dirs) {
+      CHAOS_RETURN_IF_ERROR(adapters::LazyfsControl(context.nodes->Get(n.name), dir,
+                                                    "slow " + std::to_string(delay_ms))
+                                .status());
+    }
+    return Status::Ok();
+  });
+}
+
+std::unique_ptr<Nemesis> MakeSlowDiskNemesis(const NemesisContext& context) {
+  return std::make_unique<SlowDiskNemesis>(context);
+}
 
 std::unique_ptr<Nemesis> MakeLoseUnsyncedNemesis(const NemesisContext& context) {
   return std::make_unique<LoseUnsyncedNemesis>(context);

@@ -19,11 +19,20 @@
 //                  a few seconds has its data directory wiped and is started
 //                  empty, to catch up from its peers; the op value says which.
 //                  Heal does the same for every node that is down.
+//   slow-disk      a fail-slow disk: the adapter runs the system with each of
+//                  its SlowDiskDirs (data, and a log it flushes line by line)
+//                  on a lazy file system; Start picks nodes (one, minority,
+//                  majority, all, leader) and makes every write and sync
+//                  there wait delay_ms first (spec "delay_ms"; else 10, 50
+//                  or 200, from the seed). Stop and Heal end it.
 //
 // Thread safety: as every Nemesis (nemesis.h).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "nemesis/nemesis.h"
 
@@ -31,5 +40,12 @@ namespace chaos::nemesis {
 
 std::unique_ptr<Nemesis> MakeLoseUnsyncedNemesis(const NemesisContext& context);
 std::unique_ptr<Nemesis> MakeCorruptNemesis(const NemesisContext& context);
+std::unique_ptr<Nemesis> MakeSlowDiskNemesis(const NemesisContext& context);
+
+// Makes every write and sync on each of `nodes`' SlowDiskDirs wait delay_ms
+// (0: a healthy disk again). The adapter must have been set up with the
+// "slow-disk" fault (its directories on lazy file systems).
+Status SlowDisks(const NemesisContext& context, const std::vector<std::string>& nodes,
+                 int64_t delay_ms);
 
 }  // namespace chaos::nemesis

@@ -89,7 +89,16 @@ class PartitionNemesis : public Nemesis {
         return InvalidArgument("partition: restart needs an adapter that can kill a node; " +
                                context_.adapter->name() + " cannot");
       }
-      return StartMinoritySwap(leader, swap_ms, restart);
+      int64_t slow_ms = IntField(spec, "slow_ms", 0);
+      if (slow_ms < 0 || slow_ms > 10'000) {
+        return InvalidArgument("partition: slow_ms must be between 0 and 10000, got " +
+                               std::to_string(slow_ms));
+      }
+      if (slow_ms > 0 && !context_.adapter->SupportedFaults().contains("slow-disk")) {
+        return InvalidArgument("partition: slow_ms needs an adapter that can slow a disk; " +
+                               context_.adapter->name() + " cannot");
+      }
+      return StartMinoritySwap(leader, swap_ms, restart, slow_ms);
     }
     if (stall_ms > 0 && !context_.adapter->SupportedFaults().contains("pause")) {
       return InvalidArgument("partition: stall_ms needs an adapter that can pause a node; " +
@@ -123,6 +132,9 @@ class PartitionNemesis : public Nemesis {
   Status Heal() override {
     std::vector<std::string> stalled(stalled_.begin(), stalled_.end());
     CHAOS_RETURN_IF_ERROR(Resume(stalled));
+    std::vector<std::string> slowed(slowed_.begin(), slowed_.end());
+    CHAOS_RETURN_IF_ERROR(SlowDisks(context_, slowed, 0));
+    slowed_.clear();
     return OnNodes(context_.inventory, NodeNames(context_.inventory),
                    [&](const control::NodeInfo& n) {
                      // Flush our chain only; a missing chain is already healed.
@@ -169,7 +181,7 @@ class PartitionNemesis : public Nemesis {
   }
 
   Result<Json> StartMinoritySwap(const std::string& leader, int64_t swap_ms,
-                                 const std::string& restart) {
+                                 const std::string& restart, int64_t slow_ms) {
     CHAOS_ASSIGN_OR_RETURN(MinoritySwapPlan plan,
                            PlanMinoritySwap(NodeNames(context_.inventory), rng_, leader));
     auto began = std::chrono::steady_clock::now();
@@ -192,12 +204,21 @@ class PartitionNemesis : public Nemesis {
       }
       CHAOS_RETURN_IF_ERROR(Restart(restarted));
     }
+    if (slow_ms > 0) {
+      // The old leader's disk turns slow as it is joined to the rest: its
+      // campaign's own promise (and the log line it flushes as it becomes a
+      // candidate) waits on the disk while the others' promises arrive, the
+      // simulator's stall after phase 1 (a quorum without its own promise).
+      slowed_.insert(leader);
+      CHAOS_RETURN_IF_ERROR(SlowDisks(context_, {leader}, slow_ms));
+    }
     CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan.second));
     Json description = {{"mode", "minority-swap"},      {"nodes", affected},
                         {"groups", plan.second.groups}, {"leader", leader},
                         {"minority", plan.minority},    {"first_groups", plan.first.groups},
                         {"first_ms", first_ms}};
     if (!restarted.empty()) description["restarted"] = restarted;
+    if (slow_ms > 0) description["slow_ms"] = slow_ms;
     return description;
   }
 
@@ -269,6 +290,7 @@ class PartitionNemesis : public Nemesis {
   NemesisContext context_;
   std::mt19937_64 rng_;
   std::set<std::string> stalled_;  // paused by stall_ms and not yet resumed
+  std::set<std::string> slowed_;   // disks slowed by slow_ms and not yet healthy again
 };
 
 // Kill and pause differ only in the adapter calls they make.
@@ -278,9 +300,7 @@ class ProcessNemesis : public Nemesis {
       : context_(std::move(context)), kill_(kill), rng_(context_.seed ^ (kill ? 0x4b1 : 0x9a5)) {}
 
   std::string name() const override { return kill_ ? "kill" : "pause"; }
-  std::vector<std::string> modes() const override {
-    return {"one", "minority", "majority", "all", "leader"};
-  }
+  std::vector<std::string> modes() const override { return TargetModes(); }
 
   Result<Json> Start(const Json& spec) override {
     std::string mode;
@@ -345,13 +365,17 @@ std::string ModeOf(const Json& spec, const std::vector<std::string>& modes, std:
   return modes[rng() % modes.size()];
 }
 
+const std::vector<std::string>& TargetModes() {
+  static const std::vector<std::string> kModes = {"one", "minority", "majority", "all", "leader"};
+  return kModes;
+}
+
 Result<std::vector<std::string>> TargetsOf(const Json& spec, const char* key,
                                            const NemesisContext& context, std::mt19937_64& rng,
                                            std::string* mode) {
-  static const std::vector<std::string> kModes = {"one", "minority", "majority", "all", "leader"};
   *mode = spec.is_object() && spec.contains(key) && spec[key].is_string()
               ? spec[key].get<std::string>()
-              : kModes[rng() % kModes.size()];
+              : TargetModes()[rng() % TargetModes().size()];
   std::string leader = *mode == "leader" ? Leader(context.adapter) : "";
   if (*mode == "leader" && leader.empty()) *mode = "one";  // no leader known
   return ChooseTargets(*mode, NodeNames(context.inventory), rng, leader);
@@ -365,8 +389,8 @@ int64_t IntField(const Json& spec, const char* name, int64_t fallback) {
 }
 
 const std::vector<std::string>& NemesisNames() {
-  static const std::vector<std::string> kNames = {"partition",     "kill",    "pause", "clock",
-                                                  "lose-unsynced", "corrupt", "packet"};
+  static const std::vector<std::string> kNames = {
+      "partition", "kill", "pause", "clock", "lose-unsynced", "corrupt", "packet", "slow-disk"};
   return kNames;
 }
 
@@ -376,8 +400,8 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
   auto supported = context.adapter->SupportedFaults();
   // Every fault an adapter may declare (adapters/adapter.h), known to this
   // build as a nemesis or not yet: refusing it names the adapter's reason.
-  static const std::set<std::string> kAdapterFaults = {"partition",     "kill",   "pause",  "clock",
-                                                       "lose-unsynced", "packet", "corrupt"};
+  static const std::set<std::string> kAdapterFaults = {
+      "partition", "kill", "pause", "clock", "lose-unsynced", "packet", "corrupt", "slow-disk"};
   for (const auto& name : names) {
     if (kAdapterFaults.contains(name) && !supported.contains(name)) {
       std::string why = context.adapter->UnsupportedReason(name);
@@ -395,6 +419,8 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
       out.push_back(MakeLoseUnsyncedNemesis(context));
     } else if (name == "corrupt") {
       out.push_back(MakeCorruptNemesis(context));
+    } else if (name == "slow-disk") {
+      out.push_back(MakeSlowDiskNemesis(context));
     } else if (name == "clock") {
       out.push_back(MakeClockNemesis(context));
     } else if (name == "packet") {

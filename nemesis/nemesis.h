@@ -5,7 +5,7 @@
 //              per peer address; stop flushes that chain only
 //   kill       SIGKILL of the system's daemon (adapter Kill); stop restarts it
 //   pause      SIGSTOP (adapter Pause); stop sends SIGCONT
-//   lose-unsynced, corrupt: faults of durable state (disk.h)
+//   lose-unsynced, corrupt, slow-disk: faults of durable state and disks (disk.h)
 //   clock      libfaketime offsets and rates on chosen nodes (clock.h)
 //   packet     delay, jitter, loss, duplication, reordering, rate toward the
 //              peers (packet.h)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -298,6 +299,22 @@ TEST_F(LazyFsTest, AnOpenFileKeepsWorkingAcrossASyncAndItsUnsyncedTailIsDropped)
   close(fd);
   Ctl("drop");
   EXPECT_EQ(Read(M("open")), "abc");
+}
+
+// `slow MS` makes every write and sync wait: a write and an fsync take at
+// least twice the delay (a lower bound, which no load can break), reads do
+// not wait, and `slow 0` ends it. Bad delays are refused.
+TEST_F(LazyFsTest, SlowMakesWritesAndSyncsWaitAndZeroEndsIt) {
+  Durable("f", "before");
+  EXPECT_EQ(Field(Ctl("slow 150"), "slow_ms"), 150);
+  auto start = std::chrono::steady_clock::now();
+  Write(M("f"), "during", 0, true);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_EQ(Read(M("f")), "during");
+  EXPECT_EQ(Field(Ctl("slow 0"), "slow_ms"), 0);
+  EXPECT_EQ(Ctl("slow -1").find("\"slow_ms\""), std::string::npos);
+  EXPECT_NE(Ctl("slow x").find("\"error\""), std::string::npos);
 }
 
 class LazyFsWritebackTest : public LazyFsTest {

@@ -6,8 +6,13 @@
 #    the node records the drop;
 #  - corrupt: a short run stays valid, and the register's own log says it
 #    found the damage (a refused start or a cut torn tail);
+#  - slow-disk: a short run with the leader's disk slowed stays valid, and
+#    the lazy file systems under both the data and the log directory logged
+#    the slow disk and its end;
 #  - with --bug no-fsync (acknowledges before its WAL is durable), a run with
-#    lose-unsynced ends invalid (up to 4 attempts; each seed is printed).
+#    lose-unsynced ends invalid (up to 4 attempts; each seed is printed);
+#  - with --bug promise-geq, the minority-swap partition with the old
+#    leader's disk slowed as it campaigns ends invalid (up to 3 attempts).
 set -uo pipefail
 chaos=$1
 . "$(dirname "$0")/../../scripts/test-lib.sh"
@@ -60,6 +65,19 @@ served_after_refusal() {  # every log that says "refusing to start" says "servin
 }
 check "corrupt: a node that refused was wiped and served again" served_after_refusal
 
+# --- slow-disk, correct build -----------------------------------------------------
+run 203 3 --nemesis slow-disk --nemesis-spec 'slow-disk={"mode":"leader","delay_ms":200}'
+rc=$?
+check "slow-disk: valid, exit 0 (got $rc)" test $rc -eq 0
+h=$run_dir/history.jsonl
+check "slow-disk: the start ops record the delay" bash -c \
+  "grep '\"f\":\"start-slow-disk\"' '$h' | grep -q '\"delay_ms\":200'"
+for fs in lazyfs-chaos-register lazyfs-register; do
+  check "slow-disk: $fs.log records the slow disk and its end" bash -c \
+    "cat '$run_dir'/nodes/*/$fs.log | grep -q 'every write and sync waits 200 ms' &&
+     cat '$run_dir'/nodes/*/$fs.log | grep -q 'slow disk: off'"
+done
+
 # --- no-fsync must be caught -------------------------------------------------------
 caught=0
 for seed in 301 302 303 304; do
@@ -71,5 +89,22 @@ for seed in 301 302 303 304; do
   fi
 done
 check "no-fsync + lose-unsynced: invalid within 4 attempts (last exit $rc)" test $caught -eq 1
+
+# --- promise-geq must be caught: the old leader's own promise waits on its
+# slow disk (and on the log line it flushes as it becomes a candidate) while
+# the others' promises elect it at the ballot it led with.
+caught=0
+for seed in 311 312 313; do
+  run "$seed" 1.5 --bug promise-geq --nemesis partition:minority-swap --op-timeout 100 \
+    --concurrency 20 --nemesis-spec 'partition={"restart":"others","slow_ms":50}'
+  rc=$?
+  if [ $rc -eq 1 ]; then
+    caught=1
+    break
+  fi
+done
+grep -h 'not its own' "$run_dir"/nodes/*/register.log | head -2 | sed 's/^/     register log: /'
+check "promise-geq + minority-swap with slow_ms: invalid within 3 attempts (last exit $rc)" \
+  test $caught -eq 1
 
 finish
