@@ -20,6 +20,7 @@ struct SimFlags {
   std::string read_mode;
   bool first = false;
   bool verbose = false;
+  bool slow_disk = false;
 };
 
 int RunSim(const SimFlags& f) {
@@ -30,6 +31,7 @@ int RunSim(const SimFlags& f) {
     return ReportError(InvalidArgument("--faults must be 'all' or 'none'"));
   }
   base.faults = f.faults == "all";
+  base.slow_disk = f.slow_disk;
   Result<core::Bugs> bugs = sim::ParseBug(f.bug);
   if (!bugs.ok()) return ReportError(bugs.status());
   base.bug = f.bug;
@@ -63,6 +65,9 @@ void AddSimCommands(CLI::App& app, int* exit_code) {
                   "forget-promise, majority-off-by-one, count-duplicate-acks, stale-lease-read");
   cmd->add_option("--read-mode", flags->read_mode,
                   "log | read-index | lease (default: chosen by the seed)");
+  cmd->add_flag("--slow-disk", flags->slow_disk,
+                "Also fail-slow disks: a node's syncs take 2-20 ms for a while (changes every "
+                "seed's schedule)");
   cmd->add_flag("--first", flags->first, "Stop at the first failing seed");
   cmd->add_flag("--verbose", flags->verbose, "One line per run with its trace hash");
   cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });

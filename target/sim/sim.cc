@@ -56,6 +56,7 @@ enum class EventKind : uint8_t {
   kHeal,
   kResume,    // a paused node continues (token: its epoch)
   kScenario,  // the next step of the scripted fault scenario (token: its generation)
+  kSlowDisk,  // a node's disk turns slow for a while (SimOptions::slow_disk)
 };
 
 struct Event {
@@ -91,6 +92,9 @@ struct SimNode {
   bool paused = false;
   int64_t paused_since_ns = 0;
   std::vector<Event> held;
+  // A slow disk: until slow_until_ns every sync takes sync_ns.
+  int64_t sync_ns = 0;
+  int64_t slow_until_ns = 0;
 };
 
 // A scripted fault scenario: a few partition, pause and crash steps aimed at
@@ -148,7 +152,10 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 class Simulation {
  public:
   Simulation(const SimOptions& options, const core::Bugs& bugs)
-      : options_(options), bugs_(bugs), rng_(options.seed) {}
+      : options_(options),
+        bugs_(bugs),
+        rng_(options.seed),
+        disk_rng_(options.seed ^ 0xD15C5105ULL) {}
 
   SimResult Run();
 
@@ -169,7 +176,9 @@ class Simulation {
   void StartNode(int node);
   void ScheduleTick(int node);
   void Process(int node);
-  void SendPeer(const Message& m);
+  // Sends after `after_ns` (a slow sync before it) plus the network's delay.
+  void SendPeer(const Message& m, int64_t after_ns = 0);
+  void SlowDisk();
   void Deliver(int node, const Message& m);  // Step + Process
   bool Connected(int a, int b) const { return a == b || ((nodes_[a].cut >> b) & 1) == 0; }
   void SetLink(int a, int b, bool up);
@@ -208,6 +217,7 @@ class Simulation {
   SimOptions options_;
   core::Bugs bugs_;
   std::mt19937_64 rng_;
+  std::mt19937_64 disk_rng_;  // the slow-disk windows only: without them rng_ draws as before
   core::ReadMode read_mode_ = core::ReadMode::kLog;
   std::priority_queue<Event, std::vector<Event>, EventLater> queue_;
   uint64_t next_seq_ = 0;
@@ -292,6 +302,8 @@ void Simulation::Process(int node) {
                    static_cast<long long>(r.seq), static_cast<int>(r.status));
     }
   }
+  // On a slow disk the sync blocks the node, and what it guards waits for it.
+  int64_t sync_ns = n.slow_until_ns > now_ && !ready.records.empty() ? n.sync_ns : 0;
   for (core::Record& r : ready.records) n.unsynced.push_back(std::move(r));
   if (!bugs_.no_fsync) {  // the bug: acknowledge before the records are durable
     for (const core::Record& r : n.unsynced) n.synced.Apply(r);
@@ -308,7 +320,7 @@ void Simulation::Process(int node) {
   if (!n.core->fatal().empty()) Fail("divergence: " + n.core->fatal());
   bool promised = false, prepared = false;
   for (const Message& m : ready.messages) {
-    SendPeer(m);
+    SendPeer(m, sync_ns);
     if (const auto* p = std::get_if<core::Promise>(&m.body)) promised |= p->ok;
     prepared |= std::holds_alternative<core::Prepare>(m.body);
   }
@@ -329,9 +341,10 @@ void Simulation::Process(int node) {
     e.kind = EventKind::kClientReply;
     e.client = it->second;
     e.reply = r;
-    e.time_ns = now_ + Uniform(kMs / 2, max_delay_ns_);
+    e.time_ns = now_ + sync_ns + Uniform(kMs / 2, max_delay_ns_);
     Schedule(std::move(e));
   }
+  if (sync_ns > 0) Pause(node, sync_ns);
   // An interesting moment to crash (FoundationDB's buggify): right after
   // promising, before the candidate uses the promise.
   if (promised && faults_on_ && Chance(0.1)) Crash(node, Uniform(5 * kMs, 50 * kMs));
@@ -356,7 +369,7 @@ void Simulation::Deliver(int node, const Message& m) {
   Process(node);
 }
 
-void Simulation::SendPeer(const Message& m) {
+void Simulation::SendPeer(const Message& m, int64_t after_ns) {
   int from = m.from.value, to = m.to.value;
   hash_ = Mix(hash_, (static_cast<uint64_t>(from) << 40) ^ (static_cast<uint64_t>(to) << 32) ^
                          m.body.index());
@@ -371,7 +384,7 @@ void Simulation::SendPeer(const Message& m) {
     e.kind = EventKind::kDeliver;
     e.node = to;
     e.message = m;
-    e.time_ns = now_ + Uniform(kMs / 4, max_delay_ns_);
+    e.time_ns = now_ + after_ns + Uniform(kMs / 4, max_delay_ns_);
     // A few messages are stuck for a long time and arrive far out of order.
     if (faults_on_ && from != to && Chance(0.02)) e.time_ns = now_ + Uniform(100, 600) * kMs;
     Schedule(std::move(e));
@@ -684,6 +697,30 @@ void Simulation::InjectFault() {
   }
 }
 
+// The slow-disk nemesis: one node's disk (the leader's half the time) turns
+// slow for 100-500 ms, each sync taking 2-20 ms; the next window is picked
+// 100-300 ms later. All drawn from disk_rng_.
+void Simulation::SlowDisk() {
+  auto draw = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(disk_rng_() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  int node = static_cast<int>(draw(0, options_.nodes - 1));
+  if (draw(0, 1) == 0 && Leader() >= 0) node = Leader();
+  SimNode& n = nodes_[node];
+  n.sync_ns = draw(2, 20) * kMs;
+  n.slow_until_ns = now_ + draw(100, 500) * kMs;
+  hash_ = Mix(hash_, 0xD15C0000ULL + static_cast<uint64_t>(node));
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms slow disk n%d: syncs take %lld ms until t=%.1fms\n",
+                 static_cast<double>(now_) / kMs, node, static_cast<long long>(n.sync_ns / kMs),
+                 static_cast<double>(n.slow_until_ns) / kMs);
+  }
+  Event e;
+  e.kind = EventKind::kSlowDisk;
+  e.time_ns = now_ + draw(100, 300) * kMs;
+  Schedule(std::move(e));
+}
+
 void Simulation::StartScenario(ScenarioKind kind) {
   int leader = Leader();
   if (leader < 0) return;  // nothing to aim at now
@@ -815,6 +852,7 @@ void Simulation::Heal() {
   for (int i = 0; i < options_.nodes; ++i) {
     if (!nodes_[i].up) StartNode(i);
     Resume(i);
+    nodes_[i].slow_until_ns = 0;
   }
 }
 
@@ -876,6 +914,12 @@ SimResult Simulation::Run() {
     h.kind = EventKind::kHeal;
     h.time_ns = heal_ns_;
     Schedule(std::move(h));
+  }
+  if (options_.faults && options_.slow_disk) {
+    Event d;
+    d.kind = EventKind::kSlowDisk;
+    d.time_ns = 50 * kMs;
+    Schedule(std::move(d));
   }
   if (bugs_.no_fsync) {
     Event s;
@@ -976,6 +1020,9 @@ SimResult Simulation::Run() {
             scenario_.kind != ScenarioKind::kNone) {
           ScenarioStep();
         }
+        break;
+      case EventKind::kSlowDisk:
+        if (faults_on_) SlowDisk();
         break;
     }
     if (!leader_after_heal && now_ >= heal_ns_ && LeaderCount() > 0) leader_after_heal = true;
@@ -1110,6 +1157,7 @@ std::string ReplayCommand(const SimOptions& o) {
   std::string cmd = "chaos sim --seed " + std::to_string(o.seed) + " --runs 1 --nodes " +
                     std::to_string(o.nodes) + " --faults " + (o.faults ? "all" : "none");
   if (!o.bug.empty()) cmd += " --bug " + o.bug;
+  if (o.slow_disk) cmd += " --slow-disk";
   if (o.read_mode) {
     static const char* kModes[] = {"log", "read-index", "lease"};
     cmd += std::string(" --read-mode ") + kModes[static_cast<int>(*o.read_mode)];

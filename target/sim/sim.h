@@ -44,6 +44,12 @@ struct SimOptions {
   int64_t recovery_ms = 2000;  // then everything heals and runs this long
   int64_t liveness_bound_ms = 1500;
   bool check_linearizable = true;
+  // Fail-slow disks (the slow-disk nemesis): now and then one node's syncs
+  // take 2-20 ms for 100-500 ms; the node is blocked meanwhile and what the
+  // sync guards (its messages, its replies) leaves after it. Off by default:
+  // the windows come from a stream of their own, so the seeds without it
+  // replay as before, but with it every seed's schedule differs.
+  bool slow_disk = false;
 };
 
 struct SimResult {
