@@ -623,13 +623,18 @@ Result<RunOutcome> Runner::Run() {
   // A partition spec with slow_ms slows the old leader's disk in the
   // minority-swap: the adapter sets up its disks as for slow-disk.
   bool slow_by_spec = false;
-  for (const auto& [name, text] : options_.nemesis_specs) {
-    Json spec = Json::parse(text, nullptr, false);
-    slow_by_spec = slow_by_spec || (spec.is_object() && spec.contains("slow_ms"));
+  if (auto it = options_.nemesis_specs.find("partition"); it != options_.nemesis_specs.end()) {
+    Json spec = Json::parse(it->second, nullptr, false);
+    slow_by_spec = spec.is_object() && spec.contains("slow_ms");
   }
   actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
   if (slow_by_spec) actx.faults.insert("slow-disk");
   CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
+  if (slow_by_spec && !adapter_->SupportedFaults().contains("slow-disk")) {
+    return InvalidArgument(
+        "--nemesis-spec partition: slow_ms needs the slow-disk fault, which the " +
+        adapter_->name() + " adapter does not support");
+  }
   if (std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") !=
       options_.nemeses.end()) {
     // --nemesis all: every nemesis this adapter supports, on one schedule.
