@@ -144,8 +144,7 @@ class RegisterAdapter : public ProcessAdapter {
     CHAOS_RETURN_IF_ERROR(Kill(node));
     // Lazy file systems left by an earlier test go first (they hold the
     // data and log directories).
-    CHAOS_RETURN_IF_ERROR(UnmountLazyfs(s, kDataDir));
-    CHAOS_RETURN_IF_ERROR(UnmountLazyfs(s, kLogDir));
+    for (const auto& dir : SlowDiskDirs(node)) CHAOS_RETURN_IF_ERROR(UnmountLazyfs(s, dir));
     CHAOS_RETURN_IF_ERROR(
         s->Check(Command("rm")
                      .Args({"-rf", kDataDir})
@@ -159,13 +158,13 @@ class RegisterAdapter : public ProcessAdapter {
       CHAOS_RETURN_IF_ERROR(s->Check(WriteFaketime("+0")).status());
     }
     CHAOS_RETURN_IF_ERROR(s->Upload(binary, kBinary, 0755));
-    bool slow = context_.faults.contains("slow-disk");
-    if (!slow && !context_.faults.contains("lose-unsynced")) return Status::Ok();
+    std::vector<std::string> lazy = LazyDirs(node);
+    if (lazy.empty()) return Status::Ok();
     // The data directory lives on chaos-lazyfs: unsynced writes can be lost,
     // and writes and syncs can be slowed; with slow-disk the log too.
     CHAOS_RETURN_IF_ERROR(InstallLazyfs(s, context_.build_dir));
-    CHAOS_RETURN_IF_ERROR(MountLazyfs(s, kDataDir));
-    return slow ? MountLazyfs(s, kLogDir) : Status::Ok();
+    for (const auto& dir : lazy) CHAOS_RETURN_IF_ERROR(MountLazyfs(s, dir));
+    return Status::Ok();
   }
 
   Status Start(const control::NodeInfo& node) override {
@@ -198,17 +197,15 @@ class RegisterAdapter : public ProcessAdapter {
 
   Status Teardown(const control::NodeInfo& node) override {
     CHAOS_RETURN_IF_ERROR(ProcessAdapter::Teardown(node));
-    CHAOS_RETURN_IF_ERROR(UnmountLazyfs(Session(node), kDataDir));
-    return UnmountLazyfs(Session(node), kLogDir);
+    for (const auto& dir : SlowDiskDirs(node)) {
+      CHAOS_RETURN_IF_ERROR(UnmountLazyfs(Session(node), dir));
+    }
+    return Status::Ok();
   }
 
-  std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
+  std::vector<std::string> LogFiles(const control::NodeInfo& node) const override {
     std::vector<std::string> logs = {kLogFile, kStdoutFile};
-    bool slow = context_.faults.contains("slow-disk");
-    if (slow || context_.faults.contains("lose-unsynced")) {
-      logs.push_back(LazyfsPathsFor(kDataDir).log);
-    }
-    if (slow) logs.push_back(LazyfsPathsFor(kLogDir).log);
+    for (const auto& dir : LazyDirs(node)) logs.push_back(LazyfsPathsFor(dir).log);
     return logs;
   }
 
@@ -221,6 +218,14 @@ class RegisterAdapter : public ProcessAdapter {
   std::string DataDir(const control::NodeInfo&) const override { return kDataDir; }
   std::vector<std::string> SlowDiskDirs(const control::NodeInfo&) const override {
     return {kDataDir, kLogDir};
+  }
+
+  // The directories on lazy file systems in this test: the slow-disk ones,
+  // or the data directory alone for lose-unsynced; none otherwise.
+  std::vector<std::string> LazyDirs(const control::NodeInfo& node) const {
+    if (context_.faults.contains("slow-disk")) return SlowDiskDirs(node);
+    if (context_.faults.contains("lose-unsynced")) return {kDataDir};
+    return {};
   }
 
   // IDENTITY, wal/wal-*.log and snap/snapshot-*.snap (target/storage/FORMAT.md).
