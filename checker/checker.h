@@ -92,7 +92,7 @@ struct CheckResult {
   nlohmann::json counterexample;
 
   // {valid, checker: "linearizable", model, ops, cause, per_key, counterexample,
-  // stats{states, cache_hits, ms}} as DESIGN.md's results.json.
+  // stats{states, cache_hits, ms}}, the results.json of docs/architecture.md.
   nlohmann::json ToJson() const;
   // A few lines a person can follow: verdict, failing op, concurrent ops,
   // final paths, shrunk history.

@@ -1,4 +1,4 @@
-// chaos: a Jepsen-style chaos-testing toolkit. See README.md and DESIGN.md.
+// chaos: a Jepsen-style chaos-testing toolkit. See README.md and docs/architecture.md.
 #include <cstdio>
 
 #include "harness/commands.h"

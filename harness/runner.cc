@@ -591,8 +591,8 @@ Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_lim
     outputs.push_back(CheckNodeLogs(run_dir, patterns, origin));
   }
   checker::CheckerOutput all = checker::Compose(std::move(outputs));
-  // results.json: the linearizability result's fields at the top (DESIGN.md),
-  // the merged verdict, and every checker's result under "checkers".
+  // results.json: the linearizability result's fields at the top (docs/architecture.md, "The
+  // store"), the merged verdict, and every checker's result under "checkers".
   Json results = linearizable.is_object() ? linearizable : Json::object();
   results["valid"] = checker::VerdictJson(all.verdict);
   results["checkers"] = all.result["results"];

@@ -1,6 +1,6 @@
 // Reports: one self-contained HTML page per stored run, and the store's index.
 //
-// A run folder (store/<test>/<yyyymmddThhmmss>/, see DESIGN.md "Harness")
+// A run folder (store/<test>/<yyyymmddThhmmss>/, see docs/architecture.md, "The store")
 // holds test.json, history.jsonl (or history.edn), results.json, chaos.log and
 // nodes/<node>/<logs>. WriteReport reads what is there and writes
 // report.html beside it: the verdict first (valid / invalid / unknown with the

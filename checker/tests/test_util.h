@@ -9,17 +9,12 @@
 
 namespace chaos::checker::testing {
 
-// The Knossos corpus: $CHAOS_SOURCE_DIR/../shared/data/knossos, else /work/shared/data/knossos.
+// The Knossos corpus in the repository: $CHAOS_SOURCE_DIR/tests/data/knossos
+// (ctest sets CHAOS_SOURCE_DIR; without it, relative to the working directory).
+// A missing corpus fails the corpus test, which opens EXPECTED.md.
 inline std::string KnossosDir() {
   const char* src = std::getenv("CHAOS_SOURCE_DIR");
-  if (src != nullptr) {
-    std::string dir = std::string(src) + "/../shared/data/knossos";
-    if (std::FILE* f = std::fopen((dir + "/EXPECTED.md").c_str(), "r")) {
-      std::fclose(f);
-      return dir;
-    }
-  }
-  return "/work/shared/data/knossos";
+  return std::string(src != nullptr ? src : ".") + "/tests/data/knossos";
 }
 
 inline history::Op MakeOp(int64_t process, history::OpType type, std::string f,

@@ -7,13 +7,13 @@
 
 namespace chaos::history::testing {
 
-// The Knossos corpus shipped beside the repository (../shared/data/knossos).
+// The Knossos corpus in the repository (tests/data/knossos). ctest sets
+// CHAOS_SOURCE_DIR; without it the path is relative to the working directory,
+// so a missing corpus fails the tests that count its files.
 inline std::filesystem::path KnossosDir() {
   const char* src = std::getenv("CHAOS_SOURCE_DIR");
   std::filesystem::path base = src ? src : ".";
-  std::filesystem::path dir = base / ".." / "shared" / "data" / "knossos";
-  if (std::filesystem::exists(dir)) return dir;
-  return "/work/shared/data/knossos";
+  return base / "tests" / "data" / "knossos";
 }
 
 inline std::filesystem::path TempDir() {

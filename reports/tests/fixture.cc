@@ -46,7 +46,7 @@ Status WriteCommon(const fs::path& dir, const json& test) {
 std::string KnossosDir() {
   if (const char* d = std::getenv("CHAOS_KNOSSOS_DIR")) return d;
   const char* src = std::getenv("CHAOS_SOURCE_DIR");
-  return std::string(src ? src : "/work/main") + "/../shared/data/knossos";
+  return std::string(src ? src : ".") + "/tests/data/knossos";
 }
 
 Status WriteResults(const std::string& run_dir, const History& h, double time_limit_s) {

@@ -19,7 +19,7 @@
 
 namespace chaos::reports::testing {
 
-// The Knossos corpus folder (CHAOS_SOURCE_DIR/../shared/data/knossos, or
+// The Knossos corpus folder (CHAOS_SOURCE_DIR/tests/data/knossos, or
 // CHAOS_KNOSSOS_DIR).
 std::string KnossosDir();
 
