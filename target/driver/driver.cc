@@ -134,19 +134,34 @@ void Driver::Tick() {
   core_->Tick();
 }
 
+bool Driver::LeavesBeforeSync(const core::Message& m) const {
+  if (options_.bugs.early_ack) return true;
+  return options_.accepts_before_sync && m.to.value != node_id_ &&
+         std::holds_alternative<core::Accept>(m.body);
+}
+
 Status Driver::Process() {
   while (core_->HasReady()) {
     core::Ready ready = core_->TakeReady();
     ++stats_.batches;
     stats_.messages += static_cast<int64_t>(ready.messages.size());
     stats_.replies += static_cast<int64_t>(ready.replies.size());
+    last_batch_synced_ = false;
+    std::vector<bool> sent(ready.messages.size(), false);
+    for (size_t i = 0; i < ready.messages.size(); ++i) {
+      if (!LeavesBeforeSync(ready.messages[i])) continue;
+      env_.transport->Send(ready.messages[i]);
+      sent[i] = true;
+    }
     int64_t syncs_before = stats_.syncs;
     CHAOS_RETURN_IF_ERROR(Persist(ready.records));
     last_batch_synced_ = stats_.syncs != syncs_before;
     if (env_.observer) {
       for (const core::ChosenEntry& c : ready.chosen) env_.observer->Chosen(c);
     }
-    for (const core::Message& m : ready.messages) env_.transport->Send(m);
+    for (size_t i = 0; i < ready.messages.size(); ++i) {
+      if (!sent[i]) env_.transport->Send(ready.messages[i]);
+    }
     for (const core::Reply& r : ready.replies) env_.replies->Deliver(r);
   }
   return Status::Ok();
@@ -180,6 +195,7 @@ Status Driver::Persist(const std::vector<core::Record>& records) {
 Status Driver::SyncWal() {
   if (wal_->synced_lsn() == wal_->next_lsn()) return Status::Ok();
   ++stats_.syncs;
+  if (env_.observer) env_.observer->BeforeSync();
   return wal_->Sync();
 }
 

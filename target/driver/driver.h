@@ -23,6 +23,12 @@
 //      requires it (below), once for the whole batch (group commit);
 //   2. only then hand its messages to the Transport;
 //   3. then its replies to the ReplySink.
+// Except: with `accepts_before_sync` (the default) the proposer's phase-2a
+// Accepts to other nodes leave before the sync, so the followers' network
+// round and fsync overlap the leader's own fsync. They carry no promise and
+// no acceptance of this node's acceptor. The leader's core counts its own
+// acceptance at once, but the driver takes no input before the sync has
+// returned, so no decision rests on it before it is durable.
 // Persist policy (PersistPolicy::kSyncAcceptorState, the default): a batch
 // holding a PromiseRecord or an AcceptRecord is synced before anything of
 // it leaves the node. A batch of only ChosenRecords and SnapshotRecords is
@@ -79,11 +85,14 @@ class ReplySink {
 };
 
 // Informational: slots learned chosen (the simulator's agreement check),
-// called after the batch that learned them is persisted.
+// called after the batch that learned them is persisted; and the moment
+// before each WAL sync, where the simulator may cut the power (the sync then
+// fails and Process returns the error).
 class Observer {
  public:
   virtual ~Observer() = default;
   virtual void Chosen(const core::ChosenEntry& entry) = 0;
+  virtual void BeforeSync() {}
 };
 
 class Log {
@@ -115,12 +124,16 @@ struct DriverBugs {
   // The persist policy treats an AcceptRecord like a learned value: the
   // acceptance is acknowledged before it is durable.
   bool lazy_accept = false;
+  // Every message leaves before the batch's sync, acknowledgements
+  // (Promise, Accepted) included.
+  bool early_ack = false;
 };
 
 struct DriverOptions {
   std::string data_dir;
   std::string cluster_id;
   PersistPolicy policy = PersistPolicy::kSyncAcceptorState;
+  bool accepts_before_sync = true;
   // Buffered, unsynced WAL bytes (learned values only) before a sync anyway.
   uint64_t unsynced_bytes_max = 1ull << 20;
   // A snapshot file is written (and the WAL compacted behind it) once this
@@ -167,6 +180,7 @@ class Driver {
   Driver(DriverOptions options, DriverEnv env);
   Status Recover();
   Status CheckIdentity();
+  bool LeavesBeforeSync(const core::Message& m) const;
   Status Persist(const std::vector<core::Record>& records);
   Status SyncWal();
   Status WriteSnapshot();

@@ -36,9 +36,16 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kTickNs = 10 * kMs;  // nominal tick
 constexpr double kMaxDrift = 0.45;     // configured bound; actual rates stay within it
 
-const char* const kBugNames[] = {"no-fsync",         "promise-geq",         "skip-phase1-on-retry",
-                                 "forget-promise",   "majority-off-by-one", "count-duplicate-acks",
-                                 "stale-lease-read", "lazy-accept",         nullptr};
+const char* const kBugNames[] = {"no-fsync",
+                                 "promise-geq",
+                                 "skip-phase1-on-retry",
+                                 "forget-promise",
+                                 "majority-off-by-one",
+                                 "count-duplicate-acks",
+                                 "stale-lease-read",
+                                 "lazy-accept",
+                                 "early-ack",
+                                 nullptr};
 
 enum class EventKind : uint8_t {
   kTick,
@@ -89,6 +96,7 @@ class NodeEnv final : public driver::Clock,
   void Send(const core::Message& message) override;
   void Deliver(const core::Reply& reply) override;
   void Chosen(const core::ChosenEntry& entry) override;
+  void BeforeSync() override;
 
  private:
   Simulation* sim_;
@@ -107,9 +115,11 @@ struct SimNode {
   // While the driver performs a batch: what it sent (for the crash and
   // stall moments) and how long its sync takes on a slow disk.
   bool sent_promise = false, sent_prepare = false;
-  double rate = 1;      // local clock rate
-  int64_t skew_ns = 0;  // local clock = skew_ns + rate * simulated time
-  uint64_t cut = 0;     // bit j set: the link to node j is cut (both directions)
+  bool sent_before_sync = false;  // a message left in this batch before its sync
+  bool power_lost = false;        // the power went out during a sync
+  double rate = 1;                // local clock rate
+  int64_t skew_ns = 0;            // local clock = skew_ns + rate * simulated time
+  uint64_t cut = 0;               // bit j set: the link to node j is cut (both directions)
   // Paused (SIGSTOP): the process runs nothing, but the kernel still takes in
   // its messages and client requests; they wait here, in arrival order.
   bool paused = false;
@@ -191,6 +201,7 @@ class Simulation {
   void SendFrom(int node, const Message& m);
   void ReplyFrom(int node, const Reply& r);
   void ChosenAt(int node, const core::ChosenEntry& c);
+  void BeforeSync(int node);
 
  private:
   int64_t Uniform(int64_t lo, int64_t hi) {  // inclusive
@@ -328,6 +339,21 @@ int64_t NodeEnv::LeaseNowNs() { return sim_->LocalNs(node_); }
 void NodeEnv::Send(const core::Message& message) { sim_->SendFrom(node_, message); }
 void NodeEnv::Deliver(const core::Reply& reply) { sim_->ReplyFrom(node_, reply); }
 void NodeEnv::Chosen(const core::ChosenEntry& entry) { sim_->ChosenAt(node_, entry); }
+void NodeEnv::BeforeSync() { sim_->BeforeSync(node_); }
+
+// A moment to cut the power: during a sync that messages of the same batch
+// went out before (the Accepts a leader sends ahead of its own fsync). What
+// the sync would have made durable is lost; what was sent is out.
+void Simulation::BeforeSync(int node) {
+  SimNode& n = nodes_[node];
+  if (!n.sent_before_sync || !faults_on_ || !Chance(0.05)) return;
+  n.disk->PowerLoss();
+  n.power_lost = true;
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms power loss n%d during a sync\n", static_cast<double>(now_) / kMs,
+                 node);
+  }
+}
 
 void Simulation::ScheduleTick(int node) {
   Event e;
@@ -354,9 +380,15 @@ void Simulation::Process(int node) {
     std::fprintf(stderr, "TWO LEADERS t=%lld\n", static_cast<long long>(now_ / kMs));
   }
   if (!n.core().HasReady()) return;
-  n.sent_promise = n.sent_prepare = false;
+  n.sent_promise = n.sent_prepare = n.sent_before_sync = false;
   int64_t syncs_before = n.driver->stats().syncs;
   Status s = n.driver->Process();
+  if (n.power_lost) {  // the sync failed on the lost disk: the node is down
+    CHAOS_CHECK_MSG(!s.ok(), "node %d: a sync succeeded after the power went out", node);
+    n.power_lost = false;
+    Crash(node, Uniform(5 * kMs, 50 * kMs));
+    return;
+  }
   CHAOS_CHECK_MSG(s.ok(), "node %d: driver on MemEnv failed: %s", node, s.ToString().c_str());
   if (!n.core().fatal().empty()) Fail("divergence: " + n.core().fatal());
   // On a slow disk the sync blocks the node, and what it guards waits for it.
@@ -389,6 +421,7 @@ void Simulation::SendFrom(int node, const Message& m) {
   }
   if (const auto* p = std::get_if<core::Promise>(&m.body)) n.sent_promise |= p->ok;
   n.sent_prepare |= std::holds_alternative<core::Prepare>(m.body);
+  n.sent_before_sync |= !n.driver->last_batch_synced();
   SendPeer(m, SyncNs(node));
 }
 
@@ -1137,6 +1170,8 @@ Result<SimBugs> ParseBug(const std::string& name) {
   if (name.empty()) return bugs;
   if (name == "lazy-accept") {
     bugs.driver.lazy_accept = true;
+  } else if (name == "early-ack") {
+    bugs.driver.early_ack = true;
   } else if (name == "no-fsync") {
     b.no_fsync = true;
   } else if (name == "promise-geq") {
