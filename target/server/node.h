@@ -40,7 +40,7 @@ struct NodeOptions {
   std::string listen;              // "host:port" to serve on
   std::string data_dir;
   std::string cluster_id;  // defaults to the peers list joined by ','
-  core::ReadMode read_mode = core::ReadMode::kLog;
+  core::ReadMode read_mode = core::ReadMode::kReadIndex;  // linearizable, no log entry
   double max_clock_drift = 0;
   core::Bugs bugs;
   std::string log_file;  // "" = stderr
