@@ -102,7 +102,10 @@ class EtcdClient : public Client {
 
   // Connects (bounded by the op's deadline) so that a member we cannot reach
   // is known not to have received the op. False: not connected, nothing sent.
+  // A READY channel costs one state read (no connection attempt, no wait
+  // on a state change); only a channel that is not READY waits.
   bool Connected(std::chrono::system_clock::time_point deadline) {
+    if (channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY) return true;
     return channel_->WaitForConnected(deadline);
   }
 

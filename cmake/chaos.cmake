@@ -49,14 +49,17 @@ endfunction()
 # the given .proto files (paths relative to the current source dir),
 # generated at build time with protoc + grpc_cpp_plugin into the build tree
 # (included as "<folder>/<name>.pb.h"), in a library of their own with
-# warnings relaxed (generated code is not ours).
+# warnings relaxed (generated code is not ours). With PROTOBUF_ONLY: the
+# messages alone, no stubs and no gRPC (the sanitizer build).
 function(chaos_grpc_library name)
-  cmake_parse_arguments(ARG "" "" "PROTOS" ${ARGN})
+  cmake_parse_arguments(ARG "PROTOBUF_ONLY" "" "PROTOS" ${ARGN})
   find_program(PROTOC_PROGRAM protoc REQUIRED)
-  find_program(GRPC_CPP_PLUGIN_PROGRAM grpc_cpp_plugin REQUIRED)
   find_package(PkgConfig REQUIRED)
-  pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
   pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+  if(NOT ARG_PROTOBUF_ONLY)
+    find_program(GRPC_CPP_PLUGIN_PROGRAM grpc_cpp_plugin REQUIRED)
+    pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+  endif()
   file(RELATIVE_PATH folder ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
   set(sources)
   foreach(proto ${ARG_PROTOS})
@@ -66,6 +69,16 @@ function(chaos_grpc_library name)
     set(gen ${CMAKE_BINARY_DIR}/${folder})
     if(dir)
       set(gen ${gen}/${dir})
+    endif()
+    if(ARG_PROTOBUF_ONLY)
+      add_custom_command(
+        OUTPUT ${gen}/${base}.pb.cc ${gen}/${base}.pb.h
+        COMMAND ${PROTOC_PROGRAM} --proto_path=${CMAKE_SOURCE_DIR} --cpp_out=${CMAKE_BINARY_DIR}
+                ${src}
+        DEPENDS ${src}
+        COMMENT "protoc ${folder}/${proto}")
+      list(APPEND sources ${gen}/${base}.pb.cc)
+      continue()
     endif()
     set(outs ${gen}/${base}.pb.cc ${gen}/${base}.pb.h ${gen}/${base}.grpc.pb.cc
              ${gen}/${base}.grpc.pb.h)
@@ -82,5 +95,9 @@ function(chaos_grpc_library name)
   target_compile_options(${name} PRIVATE -Wno-unused-parameter -Wno-array-bounds
                          -Wno-stringop-overflow -Wno-error)
   target_include_directories(${name} PUBLIC ${CMAKE_BINARY_DIR})
-  target_link_libraries(${name} PUBLIC PkgConfig::GRPCPP PkgConfig::PROTOBUF)
+  if(ARG_PROTOBUF_ONLY)
+    target_link_libraries(${name} PUBLIC PkgConfig::PROTOBUF)
+  else()
+    target_link_libraries(${name} PUBLIC PkgConfig::GRPCPP PkgConfig::PROTOBUF)
+  endif()
 endfunction()

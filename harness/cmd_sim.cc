@@ -32,7 +32,7 @@ int RunSim(const SimFlags& f) {
   }
   base.faults = f.faults == "all";
   base.slow_disk = f.slow_disk;
-  Result<core::Bugs> bugs = sim::ParseBug(f.bug);
+  Result<sim::SimBugs> bugs = sim::ParseBug(f.bug);
   if (!bugs.ok()) return ReportError(bugs.status());
   base.bug = f.bug;
   if (f.read_mode == "log") {

@@ -25,6 +25,7 @@ void Put(const core::Command& c, pb::Command* out) {
   out->set_value(c.value);
   out->set_from(c.from);
   out->set_to(c.to);
+  out->set_retry(c.retry);
 }
 void Put(const Batch& b, pb::Batch* out) {
   for (const auto& c : b.commands) Put(c, out->add_commands());
@@ -93,6 +94,7 @@ struct Decoder {
     out.value = c.value();
     out.from = c.from();
     out.to = c.to();
+    out.retry = c.retry();
     return out;
   }
   Batch Get(const pb::Batch& b) {

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   CLI::App app{"chaos-register: one node of the Paxos-backed register cluster"};
   chaos::server::NodeOptions options;
   std::string peers;
-  std::string read_mode = "log";
+  std::string read_mode = "read-index";
   std::vector<std::string> bugs;
   app.add_option("--id", options.id, "this node's id: its index in --peers")->required();
   app.add_option("--peers", peers, "every node's host:port, comma-separated, in id order")

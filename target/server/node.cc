@@ -12,13 +12,12 @@
 
 #include "base/check.h"
 #include "target/core/core.h"
+#include "target/driver/driver.h"
 #include "target/proto/peer.grpc.pb.h"
 #include "target/proto/register.grpc.pb.h"
 #include "target/server/clock.h"
 #include "target/server/codec.h"
 #include "target/server/logger.h"
-#include "target/storage/snapshot.h"
-#include "target/storage/wal.h"
 
 namespace chaos::server {
 
@@ -33,10 +32,8 @@ constexpr size_t kPeerQueueMax = 8192;       // messages waiting per peer
 constexpr int kPeerBatchMax = 512;           // messages per PeerBatch
 constexpr int kTicksPerRoundMax = 5;         // catch-up ticks after a stall
 constexpr size_t kKeyBytesMax = 256;
-constexpr size_t kUnsyncedBytesMax = 1 << 20;  // buffered learn-only WAL bytes before a sync
 constexpr size_t kClientRequestBytesMax = 1024;
 constexpr int kGrpcMessageBytesMax = 64 << 20;
-constexpr std::string_view kIdentityMagic = "CHIDENT1";
 
 const char* RoleText(core::Role r) { return core::RoleName(r); }
 
@@ -256,15 +253,18 @@ Result<std::vector<std::string>> ParsePeers(const std::string& text) {
   return out;
 }
 
-struct Node::Impl final : public api::Client::Service, public pb::Peer::Service {
+// The node's environment for the driver: the real disk, the wall clock made
+// monotonic, gRPC peers and the waiting client handlers.
+struct Node::Impl final : public api::Client::Service,
+                          public pb::Peer::Service,
+                          public driver::Clock,
+                          public driver::Transport,
+                          public driver::ReplySink,
+                          public driver::Log {
   NodeOptions options;
   Logger log;
-  storage::Env* env = storage::PosixEnv();
-  std::unique_ptr<storage::Wal> wal;
-  std::unique_ptr<storage::SnapshotStore> snapshots;
-  std::unique_ptr<core::Core> core;
-  core::PersistentState mirror;  // fold of every record in the WAL, for snapshot files
-  uint64_t wal_bytes_since_snapshot = 0;
+  std::unique_ptr<driver::Driver> driver;
+  const core::Core* core = nullptr;  // driver->core(), for introspection
   std::unique_ptr<grpc::Server> server;
   std::vector<std::unique_ptr<PeerSender>> senders;  // index = node id; null for self
 
@@ -279,10 +279,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   std::deque<core::Message> self_inbox;  // messages from this node's core to itself
   core::Role last_role = core::Role::kFollower;
   core::Ballot last_ballot;
-  // Counters for the periodic stats line (loop thread).
-  struct Stats {
-    int64_t rounds = 0, fsyncs = 0, records = 0, messages = 0, replies = 0;
-  } stats;
+  int64_t rounds = 0;  // for the periodic stats line (loop thread)
   int64_t last_stats_ns = 0;
   LeaseClock lease_clock;  // loop thread only
   ClockWatch clock_watch;  // loop thread only
@@ -293,93 +290,6 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   std::atomic<int64_t> refused_overload{0};
 
   // --- startup ---------------------------------------------------------------
-
-  Status CheckIdentity() {
-    std::string path = storage::JoinPath(options.data_dir, "IDENTITY");
-    if (env->FileExists(path)) {
-      CHAOS_ASSIGN_OR_RETURN(std::string data, env->ReadFile(path));
-      CHAOS_ASSIGN_OR_RETURN(storage::Sealed sealed, storage::Unseal(kIdentityMagic, path, data));
-      pb::Identity id;
-      if (!id.ParseFromString(sealed.payload)) return IoError(path + ": identity does not parse");
-      if (id.cluster_id() != options.cluster_id) {
-        return FailedPrecondition(path + ": data directory belongs to cluster '" + id.cluster_id() +
-                                  "', not '" + options.cluster_id + "'");
-      }
-      if (id.node_id() != options.id) {
-        return FailedPrecondition(path + ": data directory belongs to node " +
-                                  std::to_string(id.node_id()) + ", not node " +
-                                  std::to_string(options.id));
-      }
-      return Status::Ok();
-    }
-    for (const char* sub : {"wal", "snap"}) {
-      std::string dir = storage::JoinPath(options.data_dir, sub);
-      if (!env->FileExists(dir)) continue;
-      CHAOS_ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
-      if (!names.empty()) {
-        return FailedPrecondition(path + ": missing, but " + dir +
-                                  " holds data (not a directory this node created)");
-      }
-    }
-    pb::Identity id;
-    id.set_cluster_id(options.cluster_id);
-    id.set_node_id(options.id);
-    return storage::WriteFileAtomically(env, path,
-                                        storage::Seal(kIdentityMagic, 0, id.SerializeAsString()));
-  }
-
-  Status Recover() {
-    CHAOS_RETURN_IF_ERROR(env->CreateDir(options.data_dir));
-    CHAOS_RETURN_IF_ERROR(CheckIdentity());
-    snapshots =
-        std::make_unique<storage::SnapshotStore>(env, storage::JoinPath(options.data_dir, "snap"));
-    CHAOS_RETURN_IF_ERROR(snapshots->Init());
-    CHAOS_ASSIGN_OR_RETURN(auto snap, snapshots->Latest());
-    uint64_t first_needed = 1;
-    if (snap) {
-      auto state = DecodeState(snap->payload);
-      if (!state.ok()) return state.status().WithContext(snap->path);
-      mirror = std::move(state).value();
-      first_needed = snap->lsn;
-      log.Info("loaded snapshot " + snap->path + " (slot " +
-               std::to_string(mirror.snapshot.slot.value) + ", " +
-               std::to_string(mirror.log.size()) + " log entries)");
-    }
-    storage::WalOptions wal_options;
-    wal_options.segment_bytes_max = options.wal_segment_bytes;
-    storage::WalRecovery rec;
-    std::string wal_dir = storage::JoinPath(options.data_dir, "wal");
-    CHAOS_ASSIGN_OR_RETURN(wal, storage::Wal::Open(env, wal_dir, wal_options, &rec));
-    if (rec.truncated) {
-      log.Warn("WAL recovery cut " + rec.truncated_file + " at byte " +
-               std::to_string(rec.truncated_offset) + ": " + rec.truncated_reason + " (" +
-               std::to_string(rec.segments_removed) + " later segments removed)");
-    }
-    if (wal->next_lsn() < first_needed) {
-      log.Warn("WAL ends at LSN " + std::to_string(wal->next_lsn()) + " behind the snapshot (" +
-               std::to_string(first_needed) + "); restarting the log there");
-      CHAOS_RETURN_IF_ERROR(wal->ResetTo(first_needed));
-    } else if (rec.first_lsn > first_needed) {
-      return FailedPrecondition(wal_dir + ": log starts at LSN " + std::to_string(rec.first_lsn) +
-                                " but the snapshot needs LSN " + std::to_string(first_needed));
-    }
-    uint64_t replayed = 0;
-    for (size_t i = 0; i < rec.records.size(); ++i) {
-      uint64_t lsn = rec.first_lsn + i;
-      if (lsn < first_needed) continue;
-      auto record = DecodeRecord(rec.records[i]);
-      if (!record.ok()) {
-        return record.status().WithContext(wal_dir + " LSN " + std::to_string(lsn));
-      }
-      mirror.Apply(*record);
-      ++replayed;
-    }
-    wal->set_skip_fsync_for_bug(options.bugs.no_fsync);
-    log.Info("recovered: promised " + core::ToString(mirror.promised) + ", snapshot slot " +
-             std::to_string(mirror.snapshot.slot.value) + ", " + std::to_string(replayed) +
-             " WAL records replayed");
-    return Status::Ok();
-  }
 
   core::Config MakeConfig() {
     core::Config c;
@@ -416,12 +326,20 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     log.Info("starting node " + std::to_string(options.id) + " of " +
              std::to_string(options.peers.size()) + ", listen " + options.listen + ", data " +
              options.data_dir);
-    if (Status s = Recover(); !s.ok()) {
+    driver::DriverOptions driver_options;
+    driver_options.data_dir = options.data_dir;
+    driver_options.cluster_id = options.cluster_id;
+    driver_options.snapshot_wal_bytes = options.snapshot_wal_bytes;
+    driver_options.wal_segment_bytes = options.wal_segment_bytes;
+    driver::DriverEnv env{storage::PosixEnv(), this, this, this, nullptr, this};
+    auto opened = driver::Driver::Open(driver_options, MakeConfig(), env);
+    if (!opened.ok()) {
       // Damaged or foreign data: say why in the log too, not only on stderr.
-      log.Error("refusing to start: " + s.message());
-      return s;
+      log.Error("refusing to start: " + opened.status().message());
+      return opened.status();
     }
-    core = std::make_unique<core::Core>(MakeConfig(), mirror);
+    driver = std::move(opened).value();
+    core = &driver->core();
     last_role = core->role();
 
     grpc::ServerBuilder builder;
@@ -622,91 +540,37 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     }
   }
 
-  // Appends the records and fsyncs them, once for the whole batch. A batch of
-  // only ChosenRecords and SnapshotRecords is appended without its own fsync:
-  // it holds no promise and no acceptance, so losing it in a crash loses
-  // nothing Paxos relies on (the values are accepted at a quorum and are
-  // learned again); the next batch with a promise or an acceptance, a
-  // snapshot file, or 1 MiB of buffered records syncs it. This halves the
-  // leader's fsyncs (one for the accept, none for learning it chosen).
-  void Persist(const std::vector<core::Record>& records) {
-    bool snapshot_seen = false;
-    bool must_sync = false;
-    for (const auto& record : records) {
-      if (std::holds_alternative<core::PromiseRecord>(record) ||
-          std::holds_alternative<core::AcceptRecord>(record)) {
-        must_sync = true;
-      }
-      std::string bytes = EncodeRecord(record);
-      auto lsn = wal->Append(bytes);
-      CHAOS_CHECK_MSG(lsn.ok(), "WAL append failed: %s", lsn.status().ToString().c_str());
-      wal_bytes_since_snapshot += bytes.size() + storage::kRecordHeaderBytes;
-      mirror.Apply(record);
-      if (std::holds_alternative<core::SnapshotRecord>(record)) snapshot_seen = true;
-    }
-    stats.records += static_cast<int64_t>(records.size());
-    if (must_sync || wal->buffered_bytes() >= kUnsyncedBytesMax) SyncWal();
-    if (snapshot_seen && wal_bytes_since_snapshot >= options.snapshot_wal_bytes) WriteSnapshot();
-  }
+  // --- the driver's environment (loop thread) -------------------------------
 
-  void SyncWal() {
-    if (wal->synced_lsn() == wal->next_lsn()) return;
-    ++stats.fsyncs;
-    Status s = wal->Sync();
-    if (!s.ok()) {
-      // fsyncgate: after a failed fsync the page cache may have dropped the
-      // data; the only safe move is to stop and recover from the disk.
-      log.Error("stopping: " + s.ToString());
-      std::fflush(nullptr);
-      std::_Exit(70);
-    }
-  }
+  void Info(const std::string& text) override { log.Info(text); }
+  void Warn(const std::string& text) override { log.Warn(text); }
+  void Error(const std::string& text) override { log.Error(text); }
 
-  void WriteSnapshot() {
-    SyncWal();  // the snapshot file covers every record before next_lsn: make them durable first
-    uint64_t lsn = wal->next_lsn();
-    Status s = snapshots->Write(lsn, EncodeState(mirror));
-    if (!s.ok()) {
-      log.Error("snapshot failed (will retry at the next one): " + s.ToString());
+  void Send(const core::Message& m) override {
+    if (std::holds_alternative<core::InstallSnapshot>(m.body)) {
+      int64_t slot = std::get<core::InstallSnapshot>(m.body).snapshot.slot.value;
+      snapshot_log.Note("sent snapshot (slot " + std::to_string(slot) + ") to lagging n" +
+                        std::to_string(m.to.value));
+    }
+    if (m.to.value == options.id) {
+      // The core addresses its own acceptor like any other (after this
+      // round's records are synced): delivered at the start of the next round.
+      self_inbox.push_back(m);
       return;
     }
-    s = wal->CompactBefore(lsn);
-    CHAOS_CHECK_MSG(s.ok(), "WAL compaction failed: %s", s.ToString().c_str());
-    wal_bytes_since_snapshot = 0;
-    log.Info("snapshot at slot " + std::to_string(mirror.snapshot.slot.value) + " written (LSN " +
-             std::to_string(lsn) + "), WAL compacted to " + std::to_string(wal->segment_count()) +
-             " segment(s)");
+    size_t to = static_cast<size_t>(m.to.value);
+    CHAOS_CHECK_MSG(to < senders.size() && senders[to], "message to node %d", m.to.value);
+    pb::PeerMessage out;
+    EncodeMessage(m, &out);
+    senders[to]->Enqueue(std::move(out));
   }
 
-  void Send(const std::vector<core::Message>& messages) {
-    for (const auto& m : messages) {
-      if (std::holds_alternative<core::InstallSnapshot>(m.body)) {
-        int64_t slot = std::get<core::InstallSnapshot>(m.body).snapshot.slot.value;
-        snapshot_log.Note("sent snapshot (slot " + std::to_string(slot) + ") to lagging n" +
-                          std::to_string(m.to.value));
-      }
-      if (m.to.value == options.id) {
-        // The core addresses its own acceptor like any other (after this
-        // round's records are synced): delivered at the start of the next round.
-        self_inbox.push_back(m);
-        continue;
-      }
-      size_t to = static_cast<size_t>(m.to.value);
-      CHAOS_CHECK_MSG(to < senders.size() && senders[to], "message to node %d", m.to.value);
-      pb::PeerMessage out;
-      EncodeMessage(m, &out);
-      senders[to]->Enqueue(std::move(out));
-    }
-  }
-
-  void Deliver(const std::vector<core::Reply>& replies) {
-    for (const auto& r : replies) {
-      auto it = waiting.find({r.client_id, r.seq});
-      if (it == waiting.end()) continue;  // answered elsewhere or its client gave up
-      if (r.status == core::ReplyStatus::kNotLeader) NoteRefusal();
-      for (auto& w : it->second) w->Complete(r);
-      waiting.erase(it);
-    }
+  void Deliver(const core::Reply& r) override {
+    auto it = waiting.find({r.client_id, r.seq});
+    if (it == waiting.end()) return;  // answered elsewhere or its client gave up
+    if (r.status == core::ReplyStatus::kNotLeader) NoteRefusal();
+    for (auto& w : it->second) w->Complete(r);
+    waiting.erase(it);
   }
 
   void NoteRefusal() {
@@ -740,26 +604,37 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
                          " from n" + std::to_string(input.message->from.value) +
                          " (applied: " + std::to_string(core->applied().value) + ")");
       }
-      core->Step(*input.message);
+      driver->Step(*input.message);
       return;
     }
     waiting[{input.command.client_id, input.command.seq}].push_back(input.waiter);
-    core->Propose(input.command);
+    driver->Propose(input.command);
   }
 
   // The core's lease time from the wall clock; logs how the wall clock moved
   // (the clock nemesis's skew, as this node sees it).
-  void FeedClock() {
+  int64_t LeaseNowNs() override {
     int64_t wall_ns = WallNowNs();
     int64_t steady_ns = SteadyNowNs();
     int64_t stepped_back_ns = 0;
-    core->SetNow(lease_clock.Now(wall_ns, steady_ns, &stepped_back_ns));
+    int64_t lease_ns = lease_clock.Now(wall_ns, steady_ns, &stepped_back_ns);
     if (stepped_back_ns >= 1'000'000) {
       log.Warn("clock: wall clock stepped back " + std::to_string(stepped_back_ns / 1'000'000) +
                " ms; lease time kept going on the steady clock");
     }
     std::string moved = clock_watch.Observe(wall_ns, steady_ns);
     if (!moved.empty()) log.Info(moved);
+    return lease_ns;
+  }
+
+  // A failed sync or WAL append: after a failed fsync the page cache may
+  // have dropped the data (fsyncgate); the only safe move is to stop and
+  // recover from the disk.
+  void StopOnStorageError(const Status& s) {
+    if (s.ok()) return;
+    log.Error("stopping: " + s.ToString());
+    std::fflush(nullptr);
+    std::_Exit(70);
   }
 
   void Loop() {
@@ -783,28 +658,20 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
           inputs.pop_front();
         }
       }
-      FeedClock();
       std::deque<core::Message> own;
       own.swap(self_inbox);
-      for (const auto& m : own) core->Step(m);
+      for (const auto& m : own) driver->Step(m);
       for (auto& input : batch) Feed(input);
       batch.clear();
       int64_t now = SteadyNowNs();
       for (int i = 0; i < kTicksPerRoundMax && now >= next_tick; ++i) {
-        core->Tick();
+        driver->Tick();
         next_tick += tick_ns;
       }
       if (now >= next_tick) next_tick = now + tick_ns;  // stalled: skip the missed ticks
       // Every input of this round folds into one Ready: one fsync for all of them.
-      ++stats.rounds;
-      while (core->HasReady()) {
-        core::Ready ready = core->TakeReady();
-        stats.messages += static_cast<int64_t>(ready.messages.size());
-        stats.replies += static_cast<int64_t>(ready.replies.size());
-        Persist(ready.records);
-        Send(ready.messages);
-        Deliver(ready.replies);
-      }
+      ++rounds;
+      StopOnStorageError(driver->Process());
       if (!core->fatal().empty()) {
         log.Error("stopping: replica diverged: " + core->fatal());
         std::fflush(nullptr);
@@ -817,15 +684,17 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
         last_chosen = core->chosen_prefix();
       }
       if (now - last_stats_ns >= 10'000'000'000) {
+        const driver::Driver::Stats& stats = driver->stats();
         if (stats.replies + stats.records > 0) {
-          log.Info("stats (last 10 s): " + std::to_string(stats.rounds) + " rounds, " +
-                   std::to_string(stats.fsyncs) + " fsyncs, " + std::to_string(stats.records) +
+          log.Info("stats (last 10 s): " + std::to_string(rounds) + " rounds, " +
+                   std::to_string(stats.syncs) + " fsyncs, " + std::to_string(stats.records) +
                    " records, " + std::to_string(stats.messages) + " messages, " +
                    std::to_string(stats.replies) + " client replies; role " +
                    RoleText(core->role()) + ", chosen prefix " +
                    std::to_string(core->chosen_prefix().value));
         }
-        stats = Stats();
+        driver->ResetStats();
+        rounds = 0;
         last_stats_ns = now;
       }
       if (now - last_expire > 100'000'000) {
@@ -857,8 +726,8 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     AbandonWaiters();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     senders.clear();
-    SyncWal();
-    wal.reset();
+    StopOnStorageError(driver->Sync());
+    driver.reset();
     log.Info("stopped cleanly");
     return Status::Ok();
   }

@@ -2,13 +2,15 @@
 // (target/core) driven by an event loop over real sockets (gRPC), a real disk
 // (target/storage) and a real clock (clock.h).
 //
-// Event loop (one thread owns the Core, the WAL and the snapshot store):
+// Event loop (one thread owns the driver, target/driver: the Core, the WAL
+// and the snapshot store; the simulator runs the same driver):
 //   1. wait for inputs (peer messages, client commands) or the next tick;
 //   2. feed all of them to the core, then the due ticks;
-//   3. take the Ready: append its records to the WAL and fsync once (group
-//      commit: every record from every input of this round, one fsync);
-//   4. only then hand its messages to the per-peer senders;
-//   5. then answer the clients whose commands were decided.
+//   3. the driver performs the Ready: appends its records to the WAL and
+//      fsyncs once when its persist policy requires it (group commit: every
+//      record from every input of this round, one fsync);
+//   4. only then hands its messages to the per-peer senders;
+//   5. then answers the clients whose commands were decided.
 // A promise or an acceptance therefore never leaves the node before it is on
 // stable storage. A failed fsync stops the process (what reached the disk is
 // unknown). A diverged core (fatal()) stops the process.
@@ -38,7 +40,7 @@ struct NodeOptions {
   std::string listen;              // "host:port" to serve on
   std::string data_dir;
   std::string cluster_id;  // defaults to the peers list joined by ','
-  core::ReadMode read_mode = core::ReadMode::kLog;
+  core::ReadMode read_mode = core::ReadMode::kReadIndex;  // linearizable, no log entry
   double max_clock_drift = 0;
   core::Bugs bugs;
   std::string log_file;  // "" = stderr

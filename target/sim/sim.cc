@@ -16,6 +16,8 @@
 #include "base/check.h"
 #include "checker/checker.h"
 #include "target/core/core.h"
+#include "target/driver/driver.h"
+#include "target/storage/env.h"
 
 namespace chaos::sim {
 namespace {
@@ -41,6 +43,8 @@ const char* const kBugNames[] = {"no-fsync",
                                  "majority-off-by-one",
                                  "count-duplicate-acks",
                                  "stale-lease-read",
+                                 "lazy-accept",
+                                 "early-ack",
                                  nullptr};
 
 enum class EventKind : uint8_t {
@@ -78,15 +82,44 @@ struct EventLater {
   }
 };
 
+class Simulation;
+
+// One node's environment for its driver: its clock, the simulated network
+// and clients, and the agreement check.
+class NodeEnv final : public driver::Clock,
+                      public driver::Transport,
+                      public driver::ReplySink,
+                      public driver::Observer {
+ public:
+  NodeEnv(Simulation* sim, int node) : sim_(sim), node_(node) {}
+  int64_t LeaseNowNs() override;
+  void Send(const core::Message& message) override;
+  void Deliver(const core::Reply& reply) override;
+  void Chosen(const core::ChosenEntry& entry) override;
+  void BeforeSync() override;
+
+ private:
+  Simulation* sim_;
+  int node_;
+};
+
 struct SimNode {
-  std::unique_ptr<core::Core> core;
+  // The node's disk: it outlives the driver, and a crash is a power loss
+  // (MemEnv::PowerLoss) after which a new driver recovers from it.
+  std::unique_ptr<storage::MemEnv> disk = std::make_unique<storage::MemEnv>();
+  std::unique_ptr<NodeEnv> env;
+  std::unique_ptr<driver::Driver> driver;
+  const core::Core& core() const { return driver->core(); }
   bool up = true;
   uint64_t epoch = 0;
-  core::PersistentState synced;
-  std::vector<core::Record> unsynced;
-  double rate = 1;      // local clock rate
-  int64_t skew_ns = 0;  // local clock = skew_ns + rate * simulated time
-  uint64_t cut = 0;     // bit j set: the link to node j is cut (both directions)
+  // While the driver performs a batch: what it sent (for the crash and
+  // stall moments) and how long its sync takes on a slow disk.
+  bool sent_promise = false, sent_prepare = false;
+  bool sent_before_sync = false;  // a message left in this batch before its sync
+  bool power_lost = false;        // the power went out during a sync
+  double rate = 1;                // local clock rate
+  int64_t skew_ns = 0;            // local clock = skew_ns + rate * simulated time
+  uint64_t cut = 0;               // bit j set: the link to node j is cut (both directions)
   // Paused (SIGSTOP): the process runs nothing, but the kernel still takes in
   // its messages and client requests; they wait here, in arrival order.
   bool paused = false;
@@ -151,13 +184,24 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 
 class Simulation {
  public:
-  Simulation(const SimOptions& options, const core::Bugs& bugs)
+  Simulation(const SimOptions& options, const SimBugs& bugs)
       : options_(options),
-        bugs_(bugs),
+        bugs_(bugs.core),
+        driver_bugs_(bugs.driver),
         rng_(options.seed),
         disk_rng_(options.seed ^ 0xD15C5105ULL) {}
 
   SimResult Run();
+
+  // The driver's environment (NodeEnv).
+  int64_t LocalNs(int node) const {
+    const SimNode& n = nodes_[node];
+    return n.skew_ns + static_cast<int64_t>(n.rate * static_cast<double>(now_));
+  }
+  void SendFrom(int node, const Message& m);
+  void ReplyFrom(int node, const Reply& r);
+  void ChosenAt(int node, const core::ChosenEntry& c);
+  void BeforeSync(int node);
 
  private:
   int64_t Uniform(int64_t lo, int64_t hi) {  // inclusive
@@ -168,11 +212,13 @@ class Simulation {
     e.seq = next_seq_++;
     queue_.push(std::move(e));
   }
-  int64_t LocalNs(int node) const {
+  // Sync time of the batch the node's driver performs now (0 unless slow).
+  int64_t SyncNs(int node) const {
     const SimNode& n = nodes_[node];
-    return n.skew_ns + static_cast<int64_t>(n.rate * static_cast<double>(now_));
+    return n.slow_until_ns > now_ && n.driver->last_batch_synced() ? n.sync_ns : 0;
   }
   core::Config NodeConfig(int node) const;
+  driver::DriverOptions NodeDriverOptions() const;
   void StartNode(int node);
   void ScheduleTick(int node);
   void Process(int node);
@@ -216,6 +262,7 @@ class Simulation {
 
   SimOptions options_;
   core::Bugs bugs_;
+  driver::DriverBugs driver_bugs_;
   std::mt19937_64 rng_;
   std::mt19937_64 disk_rng_;  // the slow-disk windows only: without them rng_ draws as before
   core::ReadMode read_mode_ = core::ReadMode::kLog;
@@ -257,14 +304,55 @@ core::Config Simulation::NodeConfig(int node) const {
   return c;
 }
 
+// Small WAL segments and frequent snapshot files, so that every run rolls
+// segments, writes snapshots and compacts the WAL, and recoveries start from
+// a snapshot file.
+driver::DriverOptions Simulation::NodeDriverOptions() const {
+  driver::DriverOptions o;
+  o.data_dir = "data";
+  o.cluster_id = "sim";
+  o.unsynced_bytes_max = 4 << 10;
+  o.snapshot_wal_bytes = 8 << 10;
+  o.wal_segment_bytes = 4 << 10;
+  o.bugs = driver_bugs_;
+  return o;
+}
+
 void Simulation::StartNode(int node) {
   SimNode& n = nodes_[node];
   ++n.epoch;  // ticks scheduled for an earlier life of this node are void
-  n.core = std::make_unique<core::Core>(NodeConfig(node), n.synced);
+  if (!n.env) n.env = std::make_unique<NodeEnv>(this, node);
+  driver::DriverEnv env{n.disk.get(), n.env.get(), n.env.get(), n.env.get(), n.env.get(), nullptr};
+  auto opened = driver::Driver::Open(NodeDriverOptions(), NodeConfig(node), env);
+  if (!opened.ok()) {  // what a power loss left must always recover
+    Fail("recovery: node " + std::to_string(node) + ": " + opened.status().ToString());
+    n.up = false;
+    return;
+  }
+  n.driver = std::move(opened).value();
   n.up = true;
-  n.core->SetNow(LocalNs(node));
   ScheduleTick(node);
   Process(node);
+}
+
+int64_t NodeEnv::LeaseNowNs() { return sim_->LocalNs(node_); }
+void NodeEnv::Send(const core::Message& message) { sim_->SendFrom(node_, message); }
+void NodeEnv::Deliver(const core::Reply& reply) { sim_->ReplyFrom(node_, reply); }
+void NodeEnv::Chosen(const core::ChosenEntry& entry) { sim_->ChosenAt(node_, entry); }
+void NodeEnv::BeforeSync() { sim_->BeforeSync(node_); }
+
+// A moment to cut the power: during a sync that messages of the same batch
+// went out before (the Accepts a leader sends ahead of its own fsync). What
+// the sync would have made durable is lost; what was sent is out.
+void Simulation::BeforeSync(int node) {
+  SimNode& n = nodes_[node];
+  if (!n.sent_before_sync || !faults_on_ || !Chance(0.05)) return;
+  n.disk->PowerLoss();
+  n.power_lost = true;
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms power loss n%d during a sync\n", static_cast<double>(now_) / kMs,
+                 node);
+  }
 }
 
 void Simulation::ScheduleTick(int node) {
@@ -276,85 +364,91 @@ void Simulation::ScheduleTick(int node) {
   Schedule(std::move(e));
 }
 
-// The driver loop: persist (and sync), then send, then reply.
+// The driver performs the core's batches: persist (and sync when its
+// policy says so), then send (SendFrom), then reply (ReplyFrom).
 void Simulation::Process(int node) {
   SimNode& n = nodes_[node];
   if (debug_) {
     std::fprintf(stderr, "t=%.1fms n%d %s b=%s promised=%s prefix=%lld applied=%lld\n",
-                 static_cast<double>(now_) / kMs, node, core::RoleName(n.core->role()),
-                 core::ToString(n.core->ballot()).c_str(),
-                 core::ToString(n.core->promised()).c_str(),
-                 static_cast<long long>(n.core->chosen_prefix().value),
-                 static_cast<long long>(n.core->applied().value));
+                 static_cast<double>(now_) / kMs, node, core::RoleName(n.core().role()),
+                 core::ToString(n.core().ballot()).c_str(),
+                 core::ToString(n.core().promised()).c_str(),
+                 static_cast<long long>(n.core().chosen_prefix().value),
+                 static_cast<long long>(n.core().applied().value));
   }
   if (debug_ && LeaderCount() > 1) {
     std::fprintf(stderr, "TWO LEADERS t=%lld\n", static_cast<long long>(now_ / kMs));
   }
-  if (!n.core->HasReady()) return;
-  core::Ready ready = n.core->TakeReady();
-  if (debug_) {
-    for (const Message& m : ready.messages) {
-      std::fprintf(stderr, "  send %d->%d %s\n", m.from.value, m.to.value,
-                   core::MessageName(m.body));
-    }
-    for (const Reply& r : ready.replies) {
-      std::fprintf(stderr, "  reply c%lld s%lld status %d\n", static_cast<long long>(r.client_id),
-                   static_cast<long long>(r.seq), static_cast<int>(r.status));
-    }
+  if (!n.core().HasReady()) return;
+  n.sent_promise = n.sent_prepare = n.sent_before_sync = false;
+  int64_t syncs_before = n.driver->stats().syncs;
+  Status s = n.driver->Process();
+  if (n.power_lost) {  // the sync failed on the lost disk: the node is down
+    CHAOS_CHECK_MSG(!s.ok(), "node %d: a sync succeeded after the power went out", node);
+    n.power_lost = false;
+    Crash(node, Uniform(5 * kMs, 50 * kMs));
+    return;
   }
+  CHAOS_CHECK_MSG(s.ok(), "node %d: driver on MemEnv failed: %s", node, s.ToString().c_str());
+  if (!n.core().fatal().empty()) Fail("divergence: " + n.core().fatal());
   // On a slow disk the sync blocks the node, and what it guards waits for it.
-  int64_t sync_ns = n.slow_until_ns > now_ && !ready.records.empty() ? n.sync_ns : 0;
-  for (core::Record& r : ready.records) n.unsynced.push_back(std::move(r));
-  if (!bugs_.no_fsync) {  // the bug: acknowledge before the records are durable
-    for (const core::Record& r : n.unsynced) n.synced.Apply(r);
-    n.unsynced.clear();
+  if (n.slow_until_ns > now_ && n.driver->stats().syncs != syncs_before) Pause(node, n.sync_ns);
+  // An interesting moment to crash (FoundationDB's buggify): right after
+  // promising, before the candidate uses the promise.
+  if (n.sent_promise && faults_on_ && Chance(0.1)) Crash(node, Uniform(5 * kMs, 50 * kMs));
+  // Another: a candidate stalls (a GC pause, a slow disk) right after sending
+  // phase 1. The other acceptors' promises pile up meanwhile and are handled
+  // before its own acceptor's reply comes back, so it may win with a quorum
+  // that lacks itself, as a stalled server would.
+  if (n.sent_prepare && nodes_[node].up && faults_on_ && Chance(0.5)) {
+    Pause(node, Uniform(10, 40) * kMs);
   }
-  for (const core::ChosenEntry& c : ready.chosen) {
-    auto [it, fresh] = chosen_.emplace(c.slot.value, c.batch);
-    if (!fresh && it->second != c.batch) {
-      Fail("agreement: slot " + std::to_string(c.slot.value) + " chosen with two values (node " +
-           std::to_string(node) + ", t=" + std::to_string(now_ / kMs) + "ms)");
-    }
-    hash_ = Mix(hash_, static_cast<uint64_t>(c.slot.value));
+}
+
+void Simulation::ChosenAt(int node, const core::ChosenEntry& c) {
+  auto [it, fresh] = chosen_.emplace(c.slot.value, c.batch);
+  if (!fresh && it->second != c.batch) {
+    Fail("agreement: slot " + std::to_string(c.slot.value) + " chosen with two values (node " +
+         std::to_string(node) + ", t=" + std::to_string(now_ / kMs) + "ms)");
   }
-  if (!n.core->fatal().empty()) Fail("divergence: " + n.core->fatal());
-  bool promised = false, prepared = false;
-  for (const Message& m : ready.messages) {
-    SendPeer(m, sync_ns);
-    if (const auto* p = std::get_if<core::Promise>(&m.body)) promised |= p->ok;
-    prepared |= std::holds_alternative<core::Prepare>(m.body);
+  hash_ = Mix(hash_, static_cast<uint64_t>(c.slot.value));
+}
+
+void Simulation::SendFrom(int node, const Message& m) {
+  SimNode& n = nodes_[node];
+  if (debug_) {
+    std::fprintf(stderr, "  send %d->%d %s\n", m.from.value, m.to.value, core::MessageName(m.body));
   }
-  for (const Reply& r : ready.replies) {
-    if (debug_ && r.status == ReplyStatus::kOk) {
+  if (const auto* p = std::get_if<core::Promise>(&m.body)) n.sent_promise |= p->ok;
+  n.sent_prepare |= std::holds_alternative<core::Prepare>(m.body);
+  n.sent_before_sync |= !n.driver->last_batch_synced();
+  SendPeer(m, SyncNs(node));
+}
+
+void Simulation::ReplyFrom(int node, const Reply& r) {
+  SimNode& n = nodes_[node];
+  if (debug_) {
+    std::fprintf(stderr, "  reply c%lld s%lld status %d\n", static_cast<long long>(r.client_id),
+                 static_cast<long long>(r.seq), static_cast<int>(r.status));
+    if (r.status == ReplyStatus::kOk) {
       for (int j = 0; j < options_.nodes; ++j) {
-        if (j != node && nodes_[j].up && nodes_[j].core->is_leader() &&
-            nodes_[j].core->ballot() > n.core->ballot()) {
+        if (j != node && nodes_[j].up && nodes_[j].core().is_leader() &&
+            nodes_[j].core().ballot() > n.core().ballot()) {
           std::fprintf(stderr, "STALE? t=%lld node %d replied while %d leads\n",
                        static_cast<long long>(now_ / kMs), node, j);
         }
       }
     }
-    auto it = client_by_id_.find(r.client_id);
-    if (it == client_by_id_.end()) continue;
-    if (faults_on_ && Chance(drop_p_)) continue;
-    Event e;
-    e.kind = EventKind::kClientReply;
-    e.client = it->second;
-    e.reply = r;
-    e.time_ns = now_ + sync_ns + Uniform(kMs / 2, max_delay_ns_);
-    Schedule(std::move(e));
   }
-  if (sync_ns > 0) Pause(node, sync_ns);
-  // An interesting moment to crash (FoundationDB's buggify): right after
-  // promising, before the candidate uses the promise.
-  if (promised && faults_on_ && Chance(0.1)) Crash(node, Uniform(5 * kMs, 50 * kMs));
-  // Another: a candidate stalls (a GC pause, a slow disk) right after sending
-  // phase 1. The other acceptors' promises pile up meanwhile and are handled
-  // before its own acceptor's reply comes back, so it may win with a quorum
-  // that lacks itself, as a stalled server would.
-  if (prepared && nodes_[node].up && faults_on_ && Chance(0.5)) {
-    Pause(node, Uniform(10, 40) * kMs);
-  }
+  auto it = client_by_id_.find(r.client_id);
+  if (it == client_by_id_.end()) return;
+  if (faults_on_ && Chance(drop_p_)) return;
+  Event e;
+  e.kind = EventKind::kClientReply;
+  e.client = it->second;
+  e.reply = r;
+  e.time_ns = now_ + SyncNs(node) + Uniform(kMs / 2, max_delay_ns_);
+  Schedule(std::move(e));
 }
 
 void Simulation::Deliver(int node, const Message& m) {
@@ -365,7 +459,7 @@ void Simulation::Deliver(int node, const Message& m) {
                    core::ToString(p->ballot).c_str(), p->entries.size());
     }
   }
-  nodes_[node].core->Step(m);
+  nodes_[node].driver->Step(m);
   Process(node);
 }
 
@@ -534,8 +628,8 @@ void Simulation::Crash(int node, int64_t restart_after_ns) {
   SimNode& sn = nodes_[node];
   if (!sn.up) return;
   sn.up = false;
-  sn.core.reset();
-  sn.unsynced.clear();  // what was not synced is lost
+  sn.driver.reset();
+  sn.disk->PowerLoss();  // what was not synced is lost
   sn.paused = false;
   sn.held.clear();
   if (debug_) {
@@ -577,8 +671,8 @@ int Simulation::Leader() const {
   int leader = -1;
   for (int i = 0; i < options_.nodes; ++i) {
     const SimNode& n = nodes_[i];
-    if (n.up && n.core->is_leader() &&
-        (leader < 0 || n.core->ballot() > nodes_[leader].core->ballot())) {
+    if (n.up && n.core().is_leader() &&
+        (leader < 0 || n.core().ballot() > nodes_[leader].core().ballot())) {
       leader = i;
     }
   }
@@ -640,12 +734,11 @@ void Simulation::Resume(int node) {
   }
   std::vector<Event> held = std::move(n.held);
   n.held.clear();
-  n.core->SetNow(LocalNs(node));
   for (size_t i = 0; i < held.size(); ++i) {
     if (held[i].kind == EventKind::kDeliver) {
       Deliver(node, held[i].message);
     } else {
-      n.core->Propose(held[i].command);
+      n.driver->Propose(held[i].command);
       Process(node);
     }
     if (!n.up) return;  // crashed right after promising
@@ -657,7 +750,7 @@ void Simulation::Resume(int node) {
   int64_t tick_ns = static_cast<int64_t>(static_cast<double>(kTickNs) / n.rate);
   int64_t missed = std::clamp<int64_t>((now_ - n.paused_since_ns) / tick_ns, 1, 5);
   for (int64_t i = 0; i < missed && n.up && !n.paused; ++i) {
-    n.core->Tick();
+    n.driver->Tick();
     Process(node);
   }
   if (n.up && !n.paused) ScheduleTick(node);
@@ -677,7 +770,7 @@ void Simulation::InjectFault() {
     std::vector<int> group(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) group[i] = static_cast<int>(Uniform(0, groups - 1));
     if (roll >= 4) {
-      for (int i = 0; i < n; ++i) group[i] = (nodes_[i].up && nodes_[i].core->is_leader()) ? 1 : 0;
+      for (int i = 0; i < n; ++i) group[i] = (nodes_[i].up && nodes_[i].core().is_leader()) ? 1 : 0;
     }
     SetGroups(group);
   } else if (roll < 8) {  // heal the network
@@ -858,7 +951,7 @@ void Simulation::Heal() {
 
 int Simulation::LeaderCount() const {
   int leaders = 0;
-  for (const SimNode& n : nodes_) leaders += n.up && n.core && n.core->is_leader();
+  for (const SimNode& n : nodes_) leaders += n.up && n.driver && n.core().is_leader();
   return leaders;
 }
 
@@ -944,8 +1037,7 @@ SimResult Simulation::Run() {
       case EventKind::kTick: {
         SimNode& n = nodes_[e.node];
         if (!n.up || n.paused || e.token != n.epoch) break;
-        n.core->SetNow(LocalNs(e.node));
-        n.core->Tick();
+        n.driver->Tick();
         Process(e.node);
         if (!n.paused) ScheduleTick(e.node);  // Resume schedules the ticks of a stalled node
         break;
@@ -953,20 +1045,18 @@ SimResult Simulation::Run() {
       case EventKind::kDeliver: {
         SimNode& n = nodes_[e.node];
         if (!n.up || !Connected(e.message.from.value, e.node) || Hold(e)) break;
-        n.core->SetNow(LocalNs(e.node));
         Deliver(e.node, e.message);
         break;
       }
       case EventKind::kClientRequest: {
         SimNode& n = nodes_[e.node];
         if (!n.up || Hold(e)) break;
-        n.core->SetNow(LocalNs(e.node));
         if (debug_) {
           std::fprintf(stderr, "t=%lld request n%d op %d lease_ns %lld\n",
                        static_cast<long long>(now_ / kMs), e.node, static_cast<int>(e.command.op),
-                       static_cast<long long>(n.core->LeaseNs()));
+                       static_cast<long long>(n.core().LeaseNs()));
         }
-        n.core->Propose(e.command);
+        n.driver->Propose(e.command);
         Process(e.node);
         break;
       }
@@ -998,11 +1088,8 @@ SimResult Simulation::Run() {
       case EventKind::kRestart:
         if (faults_on_ && !nodes_[e.node].up) StartNode(e.node);
         break;
-      case EventKind::kBackgroundSync: {
-        for (SimNode& n : nodes_) {
-          for (const core::Record& r : n.unsynced) n.synced.Apply(r);
-          n.unsynced.clear();
-        }
+      case EventKind::kBackgroundSync: {  // the kernel writes back what no-fsync left
+        for (SimNode& n : nodes_) n.disk->WriteBack();
         Event s;
         s.kind = EventKind::kBackgroundSync;
         s.time_ns = now_ + 20 * kMs;
@@ -1077,10 +1164,15 @@ SimResult Simulation::Run() {
 
 const char* const* BugNames() { return kBugNames; }
 
-Result<core::Bugs> ParseBug(const std::string& name) {
-  core::Bugs b;
-  if (name.empty()) return b;
-  if (name == "no-fsync") {
+Result<SimBugs> ParseBug(const std::string& name) {
+  SimBugs bugs;
+  core::Bugs& b = bugs.core;
+  if (name.empty()) return bugs;
+  if (name == "lazy-accept") {
+    bugs.driver.lazy_accept = true;
+  } else if (name == "early-ack") {
+    bugs.driver.early_ack = true;
+  } else if (name == "no-fsync") {
     b.no_fsync = true;
   } else if (name == "promise-geq") {
     b.promise_geq = true;
@@ -1097,11 +1189,11 @@ Result<core::Bugs> ParseBug(const std::string& name) {
   } else {
     return InvalidArgument("unknown --bug '" + name + "'");
   }
-  return b;
+  return bugs;
 }
 
 SimResult RunSimulation(const SimOptions& options) {
-  Result<core::Bugs> bugs = ParseBug(options.bug);
+  Result<SimBugs> bugs = ParseBug(options.bug);
   CHAOS_CHECK_MSG(bugs.ok(), "%s", bugs.status().message().c_str());
   Simulation sim(options, *bugs);
   return sim.Run();

@@ -1,6 +1,9 @@
-// The deterministic cluster simulator (`chaos sim`): N cores, a network that
-// drops, delays, duplicates and reorders messages and partitions nodes,
-// crashes that lose every record not yet synced, pauses (SIGSTOP) that leave
+// The deterministic cluster simulator (`chaos sim`): N nodes, each the
+// server's own driver (target/driver: core, WAL, snapshots, persist policy)
+// on an in-memory disk (storage::MemEnv), a network that drops, delays,
+// duplicates and reorders messages and partitions nodes, crashes that are
+// power losses (every byte and directory change not yet synced is lost, and
+// the node recovers from what its disk kept), pauses (SIGSTOP) that leave
 // a node believing what it believed, clocks with skew and drift, scripted
 // scenarios aimed at the leader (see README.md), and clients issuing
 // read/write/cas on a few keys with timeouts and retries. In the tradition of
@@ -29,6 +32,7 @@
 #include "base/status.h"
 #include "history/op.h"
 #include "target/core/types.h"
+#include "target/driver/driver.h"
 
 namespace chaos::sim {
 
@@ -68,9 +72,13 @@ struct SimResult {
   history::History history;
 };
 
-// The names accepted by --bug.
+// The names accepted by --bug: the core's canaries and the driver's.
 const char* const* BugNames();
-Result<core::Bugs> ParseBug(const std::string& name);
+struct SimBugs {
+  core::Bugs core;
+  driver::DriverBugs driver;
+};
+Result<SimBugs> ParseBug(const std::string& name);
 
 SimResult RunSimulation(const SimOptions& options);
 

@@ -96,6 +96,9 @@ class MemEnv final : public Env {
   // Drops every unsynced byte and every unsynced directory change. Open
   // WritableFiles become invalid (their Appends fail), as after a reboot.
   void PowerLoss();
+  // The kernel's writeback: every file's current bytes and every directory's
+  // current entries become durable, as they eventually do without fsync.
+  void WriteBack();
   // Test hooks: overwrite the current bytes of a file (as if the disk returned
   // them), e.g. to flip a bit or cut a file short. The change counts as synced.
   Status CorruptFile(const std::string& path, std::string contents);

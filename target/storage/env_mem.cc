@@ -162,6 +162,14 @@ void MemEnv::PowerLoss() {
   }
 }
 
+void MemEnv::WriteBack() {
+  std::lock_guard lock(mu_);
+  for (auto& [name, dir] : dirs_) {
+    dir.synced_entries = dir.entries;
+    for (auto& [file, inode] : dir.entries) inode->synced = inode->data;
+  }
+}
+
 Status MemEnv::CorruptFile(const std::string& path, std::string contents) {
   std::lock_guard lock(mu_);
   auto inode = Lookup(path);

@@ -9,6 +9,7 @@ core::Batch SampleBatch() {
   core::Batch b;
   b.commands.push_back(core::Command{7, 3, core::OpKind::kCas, "k", 0, 1, 2});
   b.commands.push_back(core::Command{8, 1, core::OpKind::kWrite, "other", -5, 0, 0});
+  b.commands.push_back(core::Command{9, 2, core::OpKind::kWrite, "k", 3, 0, 0, /*retry=*/true});
   return b;
 }
 
@@ -115,6 +116,23 @@ TEST(Codec, RecordsAndStateRoundTrip) {
   EXPECT_EQ(*s, state);
   EXPECT_FALSE(DecodeRecord("\xff\xff\xff").ok());
   EXPECT_FALSE(DecodeRecord("").ok());  // no kind
+}
+
+// Regression (found 2026-12-05 by the simulator once it ran the real codec):
+// Command::retry was not encoded, so a follower applied a retried command
+// that the leader refused (no session) and the replicas' checksums diverged.
+TEST(Codec, CommandRetryFlagSurvivesMessagesAndRecords) {
+  core::Ballot b{2, core::NodeId{0}};
+  core::Message m{core::NodeId{0}, core::NodeId{1},
+                  core::Accept{b, core::Slot{3}, SampleBatch(), core::Slot{2}}};
+  peer_api::PeerMessage wire;
+  EncodeMessage(m, &wire);
+  auto back = DecodeMessage(wire, 3);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(std::get<core::Accept>(back->body).batch, SampleBatch());
+  auto record = DecodeRecord(EncodeRecord(core::AcceptRecord{core::Slot{3}, b, SampleBatch()}));
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(std::get<core::AcceptRecord>(*record).batch, SampleBatch());
 }
 
 }  // namespace
