@@ -95,8 +95,24 @@ class Session {
   Status Download(const std::string& remote_path, const std::string& local_path,
                   int timeout_ms = 120'000);
 
+  // Runs `line`, a shell line, in this connection's long-lived shell: one
+  // channel running `sh` that is opened on first use and kept, with each
+  // line written to its stdin and its outcome read back up to a delimiter
+  // (a random token, then the exit status), so a command costs one round
+  // trip rather than a new channel and exec (the declarative adapter's
+  // clients run every op this way). The line runs as
+  // `timeout -k 1 <t> sh -c LINE </dev/null` in the shell: at the timeout
+  // the node kills it (timed_out, exit 124 or 137). Output past
+  // options.output_limit_bytes, a shell that died, the connection lost, or
+  // no delimiter within timeout + 5 s closes the shell (the next line opens
+  // a new one); the last two are errors (the line's outcome is unknown).
+  // options.stdin_data must be empty (the line's stdin is /dev/null).
+  Result<RemoteResult> RunInShell(const std::string& line, const RunOptions& options);
+
   // Successful connections so far (1 while one connection served everything).
   int connect_count() const;
+  // Shells opened by RunInShell so far (1 while one shell served every line).
+  int shell_count() const;
 
  private:
   struct Impl;
@@ -104,12 +120,15 @@ class Session {
   Status Error(StatusCode code, const std::string& reason) const;
   Status ConnectLocked();
   void DisconnectLocked();
+  Status OpenShellLocked();
+  void CloseShellLocked();
 
   NodeInfo node_;
   SshOptions ssh_;
   mutable std::mutex mu_;
   std::unique_ptr<Impl> impl_;  // guarded by mu_
   int connect_count_ = 0;       // guarded by mu_
+  int shell_count_ = 0;         // guarded by mu_
 };
 
 // One Session per node of an inventory. The set of nodes is fixed at
