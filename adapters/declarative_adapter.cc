@@ -56,7 +56,9 @@ class DeclarativeClient : public Client {
   Op InvokeUnkeyed(const Op& invoke) {
     std::map<std::string, std::string> values = values_;
     if (invoke.f == "write" && invoke.value.is_array()) {
-      Op probe = RunOp(spec_.ops.at("read"), Op{.type = OpType::kInvoke, .f = "read"}, values);
+      Op read;
+      read.f = "read";
+      Op probe = RunOp(spec_.ops.at("read"), read, values);
       Op done = invoke;
       done.type = probe.type;
       done.error = probe.error;

@@ -32,6 +32,12 @@ constexpr int kControllerGraceMs = 5'000;
 constexpr int kKillAfterSeconds = 2;
 constexpr size_t kSftpChunkBytes = 32 * 1024;
 
+RunOptions Within(int timeout_ms) {
+  RunOptions options;
+  options.timeout_ms = timeout_ms;
+  return options;
+}
+
 int64_t MsSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
@@ -341,6 +347,18 @@ Status Session::ConnectLocked() {
   return Status::Ok();
 }
 
+Result<ssh_channel_struct*> Session::OpenChannelLocked() {
+  for (int attempt = 0;; ++attempt) {
+    CHAOS_RETURN_IF_ERROR(ConnectLocked());
+    ssh_channel channel = ssh_channel_new(impl_->session);
+    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) return channel;
+    std::string why = ssh_get_error(impl_->session);
+    if (channel != nullptr) ssh_channel_free(channel);
+    DisconnectLocked();
+    if (attempt == 1) return Error(StatusCode::kUnavailable, "cannot open a channel: " + why);
+  }
+}
+
 Result<RemoteResult> Session::Run(const Command& command, int timeout_ms) {
   RunOptions options;
   options.timeout_ms = timeout_ms;
@@ -348,25 +366,18 @@ Result<RemoteResult> Session::Run(const Command& command, int timeout_ms) {
 }
 
 Result<RemoteResult> Session::Run(const Command& command, const RunOptions& options) {
-  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
   std::lock_guard lock(mu_);
-  std::string line = WrapForNode(command, options.timeout_ms);
+  return RunLocked(command, options);
+}
 
-  ssh_channel channel = nullptr;
-  // A connection that broke since its last use fails at channel open, before
-  // the command started: reconnect once and retry.
-  for (int attempt = 0; attempt < 2 && channel == nullptr; ++attempt) {
-    CHAOS_RETURN_IF_ERROR(ConnectLocked());
-    channel = ssh_channel_new(impl_->session);
-    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) break;
-    std::string why = ssh_get_error(impl_->session);
-    if (channel != nullptr) ssh_channel_free(channel);
-    channel = nullptr;
-    DisconnectLocked();
-    if (attempt == 1) {
-      return Error(StatusCode::kUnavailable, "cannot open a channel: " + why);
-    }
-  }
+bool Session::Sudo() const { return ssh_.username != "root"; }
+
+Result<RemoteResult> Session::RunLocked(const Command& command, const RunOptions& options) {
+  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
+  std::string line = WrapForNode(command, options.timeout_ms);
+  if (Sudo()) line = "exec sudo -n sh -c " + ShellQuote(line);
+
+  CHAOS_ASSIGN_OR_RETURN(ssh_channel channel, OpenChannelLocked());
 
   ChannelState state;
   state.limit = options.output_limit_bytes;
@@ -467,18 +478,7 @@ Status Session::OpenShellLocked() {
     return Status::Ok();
   }
   CloseShellLocked();
-  ssh_channel channel = nullptr;
-  // As in Run: a connection that broke since its last use fails here.
-  for (int attempt = 0; attempt < 2 && channel == nullptr; ++attempt) {
-    CHAOS_RETURN_IF_ERROR(ConnectLocked());
-    channel = ssh_channel_new(impl_->session);
-    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) break;
-    std::string why = ssh_get_error(impl_->session);
-    if (channel != nullptr) ssh_channel_free(channel);
-    channel = nullptr;
-    DisconnectLocked();
-    if (attempt == 1) return Error(StatusCode::kUnavailable, "cannot open a channel: " + why);
-  }
+  CHAOS_ASSIGN_OR_RETURN(ssh_channel channel, OpenChannelLocked());
   Impl& im = *impl_;
   im.shell_state = ChannelState();
   im.shell_callbacks = ssh_channel_callbacks_struct{};
@@ -491,7 +491,7 @@ Status Session::OpenShellLocked() {
   ssh_callbacks_init(&im.shell_callbacks);
   ssh_set_channel_callbacks(channel, &im.shell_callbacks);
   im.shell = channel;
-  if (ssh_channel_request_exec(channel, "exec sh") != SSH_OK) {
+  if (ssh_channel_request_exec(channel, Sudo() ? "exec sudo -n sh" : "exec sh") != SSH_OK) {
     std::string why = ssh_get_error(im.session);
     DisconnectLocked();
     return Error(StatusCode::kUnavailable, "cannot start a shell: " + why);
@@ -608,6 +608,36 @@ Result<std::string> Session::Check(const Command& command, int timeout_ms) {
 Status Session::Upload(const std::string& local_path, const std::string& remote_path, int mode,
                        int timeout_ms) {
   std::lock_guard lock(mu_);
+  if (!Sudo()) return UploadLocked(local_path, remote_path, mode, timeout_ms);
+  // As the login user into /tmp, then into place as root.
+  std::string staged = StagingPath(remote_path);
+  CHAOS_RETURN_IF_ERROR(UploadLocked(local_path, staged, 0600, timeout_ms));
+  char octal[16];
+  std::snprintf(octal, sizeof octal, "%o", static_cast<unsigned>(mode));
+  std::string next = remote_path + ".chaos-upload";
+  auto placed = RunLocked(Command("install")
+                              .Args({"-m", octal, "-o", "root", "-g", "root", staged, next})
+                              .Then(Command("mv").Args({"-f", next, remote_path}))
+                              .AndAlways(Command("rm").Args({"-f", staged})),
+                          Within(timeout_ms));
+  if (!placed.ok()) return placed.status();
+  if (!placed->ok()) {
+    return Error(StatusCode::kIoError, "upload " + local_path + " -> " + remote_path +
+                                           ": placing it as root failed: " + placed->err);
+  }
+  return Status::Ok();
+}
+
+std::string Session::StagingPath(const std::string& remote_path) const {
+  std::random_device random;
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  std::string name = remote_path.substr(remote_path.rfind('/') + 1);
+  return "/tmp/chaos-" + ssh_.username + "-" + suffix + "-" + name;
+}
+
+Status Session::UploadLocked(const std::string& local_path, const std::string& remote_path,
+                             int mode, int timeout_ms) {
   std::ifstream in(local_path, std::ios::binary);
   if (!in) return Error(StatusCode::kNotFound, "upload: cannot read local file " + local_path);
   CHAOS_RETURN_IF_ERROR(ConnectLocked());
@@ -653,6 +683,25 @@ Status Session::Upload(const std::string& local_path, const std::string& remote_
 Status Session::Download(const std::string& remote_path, const std::string& local_path,
                          int timeout_ms) {
   std::lock_guard lock(mu_);
+  if (!Sudo()) return DownloadLocked(remote_path, local_path, timeout_ms);
+  // Copied as root into /tmp for the login user, then fetched.
+  std::string staged = StagingPath(remote_path);
+  auto copied = RunLocked(Command("cp")
+                              .Args({remote_path, staged})
+                              .Then(Command("chown").Args({ssh_.username, staged})),
+                          Within(timeout_ms));
+  if (!copied.ok()) return copied.status();
+  if (!copied->ok()) {
+    return Error(StatusCode::kIoError,
+                 "download " + remote_path + ": copying it as root failed: " + copied->err);
+  }
+  Status got = DownloadLocked(staged, local_path, timeout_ms);
+  (void)RunLocked(Command("rm").Args({"-f", staged}), Within(30'000));
+  return got;
+}
+
+Status Session::DownloadLocked(const std::string& remote_path, const std::string& local_path,
+                               int timeout_ms) {
   CHAOS_RETURN_IF_ERROR(ConnectLocked());
   ssh_session s = impl_->session;
   std::string tmp = local_path + ".tmp";

@@ -16,6 +16,13 @@
 // also keeps its own deadline (timeout + 5 s) in case the node stops
 // answering altogether; then the connection is dropped and reopened later.
 //
+// A login user other than root (`--username admin`) must have passwordless
+// sudo on the node: every command and every RunInShell shell then runs as
+// root through `sudo -n` (non-interactive, so a password prompt fails at once
+// instead of hanging), and SFTP goes through /tmp: an upload is written there
+// as the login user and moved into place as root (install -o root), a
+// download is copied there as root and handed to the login user first.
+//
 // Errors: every non-ok Status is one line "n1 (127.0.0.1:42201): reason".
 // A command that ran and failed is not an error: its RemoteResult carries the
 // exit status and stderr. An error means the command could not be run or its
@@ -38,6 +45,8 @@
 #include "base/status.h"
 #include "control/command.h"
 #include "control/inventory.h"
+
+struct ssh_channel_struct;  // libssh's channel (ssh_channel)
 
 namespace chaos::control {
 
@@ -120,8 +129,21 @@ class Session {
   Status Error(StatusCode code, const std::string& reason) const;
   Status ConnectLocked();
   void DisconnectLocked();
+  // A new session channel, opened. A connection that broke since its last
+  // use fails here, before anything started: reconnect once and retry.
+  Result<ssh_channel_struct*> OpenChannelLocked();
   Status OpenShellLocked();
   void CloseShellLocked();
+  // True for a login user other than root: every command runs through
+  // `sudo -n` (see the class comment).
+  bool Sudo() const;
+  Result<RemoteResult> RunLocked(const Command& command, const RunOptions& options);
+  Status UploadLocked(const std::string& local_path, const std::string& remote_path, int mode,
+                      int timeout_ms);
+  Status DownloadLocked(const std::string& remote_path, const std::string& local_path,
+                        int timeout_ms);
+  // A fresh path under /tmp for a file on its way to or from `remote_path`.
+  std::string StagingPath(const std::string& remote_path) const;
 
   NodeInfo node_;
   SshOptions ssh_;
