@@ -65,6 +65,9 @@ class Adapter {
   // False for a system that lives in the controller (the memory adapter):
   // the runner then opens no SSH session and downloads no logs.
   virtual bool UsesNodes() const { return true; }
+  // The workloads (generator/) its clients can carry: "register", "set",
+  // "counter". Another is refused before the test starts (MakeAdapter).
+  virtual std::set<std::string> Workloads() const { return {"register"}; }
   // Faults this adapter can support: "partition", "kill", "pause", "clock",
   // "lose-unsynced", "packet", "corrupt", "slow-disk".
   virtual std::set<std::string> SupportedFaults() const = 0;
@@ -112,12 +115,14 @@ class Adapter {
 
 // The adapter called `name`: "register", "etcd", or the path of a
 // declarative adapter file (a name ending in .json, or containing a '/';
-// adapters/declarative_adapter.h). Unknown names are refused with the list.
+// adapters/declarative_adapter.h). Unknown names are refused with the list,
+// and so is a context.workload the adapter does not carry (Workloads()).
 Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context);
 
 // Checks what MakeAdapter would refuse — the name, a declarative file, the
 // adapter options — without nodes, so a command can say so before it
 // touches a cluster or the store.
-Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options);
+Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options,
+                    const std::string& workload = "register");
 
 }  // namespace chaos::adapters

@@ -14,22 +14,8 @@ bool IsPath(const std::string& name) {
          (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0);
 }
 
-}  // namespace
-
-Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options) {
-  if (name == "memory") return Status::Ok();
-  if (name == "register" || name == "etcd") {
-    // The etcd adapter checks its options on creation; it needs no nodes for that.
-    if (name == "register") return Status::Ok();
-    AdapterContext context;
-    context.options = options;
-    return MakeEtcdAdapter(std::move(context)).status();
-  }
-  if (IsPath(name)) return LoadDeclarativeSpec(name).status();
-  return MakeAdapter(name, AdapterContext()).status();
-}
-
-Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context) {
+// The adapter `name` without its workload check.
+Result<std::unique_ptr<Adapter>> Make(const std::string& name, AdapterContext context) {
   if (name == "register") return MakeRegisterAdapter(std::move(context));
   if (name == "etcd") return MakeEtcdAdapter(std::move(context));
   if (name == "memory") return MakeMemoryAdapter(std::move(context));
@@ -40,6 +26,36 @@ Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterCon
   return InvalidArgument(
       "unknown adapter '" + name +
       "' (known: register, etcd, memory, or the path of a declarative adapter file)");
+}
+
+// "the redis adapter (examples/redis.json) does not support the set workload
+// (it takes register)".
+Status CheckWorkload(const Adapter& adapter, const std::string& name, const std::string& workload) {
+  std::set<std::string> known = adapter.Workloads();
+  if (known.contains(workload)) return Status::Ok();
+  std::string list;
+  for (const auto& w : known) list += (list.empty() ? "" : ", ") + w;
+  std::string which = adapter.name() + " adapter" + (IsPath(name) ? " (" + name + ")" : "");
+  return InvalidArgument("--workload " + workload + ": the " + which + " does not support the " +
+                         workload + " workload (it takes " + list + ")");
+}
+
+}  // namespace
+
+Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options,
+                    const std::string& workload) {
+  // Creating an adapter checks its options and needs no nodes.
+  AdapterContext context;
+  context.options = options;
+  context.workload = workload;
+  return MakeAdapter(name, std::move(context)).status();
+}
+
+Result<std::unique_ptr<Adapter>> MakeAdapter(const std::string& name, AdapterContext context) {
+  std::string workload = context.workload;
+  CHAOS_ASSIGN_OR_RETURN(std::unique_ptr<Adapter> adapter, Make(name, std::move(context)));
+  CHAOS_RETURN_IF_ERROR(CheckWorkload(*adapter, name, workload));
+  return adapter;
 }
 
 }  // namespace chaos::adapters

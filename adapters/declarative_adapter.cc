@@ -13,6 +13,9 @@ using history::Json;
 using history::Op;
 using history::OpType;
 
+// An op's output beyond this is an unknown outcome (the shell is reopened).
+constexpr size_t kOutputLimitBytes = 1 << 20;
+
 // A shell line of the file, run by sh on the node.
 Command Shell(const std::string& line) { return Command("sh").Args({"-c", line}); }
 
@@ -24,6 +27,7 @@ class DeclarativeClient : public Client {
       : spec_(spec), values_(std::move(values)), session_(node, ssh), timeout_ms_(timeout_ms) {}
 
   Op Invoke(const Op& invoke) override {
+    if (spec_.workload != "register") return InvokeUnkeyed(invoke);
     const Json& v = invoke.value;
     auto it = spec_.ops.find(invoke.f);
     if (it == spec_.ops.end() || !v.is_array() || v.size() != 2 || !v[0].is_number_integer()) {
@@ -42,12 +46,45 @@ class DeclarativeClient : public Client {
       values["old"] = std::to_string(v[1][0].get<int64_t>());
       values["new"] = std::to_string(v[1][1].get<int64_t>());
     }
-    auto line = ExpandPlaceholders(it->second.command, values);
+    return RunOp(it->second, invoke, values);
+  }
+
+ private:
+  // A set or counter op: add {value}, or read. The runner's readiness probe
+  // (a register write of [key, value]) runs the read command: an ok read
+  // says the system is up.
+  Op InvokeUnkeyed(const Op& invoke) {
+    std::map<std::string, std::string> values = values_;
+    if (invoke.f == "write" && invoke.value.is_array()) {
+      Op read;
+      read.f = "read";
+      Op probe = RunOp(spec_.ops.at("read"), read, values);
+      Op done = invoke;
+      done.type = probe.type;
+      done.error = probe.error;
+      return done;
+    }
+    if (invoke.f == "add" && invoke.value.is_number_integer()) {
+      values["value"] = std::to_string(invoke.value.get<int64_t>());
+    } else if (invoke.f != "read") {
+      return Refuse(invoke, "unsupported " + spec_.workload + " op " + history::Describe(invoke));
+    }
+    return RunOp(spec_.ops.at(invoke.f), invoke, values);
+  }
+
+  Op RunOp(const ClientOpSpec& op, const Op& invoke,
+           const std::map<std::string, std::string>& values) {
+    auto line = ExpandPlaceholders(op.command, values);
     if (!line.ok()) return Refuse(invoke, line.status().message());
     // Not connected: the command was never sent.
     Status connected = session_.Connect();
     if (!connected.ok()) return Refuse(invoke, connected.message());
-    auto r = session_.Run(Shell(*line), static_cast<int>(timeout_ms_));
+    // One round trip in the client's long-lived shell on its node, not a
+    // new channel and exec per op.
+    control::RunOptions run;
+    run.timeout_ms = static_cast<int>(timeout_ms_);
+    run.output_limit_bytes = kOutputLimitBytes;
+    auto r = session_.RunInShell(*line, run);
     if (!r.ok()) {
       // The connection broke while the command ran: it may have run. A read
       // changes nothing, so it may safely say it did not happen.
@@ -57,10 +94,9 @@ class DeclarativeClient : public Client {
       return done;
     }
     CommandOutput output{r->exit_status, r->out, r->err, r->timed_out};
-    return InterpretOutput(it->second, invoke, output);
+    return InterpretOutput(op, invoke, output);
   }
 
- private:
   static Op Refuse(const Op& invoke, std::string why) {
     Op done = invoke;
     done.type = OpType::kFail;
@@ -83,6 +119,7 @@ class DeclarativeAdapter : public Adapter {
   }
 
   std::string name() const override { return spec_.name; }
+  std::set<std::string> Workloads() const override { return {spec_.workload}; }
   std::set<std::string> SupportedFaults() const override { return spec_.faults; }
   std::string UnsupportedReason(const std::string& fault) const override {
     if (fault == "clock" || fault == "lose-unsynced" || fault == "corrupt" ||

@@ -1,6 +1,7 @@
 // The declarative adapter file: parsing, placeholders, output rules.
 #include "adapters/declarative_spec.h"
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -200,10 +201,10 @@ Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::st
   Json doc = Json::parse(json_text, nullptr, false);
   if (doc.is_discarded()) return InvalidArgument(std::string(source) + ": not valid JSON");
   if (!doc.is_object()) return p.Error("(top)", "must be an object");
-  CHAOS_RETURN_IF_ERROR(
-      p.OnlyKnown(doc, "",
-                  {"name", "description", "nodes", "setup", "start", "process", "daemon_log",
-                   "log_files", "fatal_log_patterns", "teardown", "data_dir", "faults", "client"}));
+  CHAOS_RETURN_IF_ERROR(p.OnlyKnown(
+      doc, "",
+      {"name", "description", "nodes", "setup", "start", "process", "daemon_log", "log_files",
+       "fatal_log_patterns", "teardown", "data_dir", "faults", "workload", "client"}));
   DeclarativeSpec spec;
   CHAOS_ASSIGN_OR_RETURN(spec.name, p.String(doc, "", "name", true, "the system's name"));
   for (char c : spec.name) {
@@ -257,16 +258,36 @@ Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::st
     spec.faults.insert(faults[i]);
   }
 
-  if (!doc.contains("client")) return p.Error("client", "missing (an object {read, write, cas})");
+  CHAOS_ASSIGN_OR_RETURN(spec.workload,
+                         p.String(doc, "", "workload", false, "register, set or counter"));
+  if (spec.workload.empty()) spec.workload = "register";
+  if (spec.workload != "register" && spec.workload != "set" && spec.workload != "counter") {
+    return p.Error("workload", "must be register, set or counter, got '" + spec.workload + "'");
+  }
+  const bool keyed = spec.workload == "register";
+  const char* ops = keyed ? "{read, write, cas}" : "{add, read}";
+  if (!doc.contains("client"))
+    return p.Error("client", std::string("missing (an object ") + ops + ")");
   const Json& client = doc["client"];
-  if (!client.is_object()) return p.Error("client", "must be an object {read, write, cas}");
-  CHAOS_RETURN_IF_ERROR(p.OnlyKnown(client, "client", {"timeout_ms", "read", "write", "cas"}));
+  if (!client.is_object()) return p.Error("client", std::string("must be an object ") + ops);
+  CHAOS_RETURN_IF_ERROR(
+      p.OnlyKnown(client, "client",
+                  keyed ? std::set<std::string>{"timeout_ms", "read", "write", "cas"}
+                        : std::set<std::string>{"timeout_ms", "add", "read"}));
   if (client.contains("timeout_ms")) {
     const Json& t = client["timeout_ms"];
     if (!t.is_number_integer() || t.get<int64_t>() < 10 || t.get<int64_t>() > 600'000) {
       return p.Error("client.timeout_ms", "must be an integer from 10 to 600000");
     }
     spec.client_timeout_ms = t.get<int64_t>();
+  }
+  if (!keyed) {
+    // One set or one counter: add takes {value}, read takes nothing.
+    CHAOS_ASSIGN_OR_RETURN(spec.ops["add"],
+                           p.ClientOp(client, "add", With(NodePlaceholders(), {"value"})));
+    CHAOS_ASSIGN_OR_RETURN(spec.ops["read"], p.ClientOp(client, "read", NodePlaceholders()));
+    spec.ops["read"].reads = spec.workload;
+    return spec;
   }
   std::set<std::string> base = With(NodePlaceholders(), {"key"});
   CHAOS_ASSIGN_OR_RETURN(spec.ops["read"], p.ClientOp(client, "read", base));
@@ -281,6 +302,45 @@ Result<DeclarativeSpec> LoadDeclarativeSpec(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return ParseDeclarativeSpec(text.str(), path);
+}
+
+// An ok read of a set (every integer in the text, separated by anything
+// but digits and '-') or of a counter (one integer; empty reads 0). The text
+// is the first capture group of the rule's stdout, or all of stdout.
+Op ReadCollection(const std::string& reads, Op done, const std::string& out,
+                  const std::smatch& groups) {
+  std::string text = groups.size() >= 2 && groups[1].matched ? groups[1].str() : out;
+  std::vector<int64_t> numbers;
+  for (size_t i = 0; i < text.size();) {
+    size_t start = i;
+    bool minus = text[i] == '-' && i + 1 < text.size() &&
+                 std::isdigit(static_cast<unsigned char>(text[i + 1]));
+    if (minus || std::isdigit(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+      int64_t value = 0;
+      auto [end, ec] = std::from_chars(text.data() + start, text.data() + i, value);
+      if (ec != std::errc() || end != text.data() + i) {
+        done.type = OpType::kFail;
+        done.error = "read a non-integer '" + text.substr(start, i - start) + "'";
+        return done;
+      }
+      numbers.push_back(value);
+    } else {
+      ++i;
+    }
+  }
+  if (reads == "set") {
+    done.value = numbers;
+    return done;
+  }
+  if (numbers.size() > 1) {
+    done.type = OpType::kFail;
+    done.error = "a counter read more than one integer: '" + text + "'";
+    return done;
+  }
+  done.value = numbers.empty() ? 0 : numbers[0];
+  return done;
 }
 
 Op InterpretOutput(const ClientOpSpec& spec, const Op& invoke, const CommandOutput& output) {
@@ -302,6 +362,7 @@ Op InterpretOutput(const ClientOpSpec& spec, const Op& invoke, const CommandOutp
       return done;
     }
     if (invoke.f != "read") return done;
+    if (spec.reads != "register") return ReadCollection(spec.reads, done, out, groups);
     // An ok read: the first capture group is the value, nil if empty or absent.
     if (groups.size() < 2 || !groups[1].matched || groups[1].length() == 0) {
       done.value = history::Json::array({invoke.value[0], nullptr});

@@ -24,12 +24,22 @@
 //    "teardown": ["shell line", ...],          after the daemon is killed
 //    "data_dir": "/var/lib/chaos-redis",       optional
 //    "faults": ["partition", "kill", "pause"], what the system can take (default these)
+//    "workload": "register",                   what the client carries: register (default;
+//                                              ops read, write, cas on keys), set or
+//                                              counter (ops add and read, below)
 //    "client": {
 //      "timeout_ms": 2000,                     an op's command past this is info
 //      "read":  {"command": "redis-cli -h {first_address} GET {key}",
 //                "outcomes": [rule, ...]},
 //      "write": {"command": "... SET {key} {value}", "outcomes": [...]},
 //      "cas":   {"command": "... {key} {old} {new}", "outcomes": [...]}}}
+//
+// With "workload": "set" or "counter" the client has two ops instead:
+//      "add":   {"command": "redis-cli ... SADD chaos-set {value}", "outcomes": [...]},
+//      "read":  {"command": "redis-cli ... SMEMBERS chaos-set", "outcomes": [...]}
+// An ok read of a set is every integer in the first capture group of the
+// matching rule's stdout (or all of stdout without a group); of a counter,
+// the one integer there (none reads 0).
 //
 // Placeholders {name} in shell lines are replaced by the value as one shell
 // word, already quoted (do not put them inside quotes): everywhere {node},
@@ -41,8 +51,9 @@
 // Client commands run ON THE NODE the client is bound to, over an SSH
 // connection of the client's own (so partitions between that node and the
 // system cut the client off, as they would a real client there; no port has
-// to be published). Each op's output is matched against its rules in order;
-// the first that matches decides:
+// to be published), in one long-lived shell per client (control/ssh.h
+// Session::RunInShell): each op is one round trip, not a new exec. Each op's output is matched
+// against its rules in order; the first that matches decides:
 //   {"stdout": "regex", "stderr": "regex", "exit": 0, "type": "ok"|"fail"|"info"}
 // Every condition given must hold: `stdout` must match the whole stdout with
 // surrounding whitespace trimmed (ECMAScript regex), `stderr` must occur in
@@ -82,6 +93,9 @@ struct OutcomeRule {
 struct ClientOpSpec {
   std::string command;  // a shell line with placeholders
   std::vector<OutcomeRule> outcomes;
+  // For f read: what an ok read's output holds: "register" (one value or
+  // nil), "set" (every integer in it) or "counter" (one integer).
+  std::string reads = "register";
 };
 
 struct DeclarativeSpec {
@@ -97,7 +111,8 @@ struct DeclarativeSpec {
   std::string data_dir;
   std::set<std::string> faults;
   int64_t client_timeout_ms = 2000;
-  std::map<std::string, ClientOpSpec> ops;  // "read", "write", "cas"
+  std::string workload = "register";        // register | set | counter
+  std::map<std::string, ClientOpSpec> ops;  // register: read write cas; set, counter: add read
 };
 
 // Parses a declarative adapter file's text; `source` names it in errors.

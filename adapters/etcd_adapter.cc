@@ -10,6 +10,7 @@
 
 #include "adapters/etcd/rpc.grpc.pb.h"
 #include "adapters/node_process.h"
+#include "adapters/register_workloads.h"
 
 namespace chaos::adapters {
 namespace {
@@ -283,9 +284,13 @@ class EtcdAdapter : public ProcessAdapter {
     return std::optional<std::string>();
   }
 
+  std::set<std::string> Workloads() const override { return {"register", "set", "counter"}; }
+
   Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node, int64_t) override {
-    return std::unique_ptr<Client>(
-        std::make_unique<EtcdClient>(ClientEndpoint(node), serializable_, context_.op_timeout_ms));
+    // Set and counter ops become register ops (register_workloads.h).
+    return ForWorkload(
+        std::make_unique<EtcdClient>(ClientEndpoint(node), serializable_, context_.op_timeout_ms),
+        context_.workload, workload_state_);
   }
 
  private:
@@ -295,6 +300,8 @@ class EtcdAdapter : public ProcessAdapter {
 
   bool serializable_;
   std::string token_;
+  std::shared_ptr<RegisterWorkloadState> workload_state_ =
+      std::make_shared<RegisterWorkloadState>();
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "adapters/faketime.h"
 #include "adapters/lazyfs_node.h"
 #include "adapters/node_process.h"
+#include "adapters/register_workloads.h"
 #include "base/check.h"
 #include "target/proto/register_client.h"
 
@@ -129,6 +130,7 @@ class RegisterAdapter : public ProcessAdapter {
       : ProcessAdapter(std::move(context), kProcessName) {}
 
   std::string name() const override { return "register"; }
+  std::set<std::string> Workloads() const override { return {"register", "set", "counter"}; }
 
   std::set<std::string> SupportedFaults() const override {
     return {"partition",     "kill",   "pause",   "clock",
@@ -268,8 +270,10 @@ class RegisterAdapter : public ProcessAdapter {
     CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(id, process + 1));
     std::map<std::string, std::string> node_by_address;
     for (const auto& n : context_.inventory.nodes) node_by_address[n.client.ToString()] = n.name;
-    return std::unique_ptr<Client>(
-        std::make_unique<RegisterClientAdapter>(std::move(client), std::move(node_by_address)));
+    // Set and counter ops become register ops (register_workloads.h).
+    return ForWorkload(
+        std::make_unique<RegisterClientAdapter>(std::move(client), std::move(node_by_address)),
+        context_.workload, workload_state_);
   }
 
  private:
@@ -288,6 +292,8 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
   std::atomic<int64_t> leader_queries_{0};
+  std::shared_ptr<RegisterWorkloadState> workload_state_ =
+      std::make_shared<RegisterWorkloadState>();
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -30,6 +31,12 @@ constexpr int kControllerGraceMs = 5'000;
 // Seconds between the node's TERM and KILL of a timed-out command.
 constexpr int kKillAfterSeconds = 2;
 constexpr size_t kSftpChunkBytes = 32 * 1024;
+
+RunOptions Within(int timeout_ms) {
+  RunOptions options;
+  options.timeout_ms = timeout_ms;
+  return options;
+}
 
 int64_t MsSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
@@ -168,7 +175,21 @@ std::string WrapForNode(const Command& command, int timeout_ms) {
 
 struct Session::Impl {
   ssh_session session = nullptr;
+  // RunInShell's long-lived shell, while open: its channel, what its
+  // callbacks collect, and the token its delimiters carry.
+  ssh_channel shell = nullptr;
+  ChannelState shell_state;
+  ssh_channel_callbacks_struct shell_callbacks{};
+  std::string shell_token;
+
+  void CloseShell() {
+    if (shell == nullptr) return;
+    ssh_remove_channel_callbacks(shell, &shell_callbacks);
+    ssh_channel_free(shell);
+    shell = nullptr;
+  }
   ~Impl() {
+    CloseShell();
     if (session != nullptr) {
       ssh_disconnect(session);
       ssh_free(session);
@@ -190,6 +211,11 @@ Status Session::Error(StatusCode code, const std::string& reason) const {
 int Session::connect_count() const {
   std::lock_guard lock(mu_);
   return connect_count_;
+}
+
+int Session::shell_count() const {
+  std::lock_guard lock(mu_);
+  return shell_count_;
 }
 
 Status Session::Connect() {
@@ -321,6 +347,18 @@ Status Session::ConnectLocked() {
   return Status::Ok();
 }
 
+Result<ssh_channel_struct*> Session::OpenChannelLocked() {
+  for (int attempt = 0;; ++attempt) {
+    CHAOS_RETURN_IF_ERROR(ConnectLocked());
+    ssh_channel channel = ssh_channel_new(impl_->session);
+    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) return channel;
+    std::string why = ssh_get_error(impl_->session);
+    if (channel != nullptr) ssh_channel_free(channel);
+    DisconnectLocked();
+    if (attempt == 1) return Error(StatusCode::kUnavailable, "cannot open a channel: " + why);
+  }
+}
+
 Result<RemoteResult> Session::Run(const Command& command, int timeout_ms) {
   RunOptions options;
   options.timeout_ms = timeout_ms;
@@ -328,25 +366,18 @@ Result<RemoteResult> Session::Run(const Command& command, int timeout_ms) {
 }
 
 Result<RemoteResult> Session::Run(const Command& command, const RunOptions& options) {
-  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
   std::lock_guard lock(mu_);
-  std::string line = WrapForNode(command, options.timeout_ms);
+  return RunLocked(command, options);
+}
 
-  ssh_channel channel = nullptr;
-  // A connection that broke since its last use fails at channel open, before
-  // the command started: reconnect once and retry.
-  for (int attempt = 0; attempt < 2 && channel == nullptr; ++attempt) {
-    CHAOS_RETURN_IF_ERROR(ConnectLocked());
-    channel = ssh_channel_new(impl_->session);
-    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) break;
-    std::string why = ssh_get_error(impl_->session);
-    if (channel != nullptr) ssh_channel_free(channel);
-    channel = nullptr;
-    DisconnectLocked();
-    if (attempt == 1) {
-      return Error(StatusCode::kUnavailable, "cannot open a channel: " + why);
-    }
-  }
+bool Session::Sudo() const { return ssh_.username != "root"; }
+
+Result<RemoteResult> Session::RunLocked(const Command& command, const RunOptions& options) {
+  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
+  std::string line = WrapForNode(command, options.timeout_ms);
+  if (Sudo()) line = "exec sudo -n sh -c " + ShellQuote(line);
+
+  CHAOS_ASSIGN_OR_RETURN(ssh_channel channel, OpenChannelLocked());
 
   ChannelState state;
   state.limit = options.output_limit_bytes;
@@ -437,6 +468,127 @@ Result<RemoteResult> Session::Run(const Command& command, const RunOptions& opti
   return result;
 }
 
+void Session::CloseShellLocked() {
+  if (impl_) impl_->CloseShell();
+}
+
+Status Session::OpenShellLocked() {
+  if (impl_ && impl_->shell != nullptr && !impl_->shell_state.eof && !impl_->shell_state.closed &&
+      ssh_channel_is_open(impl_->shell)) {
+    return Status::Ok();
+  }
+  CloseShellLocked();
+  CHAOS_ASSIGN_OR_RETURN(ssh_channel channel, OpenChannelLocked());
+  Impl& im = *impl_;
+  im.shell_state = ChannelState();
+  im.shell_callbacks = ssh_channel_callbacks_struct{};
+  im.shell_callbacks.userdata = &im.shell_state;
+  im.shell_callbacks.channel_data_function = OnData;
+  im.shell_callbacks.channel_eof_function = OnEof;
+  im.shell_callbacks.channel_close_function = OnClose;
+  im.shell_callbacks.channel_exit_status_function = OnExitStatus;
+  im.shell_callbacks.channel_exit_signal_function = OnExitSignal;
+  ssh_callbacks_init(&im.shell_callbacks);
+  ssh_set_channel_callbacks(channel, &im.shell_callbacks);
+  im.shell = channel;
+  if (ssh_channel_request_exec(channel, Sudo() ? "exec sudo -n sh" : "exec sh") != SSH_OK) {
+    std::string why = ssh_get_error(im.session);
+    DisconnectLocked();
+    return Error(StatusCode::kUnavailable, "cannot start a shell: " + why);
+  }
+  std::random_device random;
+  char token[64];
+  std::snprintf(token, sizeof token, "chaos-end-%08x%08x%08x", random(), random(), random());
+  im.shell_token = token;
+  ++shell_count_;
+  return Status::Ok();
+}
+
+Result<RemoteResult> Session::RunInShell(const std::string& line, const RunOptions& options) {
+  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
+  CHAOS_CHECK_MSG(options.stdin_data.empty(), "RunInShell takes no stdin (%zu bytes given)",
+                  options.stdin_data.size());
+  std::lock_guard lock(mu_);
+  CHAOS_RETURN_IF_ERROR(OpenShellLocked());
+  Impl& im = *impl_;
+  ChannelState& st = im.shell_state;
+  st.out.clear();
+  st.err.clear();
+  st.truncated = false;
+  // Room for the delimiters past the output's own limit.
+  st.limit = options.output_limit_bytes + im.shell_token.size() + 16;
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%d.%03d", options.timeout_ms / 1000,
+                options.timeout_ms % 1000);
+  // The status goes to stdout after the line's output, a bare token to
+  // stderr after its errors: each stream is complete at its delimiter.
+  const std::string& token = im.shell_token;
+  std::string text = "timeout -k 1 " + std::string(seconds) + " sh -c " + ShellQuote(line) +
+                     " </dev/null; printf '\\n%s %d\\n' " + token + " $?; printf '\\n%s\\n' " +
+                     token + " >&2\n";
+  auto fail = [&](const std::string& why) {
+    CloseShellLocked();
+    return Error(StatusCode::kUnavailable, why);
+  };
+  Clock::time_point start = Clock::now();
+  for (size_t sent = 0; sent < text.size();) {
+    int n =
+        ssh_channel_write(im.shell, text.data() + sent, static_cast<uint32_t>(text.size() - sent));
+    if (n <= 0) {
+      std::string why = ssh_get_error(im.session);
+      DisconnectLocked();
+      return Error(StatusCode::kUnavailable, "writing to the shell: " + why);
+    }
+    sent += static_cast<size_t>(n);
+  }
+  const std::string out_marker = "\n" + token + " ";
+  const std::string err_marker = "\n" + token + "\n";
+  const int64_t deadline_ms = static_cast<int64_t>(options.timeout_ms) + kControllerGraceMs;
+  size_t out_at = std::string::npos, err_at = std::string::npos, status_end = std::string::npos;
+  ssh_event event = ssh_event_new();
+  ssh_event_add_session(event, im.session);
+  std::string problem;
+  for (;;) {
+    if (out_at == std::string::npos) out_at = st.out.find(out_marker);
+    if (out_at != std::string::npos) status_end = st.out.find('\n', out_at + out_marker.size());
+    if (err_at == std::string::npos) err_at = st.err.find(err_marker);
+    if (status_end != std::string::npos && err_at != std::string::npos) break;
+    if (st.truncated) {
+      problem = "output past " + std::to_string(options.output_limit_bytes) + " bytes";
+      break;
+    }
+    if (st.eof || st.closed) {
+      problem = "the shell ended while the command ran (its outcome is unknown)";
+      break;
+    }
+    int64_t left_ms = deadline_ms - MsSince(start);
+    if (left_ms <= 0) {
+      problem = "no answer within " + std::to_string(deadline_ms) + " ms (its outcome is unknown)";
+      break;
+    }
+    int rc = ssh_event_dopoll(event, static_cast<int>(std::min<int64_t>(left_ms, 200)));
+    if (rc == SSH_ERROR || !ssh_is_connected(im.session)) {
+      problem = std::string("connection lost while running the command (its outcome is unknown)");
+      break;
+    }
+  }
+  ssh_event_remove_session(event, im.session);
+  ssh_event_free(event);
+  if (!problem.empty()) return fail(problem);
+  RemoteResult result;
+  result.duration_ms = MsSince(start);
+  std::string status =
+      st.out.substr(out_at + out_marker.size(), status_end - out_at - out_marker.size());
+  result.exit_status = std::atoi(status.c_str());
+  result.out = st.out.substr(0, out_at);
+  result.err = st.err.substr(0, err_at);
+  if ((result.exit_status == 124 || result.exit_status == 137) &&
+      result.duration_ms >= options.timeout_ms) {
+    result.timed_out = true;
+  }
+  return result;
+}
+
 Result<std::string> Session::Check(const Command& command, int timeout_ms) {
   CHAOS_ASSIGN_OR_RETURN(RemoteResult r, Run(command, timeout_ms));
   if (r.ok()) return std::move(r.out);
@@ -456,6 +608,36 @@ Result<std::string> Session::Check(const Command& command, int timeout_ms) {
 Status Session::Upload(const std::string& local_path, const std::string& remote_path, int mode,
                        int timeout_ms) {
   std::lock_guard lock(mu_);
+  if (!Sudo()) return UploadLocked(local_path, remote_path, mode, timeout_ms);
+  // As the login user into /tmp, then into place as root.
+  std::string staged = StagingPath(remote_path);
+  CHAOS_RETURN_IF_ERROR(UploadLocked(local_path, staged, 0600, timeout_ms));
+  char octal[16];
+  std::snprintf(octal, sizeof octal, "%o", static_cast<unsigned>(mode));
+  std::string next = remote_path + ".chaos-upload";
+  auto placed = RunLocked(Command("install")
+                              .Args({"-m", octal, "-o", "root", "-g", "root", staged, next})
+                              .Then(Command("mv").Args({"-f", next, remote_path}))
+                              .AndAlways(Command("rm").Args({"-f", staged})),
+                          Within(timeout_ms));
+  if (!placed.ok()) return placed.status();
+  if (!placed->ok()) {
+    return Error(StatusCode::kIoError, "upload " + local_path + " -> " + remote_path +
+                                           ": placing it as root failed: " + placed->err);
+  }
+  return Status::Ok();
+}
+
+std::string Session::StagingPath(const std::string& remote_path) const {
+  std::random_device random;
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  std::string name = remote_path.substr(remote_path.rfind('/') + 1);
+  return "/tmp/chaos-" + ssh_.username + "-" + suffix + "-" + name;
+}
+
+Status Session::UploadLocked(const std::string& local_path, const std::string& remote_path,
+                             int mode, int timeout_ms) {
   std::ifstream in(local_path, std::ios::binary);
   if (!in) return Error(StatusCode::kNotFound, "upload: cannot read local file " + local_path);
   CHAOS_RETURN_IF_ERROR(ConnectLocked());
@@ -501,6 +683,25 @@ Status Session::Upload(const std::string& local_path, const std::string& remote_
 Status Session::Download(const std::string& remote_path, const std::string& local_path,
                          int timeout_ms) {
   std::lock_guard lock(mu_);
+  if (!Sudo()) return DownloadLocked(remote_path, local_path, timeout_ms);
+  // Copied as root into /tmp for the login user, then fetched.
+  std::string staged = StagingPath(remote_path);
+  auto copied = RunLocked(Command("cp")
+                              .Args({remote_path, staged})
+                              .Then(Command("chown").Args({ssh_.username, staged})),
+                          Within(timeout_ms));
+  if (!copied.ok()) return copied.status();
+  if (!copied->ok()) {
+    return Error(StatusCode::kIoError,
+                 "download " + remote_path + ": copying it as root failed: " + copied->err);
+  }
+  Status got = DownloadLocked(staged, local_path, timeout_ms);
+  (void)RunLocked(Command("rm").Args({"-f", staged}), Within(30'000));
+  return got;
+}
+
+Status Session::DownloadLocked(const std::string& remote_path, const std::string& local_path,
+                               int timeout_ms) {
   CHAOS_RETURN_IF_ERROR(ConnectLocked());
   ssh_session s = impl_->session;
   std::string tmp = local_path + ".tmp";

@@ -16,6 +16,13 @@
 // also keeps its own deadline (timeout + 5 s) in case the node stops
 // answering altogether; then the connection is dropped and reopened later.
 //
+// A login user other than root (`--username admin`) must have passwordless
+// sudo on the node: every command and every RunInShell shell then runs as
+// root through `sudo -n` (non-interactive, so a password prompt fails at once
+// instead of hanging), and SFTP goes through /tmp: an upload is written there
+// as the login user and moved into place as root (install -o root), a
+// download is copied there as root and handed to the login user first.
+//
 // Errors: every non-ok Status is one line "n1 (127.0.0.1:42201): reason".
 // A command that ran and failed is not an error: its RemoteResult carries the
 // exit status and stderr. An error means the command could not be run or its
@@ -38,6 +45,8 @@
 #include "base/status.h"
 #include "control/command.h"
 #include "control/inventory.h"
+
+struct ssh_channel_struct;  // libssh's channel (ssh_channel)
 
 namespace chaos::control {
 
@@ -95,8 +104,24 @@ class Session {
   Status Download(const std::string& remote_path, const std::string& local_path,
                   int timeout_ms = 120'000);
 
+  // Runs `line`, a shell line, in this connection's long-lived shell: one
+  // channel running `sh` that is opened on first use and kept, with each
+  // line written to its stdin and its outcome read back up to a delimiter
+  // (a random token, then the exit status), so a command costs one round
+  // trip rather than a new channel and exec (the declarative adapter's
+  // clients run every op this way). The line runs as
+  // `timeout -k 1 <t> sh -c LINE </dev/null` in the shell: at the timeout
+  // the node kills it (timed_out, exit 124 or 137). Output past
+  // options.output_limit_bytes, a shell that died, the connection lost, or
+  // no delimiter within timeout + 5 s closes the shell (the next line opens
+  // a new one); the last two are errors (the line's outcome is unknown).
+  // options.stdin_data must be empty (the line's stdin is /dev/null).
+  Result<RemoteResult> RunInShell(const std::string& line, const RunOptions& options);
+
   // Successful connections so far (1 while one connection served everything).
   int connect_count() const;
+  // Shells opened by RunInShell so far (1 while one shell served every line).
+  int shell_count() const;
 
  private:
   struct Impl;
@@ -104,12 +129,28 @@ class Session {
   Status Error(StatusCode code, const std::string& reason) const;
   Status ConnectLocked();
   void DisconnectLocked();
+  // A new session channel, opened. A connection that broke since its last
+  // use fails here, before anything started: reconnect once and retry.
+  Result<ssh_channel_struct*> OpenChannelLocked();
+  Status OpenShellLocked();
+  void CloseShellLocked();
+  // True for a login user other than root: every command runs through
+  // `sudo -n` (see the class comment).
+  bool Sudo() const;
+  Result<RemoteResult> RunLocked(const Command& command, const RunOptions& options);
+  Status UploadLocked(const std::string& local_path, const std::string& remote_path, int mode,
+                      int timeout_ms);
+  Status DownloadLocked(const std::string& remote_path, const std::string& local_path,
+                        int timeout_ms);
+  // A fresh path under /tmp for a file on its way to or from `remote_path`.
+  std::string StagingPath(const std::string& remote_path) const;
 
   NodeInfo node_;
   SshOptions ssh_;
   mutable std::mutex mu_;
   std::unique_ptr<Impl> impl_;  // guarded by mu_
   int connect_count_ = 0;       // guarded by mu_
+  int shell_count_ = 0;         // guarded by mu_
 };
 
 // One Session per node of an inventory. The set of nodes is fixed at

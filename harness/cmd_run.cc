@@ -102,7 +102,8 @@ int Run(RunFlags& flags, const std::string& command_line) {
   flags.run.source_dir = docker::DefaultSourceDir();
   flags.run.build_dir = BuildDir();
   if (flags.run.store_dir.empty()) flags.run.store_dir = flags.run.source_dir + "/store";
-  Status adapter = adapters::CheckAdapter(flags.run.adapter, flags.run.adapter_options);
+  Status adapter =
+      adapters::CheckAdapter(flags.run.adapter, flags.run.adapter_options, flags.run.workload);
   if (!adapter.ok()) return ReportError(adapter);
   auto inventory = ResolveInventory(flags);
   if (!inventory.ok()) return ReportError(inventory.status());
@@ -116,8 +117,7 @@ int Run(RunFlags& flags, const std::string& command_line) {
     options.seed = seed + static_cast<uint64_t>(i);
     auto outcome = harness::RunTest(options, *inventory);
     if (!outcome.ok()) return ReportError(outcome.status());
-    std::printf("%s: %s  (seed %llu)\n  report: %s/report.html\n",
-                options.test_name.empty() ? "test" : options.test_name.c_str(),
+    std::printf("%s: %s  (seed %llu)\n  report: %s/report.html\n", outcome->test_name.c_str(),
                 checker::VerdictName(outcome->verdict),
                 static_cast<unsigned long long>(options.seed), outcome->run_dir.c_str());
     std::fflush(stdout);
@@ -263,6 +263,8 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
                   "seconds the checker may search");
   run->add_option("--store", flags.run.store_dir, "store folder (default <repo>/store)");
   run->add_option("--name", flags.run.test_name, "test name (store/<name>/...)");
+  run->add_flag("--leave-db-running", flags.run.leave_db_running,
+                "leave the system running on the nodes after the run (to look at it)");
   run->add_option("--nodes", flags.hosts, "real hosts, comma-separated (no docker)");
   run->add_flag("--test-cluster", flags.test_cluster,
                 "use the docker cluster of the tests (chaos-test) instead of the default one");

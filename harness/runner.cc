@@ -25,6 +25,7 @@
 #include "checker/others.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
+#include "harness/node_data.h"
 #include "harness/on_nodes.h"
 #include "history/codec.h"
 #include "history/validate.h"
@@ -774,6 +775,7 @@ Result<RunOutcome> Runner::Run() {
   CHAOS_RETURN_IF_ERROR(RunPhase(*main_gen, options_.time_limit_s, true));
   RunOutcome outcome;
   outcome.run_dir = run_dir_;
+  outcome.test_name = options_.test_name;
   {
     int64_t ok = 0, fail = 0, info = 0;
     recorder_->Counts(&ok, &fail, &info);
@@ -798,7 +800,11 @@ Result<RunOutcome> Runner::Run() {
   Status closed = recorder_->Close();
   if (!closed.ok()) log_->Line("history: " + closed.message(), true);
   DownloadLogs();
-  OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
+  if (options_.leave_db_running) {
+    log_->Line("leaving " + adapter_->name() + " running on the nodes (--leave-db-running)", true);
+  } else {
+    OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
+  }
   test_json_["fatal_log_patterns"] = adapter_->FatalLogPatterns();
   test_json_["duration_s"] = std::chrono::duration<double>(Clock::now() - start_).count();
   test_json_["aborted"] = g_abort.load();
@@ -813,6 +819,11 @@ Result<RunOutcome> Runner::Run() {
                          CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get()));
   outcome.verdict = verdict;
   outcome.exit_code = g_abort ? 3 : ExitCodeFor(verdict);
+  // The state the nodes kept is evidence of what went wrong.
+  if (verdict == checker::Verdict::kInvalid && adapter_->UsesNodes()) {
+    DownloadDataDirs(*adapter_, *nodes_, inventory_, run_dir_, kDataDirBytesMax,
+                     [&](const std::string& line) { log_->Line(line, true); });
+  }
   return outcome;
 }
 
@@ -852,7 +863,11 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_dir, double checker_time_li
   RunLog log(dir + "/chaos.log");
   log.Line("analyze: re-checking the stored history");
   CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict, CheckRunDir(dir, checker_time_limit_s, &log));
-  return RunOutcome{dir, verdict, ExitCodeFor(verdict)};
+  RunOutcome outcome;
+  outcome.run_dir = dir;
+  outcome.verdict = verdict;
+  outcome.exit_code = ExitCodeFor(verdict);
+  return outcome;
 }
 
 }  // namespace chaos::harness

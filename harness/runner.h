@@ -7,6 +7,8 @@
 // and writes the store:
 //   store/<test>/<yyyymmddThhmmss>/{test.json, history.jsonl, history.edn,
 //                                   results.json, chaos.log, nodes/<n>/..., report.html}
+// After an invalid run each node's data directory is added as
+// nodes/<n>/data.tar.gz (harness/node_data.h, size-capped).
 // store/latest points at the newest run (set when the run starts, so a run
 // whose controller died can still be analysed).
 //
@@ -54,6 +56,9 @@ struct RunOptions {
   // False: store the history but skip the check and the report (the verdict
   // stays unknown): bench/harness_bench measures the runner alone.
   bool check = true;
+  // True: the system is left running on the nodes at the end (no Teardown),
+  // to look at it; the next run's Setup stops it.
+  bool leave_db_running = false;
 };
 
 struct RunOutcome {
@@ -64,6 +69,9 @@ struct RunOutcome {
   // client ops completed and how long it ran.
   int64_t ops_completed = 0;
   double main_phase_s = 0;
+  // The test's name as the run resolved it (RunOptions::test_name, or the
+  // default made from the adapter, workload and nemeses).
+  std::string test_name;
 };
 
 Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory);

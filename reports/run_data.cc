@@ -86,33 +86,60 @@ std::string PacketLabel(const json& value) {
   return parts.empty() ? label : label + " (" + parts + ")";
 }
 
-std::string FaultLabel(const std::string& kind, const json& value) {
-  std::string label = kind;
+std::string Names(const json& list) {
+  std::string text;
+  if (!list.is_array()) return text;
+  for (const auto& n : list) text += " " + (n.is_string() ? n.get<std::string>() : n.dump());
+  return text;
+}
+
+// What a nemesis completion recorded, as one line: the mode, then the
+// network's groups ("partition halves n1 n2 | n3 n4 n5") or the nodes it
+// touched ("kill majority n1 n2 n3"), then what else it did (the leader it
+// aimed at, the nodes it stalled or restarted, a disk's delay, the file it
+// corrupted). A start that failed says so with its error.
+std::string FaultLabel(const std::string& kind, const json& value, const json& error) {
   bool targets = value.is_object() && value.contains("nodes") && value["nodes"].is_array();
-  if (kind == "clock" && targets && value.contains("clocks")) return ClockLabel(value);
-  if (kind == "packet" && targets && value.contains("plan")) return PacketLabel(value);
-  if (value.is_object() && value.contains("groups") && value["groups"].is_array()) {
-    std::string g;
-    for (const auto& group : value["groups"]) {
-      if (!g.empty()) g += " |";
-      if (group.is_array()) {
-        for (const auto& n : group) g += " " + (n.is_string() ? n.get<std::string>() : n.dump());
+  std::string label;
+  if (kind == "clock" && targets && value.contains("clocks")) {
+    label = ClockLabel(value);
+  } else if (kind == "packet" && targets && value.contains("plan")) {
+    label = PacketLabel(value);
+  } else if (value.is_object()) {
+    label = kind;
+    if (value.contains("mode") && value["mode"].is_string()) {
+      label += " " + value["mode"].get<std::string>();
+    }
+    if (value.contains("groups") && value["groups"].is_array()) {
+      std::string g;
+      for (const auto& group : value["groups"]) g += (g.empty() ? "" : " |") + Names(group);
+      label += g;
+    } else if (targets) {
+      label += Names(value["nodes"]);
+    }
+    if (value.contains("leader") && value["leader"].is_string()) {
+      label += ", leader " + value["leader"].get<std::string>();
+    }
+    for (const char* key : {"stalled", "restarted", "wiped"}) {
+      if (value.contains(key) && value[key].is_array() && !value[key].empty()) {
+        label += std::string(", ") + key + Names(value[key]);
       }
     }
-    return label + g;
-  }
-  if (value.is_object() && value.contains("nodes") && value["nodes"].is_array()) {
-    for (const auto& n : value["nodes"]) {
-      label += " " + (n.is_string() ? n.get<std::string>() : n.dump());
+    for (const char* key : {"stalled_ms", "delay_ms", "slow_ms"}) {
+      if (value.contains(key) && value[key].is_number()) {
+        label += std::string(", ") + key + " " + value[key].dump();
+      }
     }
-    return label;
+  } else if (value.is_array()) {
+    label = kind + Names(value);
+  } else if (value.is_string()) {
+    label = kind + " " + value.get<std::string>();
+  } else {
+    label = kind;
   }
-  if (value.is_array()) {
-    for (const auto& n : value) label += " " + (n.is_string() ? n.get<std::string>() : n.dump());
-    return label;
+  if (!error.is_null()) {
+    label += " failed: " + (error.is_string() ? error.get<std::string>() : error.dump());
   }
-  if (value.is_string()) return label + " " + value.get<std::string>();
-  if (!value.is_null()) return label + " " + value.dump();
   return label;
 }
 
@@ -173,26 +200,46 @@ void AnalyzeHistory(RunData* d) {
   std::map<std::string, int> node_ids, f_ids;
   std::map<std::string, size_t> pending;  // process -> open pair
   std::map<std::string, size_t> open_faults;
+  std::map<std::string, size_t> closing;  // kind -> window whose stop was invoked
+  bool nemesis_invoked = false;           // the last nemesis op was an invocation
+  std::string last_nemesis_f;
   for (size_t i = 0; i < h.size(); ++i) {
     const Op& op = h[i];
     const int64_t index = op.index != history::kAbsent ? op.index : static_cast<int64_t>(i);
     if (op.process.is_nemesis()) {
       ++d->nemesis_ops;
-      if (op.is_invoke()) continue;
       const bool start = op.f.rfind("start-", 0) == 0;
       const bool stop = op.f.rfind("stop-", 0) == 0;
+      // The runner records a nemesis op twice, both info as in Jepsen: the
+      // invocation (the spec) and, next among the nemesis ops, its
+      // completion (what was done). An op right after an invocation of the
+      // same f completes it; an invoke-typed op always invokes.
+      const bool completes = !op.is_invoke() && nemesis_invoked && last_nemesis_f == op.f;
+      nemesis_invoked = !completes;
+      last_nemesis_f = op.f;
       if (!start && !stop) continue;
       std::string kind = op.f.substr(start ? 6 : 5);
-      if (start) {
-        if (open_faults.count(kind)) continue;  // already open: keep the first start
+      auto it = open_faults.find(kind);
+      if (start && !completes) {
+        if (it != open_faults.end()) continue;  // already open: keep the first start
         open_faults[kind] = d->faults.size();
-        d->faults.push_back({kind, FaultLabel(kind, op.value), at(i), d->end_ms, true});
-      } else {
-        auto it = open_faults.find(kind);
+        d->faults.push_back({kind, FaultLabel(kind, op.value, op.error), at(i), d->end_ms, true});
+      } else if (start) {
+        // The window opened at the invocation (the fault may be in force from
+        // then on); the completion says what was done.
+        if (it != open_faults.end()) {
+          d->faults[it->second].label = FaultLabel(kind, op.value, op.error);
+        }
+      } else if (!completes) {
         if (it == open_faults.end()) continue;
         d->faults[it->second].end_ms = at(i);
         d->faults[it->second].open = false;
+        closing[kind] = it->second;
         open_faults.erase(it);
+      } else if (auto c = closing.find(kind); c != closing.end()) {
+        // In force until the stop completed.
+        d->faults[c->second].end_ms = at(i);
+        closing.erase(c);
       }
       continue;
     }

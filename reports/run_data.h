@@ -36,11 +36,12 @@ struct OpPair {
   double complete_ms = -1;  // when the completion was recorded, -1 if never
 };
 
-// A fault: from a start-X completion to the matching stop-X completion (or
-// the history's end).
+// A fault: from a start-X invocation to the matching stop-X completion (or
+// the history's end), labelled with what the start's completion recorded
+// (mode, groups or nodes, leader, delays; "failed: ..." when it failed).
 struct FaultWindow {
   std::string kind;   // "partition", "kill", ...
-  std::string label;  // "partition n1 n2 | n3 n4 n5"
+  std::string label;  // "partition halves n1 n2 | n3 n4 n5"
   double start_ms = 0;
   double end_ms = 0;
   bool open = false;  // never stopped

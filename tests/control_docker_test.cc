@@ -275,6 +275,61 @@ TEST_F(ControlCluster, CommandPastItsTimeoutIsKilledOnTheNode) {
   EXPECT_EQ(s->connect_count(), 1);
 }
 
+// Proves: lines run in the session's long-lived shell come back exactly
+// (status, stdout without a trailing newline, stderr), many over one shell
+// and faster than a channel and exec each; a line past its timeout is killed
+// on the node and the shell goes on; a shell that died is reopened for the
+// next line, and the line it was running is an error (outcome unknown).
+TEST_F(ControlCluster, LinesInOneLongLivedShell) {
+  auto s = Open(2);
+  control::RunOptions o;
+  o.timeout_ms = 5000;
+  auto r = s->RunInShell("printf 'out'; printf 'err: it'\\''s\\n' >&2; exit 42", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_status, 42);
+  EXPECT_EQ(r->out, "out");
+  EXPECT_EQ(r->err, "err: it's\n");
+  EXPECT_FALSE(r->timed_out);
+  // stdin is /dev/null: a line that reads it does not eat the next line.
+  auto cat = s->RunInShell("cat; echo after", o);
+  ASSERT_TRUE(cat.ok());
+  EXPECT_EQ(cat->out, "after\n");
+
+  auto start = Clock::now();
+  for (int i = 0; i < 300; ++i) {
+    auto e = s->RunInShell("echo line " + std::to_string(i), o);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    ASSERT_EQ(e->out, "line " + std::to_string(i) + "\n");
+  }
+  auto shell_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  start = Clock::now();
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(s->Run(Command("echo").Arg("x"), 5000).ok());
+  auto exec_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  std::printf("300 lines in one shell: %lld ms; 30 commands, one exec each: %lld ms\n",
+              static_cast<long long>(shell_ms.count()), static_cast<long long>(exec_ms.count()));
+  EXPECT_LT(shell_ms.count() / 300.0, exec_ms.count() / 30.0);
+  EXPECT_EQ(s->shell_count(), 1);
+
+  o.timeout_ms = 1000;
+  auto slow = s->RunInShell("sleep 1236", o);
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_TRUE(slow->timed_out);
+  o.timeout_ms = 5000;
+  auto left = s->RunInShell("pgrep -f 'sleep 1236' || echo none", o);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->out, "none\n");
+  EXPECT_EQ(s->shell_count(), 1);
+
+  // The shell itself dies (its pid: the parent of the line's `timeout`).
+  auto dead = s->RunInShell("kill -KILL $(ps -o ppid= -p $PPID)", o);
+  EXPECT_FALSE(dead.ok());
+  auto again = s->RunInShell("echo back", o);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->out, "back\n");
+  EXPECT_EQ(s->shell_count(), 2);
+  EXPECT_EQ(s->connect_count(), 1);
+}
+
 // Proves: unreachable nodes give one line naming node, address and reason, within the timeout.
 TEST_F(ControlCluster, UnreachableNodesFailFastWithOneLine) {
   control::SshOptions options = g_inventory->ssh;

@@ -188,5 +188,47 @@ TEST(DeclarativeSpec, OutputMapsToOutcomes) {
   EXPECT_EQ(InterpretOutput(cas, c, {0, "10", "", false}).type, OpType::kInfo);
 }
 
+// Proves: the shipped set and counter examples parse as those workloads
+// (ops add and read); a set read is every integer of its output, a counter
+// read one integer (none reads 0); the workload field and its ops are checked.
+TEST(DeclarativeSpec, SetAndCounterWorkloads) {
+  const char* root = std::getenv("CHAOS_SOURCE_DIR");
+  ASSERT_NE(root, nullptr) << "ctest sets CHAOS_SOURCE_DIR";
+  for (const char* workload : {"set", "counter"}) {
+    auto spec = LoadDeclarativeSpec(std::string(root) + "/examples/redis-" + workload + ".json");
+    ASSERT_TRUE(spec.ok()) << spec.status().message();
+    EXPECT_EQ(spec->workload, workload);
+    EXPECT_EQ(spec->ops.size(), 2u);
+    EXPECT_EQ(spec->ops.at("read").reads, workload);
+    EXPECT_TRUE(spec->ops.contains("add"));
+  }
+  Json doc = Valid();
+  doc["workload"] = "set";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.cas: unknown field (known: add, read, timeout_ms)");
+  doc["client"] = Json::parse(R"json({
+      "add":  {"command": "kv-cli sadd s {value}", "outcomes": [{"exit": 0, "type": "ok"}]},
+      "read": {"command": "kv-cli smembers s",
+               "outcomes": [{"exit": 0, "stdout": "members:([^;]*);?", "type": "ok"}]}})json");
+  auto set = ParseDeclarativeSpec(doc.dump(), "kv.json");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  Op read = generator::Invoke("read", nullptr);
+  Op done = InterpretOutput(set->ops.at("read"), read, {0, "members: 3, -1,10;", "", false});
+  EXPECT_EQ(done.type, OpType::kOk);
+  EXPECT_EQ(done.value, Json::array({3, -1, 10}));
+  done = InterpretOutput(set->ops.at("read"), read, {0, "members:", "", false});
+  EXPECT_EQ(done.value, Json::array());
+  doc["workload"] = "counter";
+  auto counter = ParseDeclarativeSpec(doc.dump(), "kv.json");
+  ASSERT_TRUE(counter.ok());
+  done = InterpretOutput(counter->ops.at("read"), read, {0, "members: 17", "", false});
+  EXPECT_EQ(done.value, 17);
+  done = InterpretOutput(counter->ops.at("read"), read, {0, "members:", "", false});
+  EXPECT_EQ(done.value, 0);
+  done = InterpretOutput(counter->ops.at("read"), read, {0, "members: 1 2", "", false});
+  EXPECT_EQ(done.type, OpType::kFail);
+  doc["workload"] = "queue";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: workload: must be register, set or counter, got 'queue'");
+}
+
 }  // namespace
 }  // namespace chaos::adapters

@@ -15,6 +15,11 @@ for workload in register set counter; do
   rc=$?
   check "$workload: exit 0 (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 0
   check "$workload: prints valid" grep -q ": valid" "$tmp/out"
+  # Without --name the verdict line names the test as the run resolved it.
+  name=memory-none
+  [ "$workload" = register ] || name=memory-$workload-none
+  check "$workload: the verdict line names the test ($(head -1 "$tmp/out"))" \
+    grep -q "^$name: valid  (seed 7)" "$tmp/out"
   run=$(readlink -f "$tmp/store/latest")
   for f in test.json history.jsonl history.edn results.json chaos.log report.html; do
     check "$workload: $f stored" test -s "$run/$f"

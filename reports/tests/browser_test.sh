@@ -3,7 +3,8 @@
 # headless chromium opens each stored run's report.html from file://, the
 # page's own script raises no error, the verdict and the counterexample are in
 # the rendered DOM, a screenshot is written, and the 1,000,000-op report is
-# interactive (timeline drawn) within 10 s. The store index is checked by
+# interactive (timeline drawn) within 10 s; the partition windows are labelled
+# with the mode and groups the nemesis recorded. The store index is checked by
 # reports_test (IndexNewestFirst); each chromium start costs seconds.
 # usage: browser_test.sh REPORTS_FIXTURES CHROMIUM WORKDIR
 set -euo pipefail
@@ -44,6 +45,20 @@ check_clean() {  # the page's error trap stayed empty, chromium logged no consol
   else echo "ok: $2: no console error"; fi
 }
 
+# The fault windows' labels as rendered: each names the mode and the groups
+# the partition's completion recorded (two sides of the five nodes).
+check_windows() {  # check_windows DOM NAME
+  local labels
+  labels=$(grep -oE '<g class="fault"><title>[^<]*</title>' "$1" | sed -E 's/<[^>]*>//g' || true)
+  if [ -z "$labels" ]; then echo "FAIL: $2: no fault window"; fail=1; return; fi
+  echo "$2: $(echo "$labels" | wc -l) fault windows, the first: $(echo "$labels" | head -1)"
+  if echo "$labels" | grep -vqE '^partition halves( n[1-5]){1,4} \|( n[1-5]){1,4}$'; then
+    echo "FAIL: $2: a window not labelled with its mode and groups:"
+    echo "$labels" | grep -vE '^partition halves( n[1-5]){1,4} \|( n[1-5]){1,4}$' | head -3
+    fail=1
+  else echo "ok: $2: every window names its mode and groups"; fi
+}
+
 while read -r report; do
   name=$(basename "$(dirname "$(dirname "$report")")")
   out=$work/$name.dom.html
@@ -63,12 +78,12 @@ while read -r report; do
     knossos-memstress3-0) check "$out" 'data-verdict="valid">VALID<' "$name: verdict" ;;
     register-unknown)
       check "$out" 'data-verdict="unknown">UNKNOWN<' "$name: verdict"
-      check "$out" 'time-limit' "$name: cause" ;;
+      check "$out" 'time-limit' "$name: cause"
+      # 20,000 lines span about 16 s: one partition window, from 10 s.
+      check_windows "$out" "$name" ;;
     register-partition)
       # A partition starts at 10 s: only long histories (the default) have one.
-      if [ "$lines" -ge 200000 ]; then
-        check "$out" '<g class="fault"><title>partition' "$name: fault windows"
-      fi
+      if [ "$lines" -ge 200000 ]; then check_windows "$out" "$name"; fi
       if [ "$ready" = none ] || [ "$ready" -gt 10000 ]; then
         echo "FAIL: $name: not interactive within 10 s ($ready ms)"; fail=1
       else echo "ok: $name: interactive after $ready ms"; fi ;;

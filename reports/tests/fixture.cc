@@ -200,12 +200,15 @@ History GenerateRegisterHistory(int64_t lines, uint64_t seed) {
       std::string name = "n" + std::to_string(n + 1);
       (std::find(m.begin(), m.end(), n) != m.end() ? a : b).push_back(name);
     }
-    json v = {{"kind", "halves"}, {"nodes", a}, {"groups", {a, b}}};
+    // As the runner records them: invocation and completion both info, the
+    // invocation with the spec, the completion with what was done.
+    json v = {{"mode", "halves"}, {"nodes", a}, {"groups", {a, b}}};
+    json all_nodes = {{"nodes", {"n1", "n2", "n3", "n4", "n5"}}};
     for (auto [when, f, value, type] :
-         {std::tuple{t, "start-partition", json(), OpType::kInvoke},
+         {std::tuple{t, "start-partition", json::object(), OpType::kInfo},
           std::tuple{t + kMs, "start-partition", v, OpType::kInfo},
-          std::tuple{t + 5000 * kMs, "stop-partition", json(), OpType::kInvoke},
-          std::tuple{t + 5001 * kMs, "stop-partition", json(), OpType::kInfo}}) {
+          std::tuple{t + 5000 * kMs, "stop-partition", json(), OpType::kInfo},
+          std::tuple{t + 5001 * kMs, "stop-partition", all_nodes, OpType::kInfo}}) {
       Op op;
       op.time_ns = when;
       op.process = Process::Nemesis();

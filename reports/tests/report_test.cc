@@ -17,6 +17,7 @@ namespace chaos::reports {
 namespace {
 namespace fs = std::filesystem;
 namespace t = testing;
+using nlohmann::json;
 
 std::string Read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -109,8 +110,9 @@ TEST(ReportTest, UnknownWithCause) {
   EXPECT_NE(html->find("id=\"cause\">linearizable: time-limit"), std::string::npos);
 }
 
-// Proves: fault windows come from start-X/stop-X completions with their
-// targets, ops carry their nodes, and the charts are drawn.
+// Proves: fault windows run from start-X invocations to stop-X completions,
+// labelled with the mode and groups the start's completion recorded; ops carry
+// their nodes, and the charts are drawn.
 TEST(ReportTest, GeneratedRunShowsFaultsAndCharts) {
   fs::path store = TempStore("generated");
   fs::path run = store / "register-partition" / "20261128T213300";
@@ -119,8 +121,10 @@ TEST(ReportTest, GeneratedRunShowsFaultsAndCharts) {
   ASSERT_TRUE(data.ok());
   ASSERT_GE(data->faults.size(), 2u);
   EXPECT_EQ(data->faults[0].kind, "partition");
-  EXPECT_NEAR(data->faults[0].start_ms, 10001, 1);
-  EXPECT_NEAR(data->faults[0].end_ms - data->faults[0].start_ms, 5000, 1);
+  EXPECT_NEAR(data->faults[0].start_ms, 10000, 1);
+  EXPECT_NEAR(data->faults[0].end_ms - data->faults[0].start_ms, 5001, 1);
+  EXPECT_TRUE(data->faults[0].label.starts_with("partition halves n")) << data->faults[0].label;
+  EXPECT_NE(data->faults[0].label.find(" | n"), std::string::npos) << data->faults[0].label;
   EXPECT_EQ(data->node_names.size(), 5u);
   auto html = RenderReport(run.string());
   ASSERT_TRUE(html.ok());
@@ -131,6 +135,55 @@ TEST(ReportTest, GeneratedRunShowsFaultsAndCharts) {
   EXPECT_NE(html->find("href=\"nodes/n3/chaos-register.log\""), std::string::npos);
   EXPECT_NE(html->find("chaos run --nemesis partition --seed 7"), std::string::npos);
   EXPECT_NE(html->find("<td class=\"n\" id=\"op-total\">15000<"), std::string::npos);
+}
+
+// Proves: each nemesis invocation is paired with the completion that follows
+// it, so a window's label names what was done (mode, groups or nodes, the
+// leader, stalls, delays), a failed start says why, and a start whose
+// completion never came keeps its spec's mode.
+TEST(ReportTest, FaultWindowsNameWhatWasDone) {
+  history::History h;
+  auto nemesis = [&](int64_t ms, const std::string& f, json value, json error = nullptr) {
+    history::Op op;
+    op.index = static_cast<int64_t>(h.size());
+    op.time_ns = ms * 1'000'000;
+    op.process = history::Process::Nemesis();
+    op.type = history::OpType::kInfo;
+    op.f = f;
+    op.value = std::move(value);
+    op.error = std::move(error);
+    h.push_back(std::move(op));
+  };
+  nemesis(0, "start-partition", json::object());
+  nemesis(60, "start-partition",
+          {{"mode", "stale-leader"},
+           {"nodes", {"n1", "n2", "n3", "n4", "n5"}},
+           {"groups", {{"n1", "n2"}, {"n3", "n4", "n5"}}},
+           {"leader", "n1"},
+           {"stalled_ms", 1002}});
+  nemesis(5000, "start-kill", {{"mode", "majority"}});
+  nemesis(5010, "start-kill", {{"mode", "majority"}, {"nodes", {"n2", "n4", "n5"}}});
+  nemesis(10000, "stop-partition", nullptr);
+  nemesis(10080, "stop-partition", {{"nodes", {"n1", "n2", "n3", "n4", "n5"}}});
+  nemesis(10100, "stop-kill", nullptr);
+  nemesis(10200, "stop-kill", {{"nodes", {"n2", "n4", "n5"}}});
+  nemesis(11000, "start-pause", {{"mode", "one"}});
+  nemesis(11010, "start-pause", {{"mode", "one"}}, "n3: cannot connect");
+  nemesis(12000, "start-clock", {{"mode", "bump"}});
+  RunData d;
+  d.history = h;
+  AnalyzeHistory(&d);
+  ASSERT_EQ(d.faults.size(), 4u);
+  EXPECT_EQ(d.faults[0].label,
+            "partition stale-leader n1 n2 | n3 n4 n5, leader n1, stalled_ms 1002");
+  EXPECT_NEAR(d.faults[0].start_ms, 0, 0.01);
+  EXPECT_NEAR(d.faults[0].end_ms, 10080, 0.01);
+  EXPECT_EQ(d.faults[1].label, "kill majority n2 n4 n5");
+  EXPECT_NEAR(d.faults[1].end_ms, 10200, 0.01);
+  EXPECT_FALSE(d.faults[1].open);
+  EXPECT_EQ(d.faults[2].label, "pause one failed: n3: cannot connect");
+  EXPECT_EQ(d.faults[3].label, "clock bump");
+  EXPECT_TRUE(d.faults[3].open);
 }
 
 // Proves: a run that died early (only a history, or nothing) still renders,
