@@ -624,7 +624,6 @@ Result<RunOutcome> Runner::Run() {
   // (generator/swarm.h) over every fault the adapter supports.
   default_schedule_ =
       std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") != options_.nemeses.end();
-  const bool default_schedule = default_schedule_;
   actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
   actx.options = options_.adapter_options;
   actx.workload = options_.workload;
@@ -644,7 +643,7 @@ Result<RunOutcome> Runner::Run() {
         "--nemesis-spec partition: slow_ms needs the slow-disk fault, which the " +
         adapter_->name() + " adapter does not support");
   }
-  if (default_schedule) {
+  if (default_schedule_) {
     options_.nemeses.clear();
     for (const auto& name : nemesis::NemesisNames()) {
       if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
@@ -653,7 +652,9 @@ Result<RunOutcome> Runner::Run() {
     // timeouts, so that some keep coming back to a node the schedule cut
     // off or stalled instead of waiting a second per op there (100 ms left
     // thousands of ops info on a loaded machine, and the checker unknown).
-    if (!options_.nemeses.empty()) {
+    // An adapter without faults (memory) runs without a schedule.
+    default_schedule_ = !options_.nemeses.empty();
+    if (default_schedule_) {
       if (options_.concurrency <= 0)
         options_.concurrency = 4 * static_cast<int>(inventory_.nodes.size());
       if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 300;
@@ -680,7 +681,7 @@ Result<RunOutcome> Runner::Run() {
   }
 
   CHAOS_RETURN_IF_ERROR(Prepare());
-  if (default_schedule) test_json_["schedule"] = "default";
+  if (default_schedule_) test_json_["schedule"] = "default";
   start_ = Clock::now();
   log_->Line(
       "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
@@ -766,7 +767,7 @@ Result<RunOutcome> Runner::Run() {
     nemesis_gen = generator::Cycle([names, start, stop, interval_ns] {
       return generator::ComposeFaults(names->size(), interval_ns, start, stop);
     });
-    if (default_schedule) {
+    if (default_schedule_) {
       nemesis_gen = generator::SwarmSchedule(options_.seed,
                                              std::set<std::string>(names->begin(), names->end()));
     }
