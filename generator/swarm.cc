@@ -33,13 +33,6 @@ bool Has(const std::set<std::string>& faults, std::initializer_list<const char*>
   return std::all_of(names.begin(), names.end(), [&](const char* n) { return faults.contains(n); });
 }
 
-// A period of `period` length (about), made of whole compositions.
-int CyclesFor(size_t count, int64_t interval_ns, int64_t period_ns) {
-  int64_t cycle_ns = count == 1 ? 2 * interval_ns
-                                : interval_ns + static_cast<int64_t>(count + 1) * interval_ns / 2;
-  return static_cast<int>(std::clamp<int64_t>(period_ns / std::max<int64_t>(cycle_ns, 1), 1, 50));
-}
-
 void DrawMix(std::mt19937_64& rng, const std::set<std::string>& faults, SwarmPeriod& p) {
   std::vector<std::string> all(faults.begin(), faults.end());
   for (const auto& name : all) {
@@ -91,6 +84,42 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
   }
 }
 
+// Runs fresh `cycle()` generators one after another until `period_ns` has
+// passed since its first ask, checked between them, so a period lasts as
+// long as it was drawn to however long each start takes on the nodes, and
+// every fault a cycle started is stopped before the period ends.
+class PeriodGen final : public Generator {
+ public:
+  PeriodGen(int64_t period_ns, std::function<GeneratorPtr()> cycle)
+      : period_ns_(period_ns), cycle_(std::move(cycle)) {}
+  Answer Next(const Context& ctx) override {
+    if (start_ns_ < 0) start_ns_ = ctx.now_ns;
+    if (current_ == nullptr) {
+      if (ctx.now_ns - start_ns_ >= period_ns_) return Done{};
+      current_ = cycle_();
+    }
+    Answer a = current_->Next(ctx);
+    if (!IsDone(a)) return a;
+    current_.reset();
+    if (ctx.now_ns - start_ns_ >= period_ns_) return Done{};
+    current_ = cycle_();  // bounded: a cycle that is Done at once ends the period
+    a = current_->Next(ctx);
+    if (IsDone(a)) current_.reset();
+    return a;
+  }
+  // The nemesis worker has one op in flight: its completion goes to the
+  // cycle that produced it, still the current one.
+  void Update(const history::Op& completion, const Context& ctx) override {
+    if (current_ != nullptr) current_->Update(completion, ctx);
+  }
+
+ private:
+  int64_t period_ns_;
+  std::function<GeneratorPtr()> cycle_;
+  int64_t start_ns_ = -1;
+  GeneratorPtr current_;
+};
+
 }  // namespace
 
 std::vector<std::string> SwarmKinds(const std::set<std::string>& faults) {
@@ -113,7 +142,7 @@ SwarmPeriod DrawSwarmPeriod(std::mt19937_64& rng, const std::set<std::string>& f
   } else {
     DrawScenario(rng, faults, p);
   }
-  p.cycles = CyclesFor(p.faults.size(), p.interval_ns, Uniform(rng, 8'000, 20'000) * kMs);
+  p.period_ns = Uniform(rng, 8'000, 20'000) * kMs;
   p.quiet_ns = Uniform(rng, 0, 3000) * kMs;
   return p;
 }
@@ -166,9 +195,9 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
     };
     auto stop = [period](size_t i) { return Invoke("stop-" + period->faults[i].nemesis, nullptr); };
     std::vector<GeneratorPtr> steps;
-    for (int c = 0; c < period->cycles; ++c) {
-      steps.push_back(ComposeFaults(period->faults.size(), period->interval_ns, start, stop));
-    }
+    steps.push_back(std::make_unique<PeriodGen>(period->period_ns, [period, start, stop] {
+      return ComposeFaults(period->faults.size(), period->interval_ns, start, stop);
+    }));
     steps.push_back(Sleep(period->quiet_ns));
     return Sequence(std::move(steps));
   });

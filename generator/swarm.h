@@ -60,7 +60,7 @@ struct SwarmPeriod {
   std::string kind;                // "mix", "stale-leader", ...
   std::vector<FaultStart> faults;  // composed in this order
   int64_t interval_ns = 0;         // each fault lasts one interval
-  int cycles = 1;                  // the composition runs this many times
+  int64_t period_ns = 0;           // the composition runs again until this has passed
   int64_t quiet_ns = 0;            // without faults after the period
 };
 
