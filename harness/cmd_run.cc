@@ -64,7 +64,8 @@ void OnSignal(int) {
 }
 
 int Run(RunFlags& flags, const std::string& command_line) {
-  flags.run.nemeses = SplitCommas(flags.nemesis);
+  // No --nemesis: the default schedule over every fault the adapter supports.
+  flags.run.nemeses = SplitCommas(flags.nemesis.empty() ? "all" : flags.nemesis);
   if (flags.nemesis == "none") flags.run.nemeses.clear();
   for (const auto& item : flags.nemesis_specs) {
     size_t eq = item.find('=');
@@ -130,9 +131,8 @@ int Run(RunFlags& flags, const std::string& command_line) {
 struct TestAllFlags {
   harness::RunOptions base;
   std::string matrix_file;
-  std::string nemeses;  // the default matrix's nemeses (default: every one chaos knows)
-  int seeds = 5;
-  double time_limit_s = 30;
+  int seeds = 0;            // > 0: every cell's runs (--seeds)
+  double time_limit_s = 0;  // > 0: every cell's run length (--time-limit)
   bool test_cluster = false;
   bool list = false;  // print the cells and exit
 };
@@ -142,19 +142,21 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
   flags.base.source_dir = docker::DefaultSourceDir();
   flags.base.build_dir = BuildDir();
   if (flags.base.store_dir.empty()) flags.base.store_dir = flags.base.source_dir + "/store";
-  harness::Matrix matrix;
-  if (!flags.matrix_file.empty()) {
-    std::ifstream in(flags.matrix_file);
-    if (!in) return ReportError(NotFound(flags.matrix_file + ": cannot read the matrix file"));
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = harness::ParseMatrix(text.str(), flags.matrix_file, flags.base);
-    if (!parsed.ok()) return ReportError(parsed.status());
-    matrix = std::move(*parsed);
-  } else {
-    std::vector<std::string> names =
-        flags.nemeses.empty() ? nemesis::NemesisNames() : SplitCommas(flags.nemeses);
-    matrix = harness::DefaultMatrix(flags.base, names, flags.seeds, flags.time_limit_s);
+  // Without --matrix: the validation matrix, a file like any other.
+  std::string file = flags.matrix_file.empty()
+                         ? flags.base.source_dir + "/bench/matrices/default.json"
+                         : flags.matrix_file;
+  std::ifstream in(file);
+  if (!in) return ReportError(NotFound(file + ": cannot read the matrix file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = harness::ParseMatrix(text.str(), file, flags.base);
+  if (!parsed.ok()) return ReportError(parsed.status());
+  harness::Matrix matrix = std::move(*parsed);
+  // --seeds and --time-limit, when given, override every cell.
+  for (auto& cell : matrix.cells) {
+    if (flags.seeds > 0) cell.seeds = flags.seeds;
+    if (flags.time_limit_s > 0) cell.run.time_limit_s = flags.time_limit_s;
   }
   if (flags.list) {
     auto seconds = [](double s) {
@@ -168,7 +170,7 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
                          std::to_string(cell.seeds) + " seeds x " + seconds(cell.run.time_limit_s) +
                          ", interval " + seconds(cell.run.nemesis_interval_s) + ", expect " +
                          checker::VerdictName(cell.expect);
-      if (cell.run.op_timeout_ms != 1000) {
+      if (cell.run.op_timeout_ms > 0) {
         line += ", op timeout " + std::to_string(cell.run.op_timeout_ms) + " ms";
       }
       if (cell.run.concurrency > 0) {
@@ -225,7 +227,7 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
       "--nemesis", flags.nemesis,
       "faults, comma-separated: partition, kill, pause, clock, packet, lose-unsynced, corrupt, "
       "slow-disk; "
-      "name:mode/mode picks modes; all; none");
+      "name:mode/mode picks modes; all (the default schedule, also with no --nemesis); none");
   run->add_option("--adapter-option", flags.adapter_options,
                   "KEY=VALUE for the adapter, repeatable (register: max-clock-drift, tick-ms, "
                   "election-ticks)");
@@ -280,15 +282,11 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
       "test-all",
       "Run a matrix of tests (nemeses x --bug x seeds) and write a summary; exit: worst verdict");
   test_all->add_option("--matrix", all.matrix_file,
-                       "matrix file (JSON, see harness/test_all.h); default: the validation "
-                       "matrix of the register");
-  test_all->add_option("--nemeses", all.nemeses,
-                       "the default matrix's nemeses, comma-separated (default: all)");
-  test_all->add_option("--seeds", all.seeds, "runs per cell (default matrix)")
-      ->default_str("5")
+                       "matrix file (JSON, see harness/test_all.h); default: "
+                       "bench/matrices/default.json");
+  test_all->add_option("--seeds", all.seeds, "runs per cell (default: the matrix's)")
       ->check(CLI::Range(1, 1000));
-  test_all->add_option("--time-limit", all.time_limit_s, "seconds per run (default matrix)")
-      ->default_str("30")
+  test_all->add_option("--time-limit", all.time_limit_s, "seconds per run (default: the matrix's)")
       ->check(CLI::Range(1.0, 86400.0));
   test_all
       ->add_option("--nemesis-interval", all.base.nemesis_interval_s,

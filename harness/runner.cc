@@ -26,6 +26,7 @@
 #include "control/ssh.h"
 #include "generator/generator.h"
 #include "harness/node_data.h"
+#include "generator/swarm.h"
 #include "harness/on_nodes.h"
 #include "history/codec.h"
 #include "history/validate.h"
@@ -152,6 +153,7 @@ class Runner {
   Clock::time_point start_;
   std::atomic<int64_t> next_process_{0};
   Json test_json_;
+  bool default_schedule_ = false;  // --nemesis all: generator/swarm.h
 };
 
 Status Runner::Prepare() {
@@ -166,8 +168,10 @@ Status Runner::Prepare() {
       if (value != "linearizable") options_.test_name += "-" + value;
     }
     if (options_.workload != "register") options_.test_name += "-" + options_.workload;
-    std::string faults;
-    for (const auto& n : options_.nemeses) faults += (faults.empty() ? "" : "+") + n;
+    std::string faults = default_schedule_ ? "all" : "";
+    if (!default_schedule_) {
+      for (const auto& n : options_.nemeses) faults += (faults.empty() ? "" : "+") + n;
+    }
     options_.test_name += "-" + (faults.empty() ? std::string("none") : faults);
     for (const auto& bug : options_.bugs) options_.test_name += "-bug-" + bug;
   }
@@ -617,7 +621,11 @@ Result<RunOutcome> Runner::Run() {
   actx.build_dir = options_.build_dir;
   actx.bugs = options_.bugs;
   actx.read_mode = options_.read_mode;
-  actx.op_timeout_ms = options_.op_timeout_ms;
+  // --nemesis all (a run with no nemesis flag is one): the default schedule
+  // (generator/swarm.h) over every fault the adapter supports.
+  default_schedule_ =
+      std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") != options_.nemeses.end();
+  actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
   actx.options = options_.adapter_options;
   actx.workload = options_.workload;
   CHAOS_RETURN_IF_ERROR(SplitNemesisModes());
@@ -636,17 +644,28 @@ Result<RunOutcome> Runner::Run() {
         "--nemesis-spec partition: slow_ms needs the slow-disk fault, which the " +
         adapter_->name() + " adapter does not support");
   }
-  if (std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") !=
-      options_.nemeses.end()) {
-    // --nemesis all: every nemesis this adapter supports, on one schedule.
+  if (default_schedule_) {
     options_.nemeses.clear();
     for (const auto& name : nemesis::NemesisNames()) {
       if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
     }
+    // Its clients, unless told otherwise: 4 per node with 300 ms op
+    // timeouts, so that some keep coming back to a node the schedule cut
+    // off or stalled instead of waiting a second per op there (100 ms left
+    // thousands of ops info on a loaded machine, and the checker unknown).
+    // An adapter without faults (memory) runs without a schedule.
+    default_schedule_ = !options_.nemeses.empty();
+    if (default_schedule_) {
+      if (options_.concurrency <= 0)
+        options_.concurrency = 4 * static_cast<int>(inventory_.nodes.size());
+      if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 300;
+    }
+    actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
     actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
     if (slow_by_spec) actx.faults.insert("slow-disk");
     CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   }
+  if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 1000;
   nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed,
                                options_.build_dir};
   CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
@@ -663,6 +682,7 @@ Result<RunOutcome> Runner::Run() {
   }
 
   CHAOS_RETURN_IF_ERROR(Prepare());
+  if (default_schedule_) test_json_["schedule"] = "default";
   start_ = Clock::now();
   log_->Line(
       "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
@@ -729,7 +749,8 @@ Result<RunOutcome> Runner::Run() {
     }
     auto modes = std::make_shared<std::map<std::string, std::vector<std::string>>>(nemesis_modes_);
     auto rng = std::make_shared<std::mt19937_64>(options_.seed ^ 0x6e656d657369ULL);
-    auto start = [specs, modes, rng](const std::string& name) {
+    auto start = [names, specs, modes, rng](size_t i) {
+      const std::string& name = (*names)[i];
       auto it = specs->find(name);
       Json spec = it == specs->end() ? Json::object() : it->second;
       // A mode given as name:mode (or name:a/b, one picked per fault);
@@ -737,33 +758,20 @@ Result<RunOutcome> Runner::Run() {
       if (auto m = modes->find(name); m != modes->end() && !m->second.empty()) {
         spec["mode"] = m->second[(*rng)() % m->second.size()];
       }
-      return generator::Once(generator::Invoke("start-" + name, spec));
+      return generator::Invoke("start-" + name, spec);
     };
-    auto stop = [](const std::string& name) {
-      return generator::Once(generator::Invoke("stop-" + name, nullptr));
-    };
+    auto stop = [names](size_t i) { return generator::Invoke("stop-" + (*names)[i], nullptr); };
     // One nemesis: start, wait an interval, stop, wait. Several: they take
     // turns, each starting half an interval after the one before and lasting
     // one interval, so consecutive faults overlap by half an interval (a slow
     // clock while the leader is cut off; a partition while a node is down).
     nemesis_gen = generator::Cycle([names, start, stop, interval_ns] {
-      std::vector<generator::GeneratorPtr> steps;
-      steps.push_back(generator::Sleep(interval_ns));
-      if (names->size() == 1) {
-        steps.push_back(start((*names)[0]));
-        steps.push_back(generator::Sleep(interval_ns));
-        steps.push_back(stop((*names)[0]));
-        return generator::Sequence(std::move(steps));
-      }
-      // At k half-intervals: stop fault k-2, start fault k.
-      size_t n = names->size();
-      for (size_t k = 0; k <= n + 1; ++k) {
-        if (k >= 2) steps.push_back(stop((*names)[k - 2]));
-        if (k < n) steps.push_back(start((*names)[k]));
-        if (k <= n) steps.push_back(generator::Sleep(interval_ns / 2));
-      }
-      return generator::Sequence(std::move(steps));
+      return generator::ComposeFaults(names->size(), interval_ns, start, stop);
     });
+    if (default_schedule_) {
+      nemesis_gen = generator::SwarmSchedule(options_.seed,
+                                             std::set<std::string>(names->begin(), names->end()));
+    }
   }
   auto main_gen = generator::Route(generator::TimeLimit(limit_ns, std::move(workload_.clients)),
                                    generator::TimeLimit(limit_ns, std::move(nemesis_gen)));

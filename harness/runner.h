@@ -47,7 +47,8 @@ struct RunOptions {
   std::vector<std::string> bugs;
   std::string read_mode = "log";
   std::map<std::string, std::string> adapter_options;  // adapter-specific (--etcd-read ...)
-  int64_t op_timeout_ms = 1000;
+  // 0: 1000 ms, or 300 ms under the default schedule (--nemesis all).
+  int64_t op_timeout_ms = 0;
   double checker_time_limit_s = 120;
   std::string store_dir;  // required: <repo>/store by default (chaos run sets it)
   std::string source_dir;

@@ -1,10 +1,10 @@
 // chaos test-all: a matrix of tests (adapter x workload x nemeses x --bug x
 // seeds), each an ordinary run in the store, and a summary of the matrix.
 //
-// A matrix is JSON (`--matrix FILE`) or the built-in validation matrix
-// (DefaultMatrix): the correct register under every nemesis, and each --bug
-// switch under the nemeses that can reveal it. Every cell expects a verdict:
-// valid for a correct build, invalid for a bug (the bug was found).
+// A matrix is JSON (`--matrix FILE`; without it, the validation matrix
+// bench/matrices/default.json: the correct register and each --bug switch
+// under the default schedule, generator/swarm.h). Every cell expects a
+// verdict: valid for a correct build, invalid for a bug (the bug was found).
 //
 //   {"seeds": 5, "seed": 1, "time_limit": 30, "nemesis_interval": 5,
 //    "cells": [{"nemesis": "partition,kill"},
@@ -58,12 +58,6 @@ struct Matrix {
 // `base` supplies everything the file does not set (store, build dir...).
 Result<Matrix> ParseMatrix(const std::string& text, const std::string& source,
                            const RunOptions& base);
-
-// The validation matrix for the register: the correct build under each of
-// `nemeses` and under all of them composed; each --bug switch under the
-// nemeses that can reveal it (those not in `nemeses` are left out).
-Matrix DefaultMatrix(const RunOptions& base, const std::vector<std::string>& nemeses, int seeds,
-                     double time_limit_s);
 
 struct MatrixOutcome {
   std::string summary_dir;

@@ -74,18 +74,23 @@ echo '{"cells": [{"adapter_options": {"tick-ms": [1]}}]}' >"$tmp/bad.json"
 check "bad matrix: adapter option must be a string or number ($(head -c 200 "$tmp/err"))" \
   grep -q 'cells\[0\].adapter_options.tick-ms: must be a string or a number' "$tmp/err"
 
-# The built-in validation matrix, listed without running: every --bug switch
-# has a cell, with the schedules that reveal the protocol mistakes.
+# The validation matrix (bench/matrices/default.json, what test-all runs
+# without --matrix), listed without running: the correct build and every
+# --bug switch, each under the default schedule with nothing tuned per cell.
 "$chaos" test-all --list >"$tmp/list" 2>"$tmp/err"
 check "test-all --list: exit 0 ($(head -c 200 "$tmp/err"))" test $? -eq 0
 for bug in no-fsync forget-promise promise-geq majority-off-by-one skip-phase1-on-retry \
   count-duplicate-acks stale-lease-read; do
   check "test-all --list: a cell for $bug" grep -q "expect invalid, .*bug $bug" "$tmp/list"
 done
-check "test-all --list: the stalled leader in the stale-lease cell" \
-  grep -q 'bug stale-lease-read, lease reads, .*"stall_ms":1300' "$tmp/list"
-check "test-all --list: correct cells under the same schedules" \
-  test "$(grep -c 'expect valid.*stall_ms' "$tmp/list")" -eq 2
+check "test-all --list: stale-lease-read with lease reads" \
+  grep -q 'bug stale-lease-read, lease reads' "$tmp/list"
+check "test-all --list: 8 cells, all under the default schedule, 5 seeds x 120 s" \
+  test "$(grep -c ': nemesis all, 5 seeds x 120 s, .*expect ' "$tmp/list")" -eq 8
+check "test-all --list: nothing tuned per cell" \
+  test "$(grep -cE 'stall_ms|op timeout|clients|election' "$tmp/list")" -eq 0
+check "test-all --list --seeds 2 --time-limit 30 overrides the file" \
+  test "$("$chaos" test-all --list --seeds 2 --time-limit 30 | grep -c ': nemesis all, 2 seeds x 30 s')" -eq 8
 
 # Checker "logs": a node log line holding one of the adapter's fatal patterns
 # (kept in test.json) makes the run invalid, and analyze says where. The run

@@ -1,0 +1,206 @@
+// The default fault schedule: swarm testing over periods (swarm.h).
+#include "generator/swarm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace chaos::generator {
+namespace {
+
+using history::Json;
+
+constexpr int64_t kMs = 1'000'000;
+
+int64_t Uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
+
+bool Coin(std::mt19937_64& rng) { return rng() % 2 == 0; }
+
+// Log-uniform in [lo_ms, hi_ms]: sub-second and tens of seconds alike.
+int64_t LogUniformMs(std::mt19937_64& rng, double lo_ms, double hi_ms) {
+  double x = std::uniform_real_distribution<double>(std::log(lo_ms), std::log(hi_ms))(rng);
+  return static_cast<int64_t>(std::exp(x));
+}
+
+template <typename T>
+const T& Pick(std::mt19937_64& rng, const std::vector<T>& items) {
+  return items[rng() % items.size()];
+}
+
+bool Has(const std::set<std::string>& faults, std::initializer_list<const char*> names) {
+  return std::all_of(names.begin(), names.end(), [&](const char* n) { return faults.contains(n); });
+}
+
+void DrawMix(std::mt19937_64& rng, const std::set<std::string>& faults, SwarmPeriod& p) {
+  std::vector<std::string> all(faults.begin(), faults.end());
+  for (const auto& name : all) {
+    if (Coin(rng)) p.faults.push_back({name, Json::object()});
+  }
+  if (p.faults.empty()) p.faults.push_back({Pick(rng, all), Json::object()});
+  std::shuffle(p.faults.begin(), p.faults.end(), rng);
+  p.interval_ns = LogUniformMs(rng, 300, 10'000) * kMs;
+}
+
+void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, SwarmPeriod& p) {
+  if (p.kind == "stale-leader") {
+    p.faults.push_back(
+        {"partition", {{"mode", "stale-leader"}, {"stall_ms", Uniform(rng, 300, 2000)}}});
+    p.interval_ns = Uniform(rng, 1000, 2500) * kMs;
+  } else if (p.kind == "minority-swap") {
+    // Over TCP a partition delays messages rather than losing them: most
+    // swaps restart the nodes cut off, which loses what their streams held.
+    std::vector<std::string> restarts = {"none"};
+    if (faults.contains("kill")) restarts = {"none", "minority", "others", "others", "others"};
+    Json spec = {{"mode", "minority-swap"},
+                 {"swap_ms", Uniform(rng, 600, 2000)},
+                 {"restart", Pick(rng, restarts)}};
+    if (faults.contains("slow-disk") && rng() % 4 != 0) spec["slow_ms"] = Uniform(rng, 20, 100);
+    p.faults.push_back({"partition", spec});
+    p.interval_ns = Uniform(rng, 800, 2000) * kMs;
+  } else if (p.kind == "stalled-leader") {
+    if (faults.contains("clock") && Coin(rng)) {
+      double rate = std::uniform_real_distribution<double>(0.4, 0.55)(rng);
+      p.faults.push_back({"clock", {{"mode", "drift"}, {"rate", rate}, {"targets", "leader"}}});
+    }
+    p.faults.push_back({"partition", {{"mode", "leader"}, {"stall_ms", Uniform(rng, 500, 2500)}}});
+    p.interval_ns = LogUniformMs(rng, 600, 5000) * kMs;
+  } else if (p.kind == "crash") {
+    std::string nemesis = faults.contains("lose-unsynced") ? "lose-unsynced" : "kill";
+    p.faults.push_back({nemesis, {{"mode", Pick<std::string>(rng, {"majority", "all"})}}});
+    p.interval_ns = Uniform(rng, 1000, 4000) * kMs;
+  } else if (p.kind == "slow-network") {
+    p.faults.push_back({"packet",
+                        {{"mode", "delay"},
+                         {"delay_ms", Uniform(rng, 20, 80)},
+                         {"jitter_ms", Uniform(rng, 0, 20)},
+                         {"targets", "all"}}});
+    p.faults.push_back(
+        {"partition",
+         {{"mode", Pick<std::string>(rng, {"random-halves", "random-halves", "majorities-ring",
+                                           "bridge", "isolate-one"})}}});
+    p.interval_ns = Uniform(rng, 2000, 5000) * kMs;
+  }
+}
+
+// Runs fresh `cycle()` generators one after another until `period_ns` has
+// passed since its first ask, checked between them, so a period lasts as
+// long as it was drawn to however long each start takes on the nodes, and
+// every fault a cycle started is stopped before the period ends.
+class PeriodGen final : public Generator {
+ public:
+  PeriodGen(int64_t period_ns, std::function<GeneratorPtr()> cycle)
+      : period_ns_(period_ns), cycle_(std::move(cycle)) {}
+  Answer Next(const Context& ctx) override {
+    if (start_ns_ < 0) start_ns_ = ctx.now_ns;
+    if (current_ == nullptr) {
+      if (ctx.now_ns - start_ns_ >= period_ns_) return Done{};
+      current_ = cycle_();
+    }
+    Answer a = current_->Next(ctx);
+    if (!IsDone(a)) return a;
+    current_.reset();
+    if (ctx.now_ns - start_ns_ >= period_ns_) return Done{};
+    current_ = cycle_();  // bounded: a cycle that is Done at once ends the period
+    a = current_->Next(ctx);
+    if (IsDone(a)) current_.reset();
+    return a;
+  }
+  // The nemesis worker has one op in flight: its completion goes to the
+  // cycle that produced it, still the current one.
+  void Update(const history::Op& completion, const Context& ctx) override {
+    if (current_ != nullptr) current_->Update(completion, ctx);
+  }
+
+ private:
+  int64_t period_ns_;
+  std::function<GeneratorPtr()> cycle_;
+  int64_t start_ns_ = -1;
+  GeneratorPtr current_;
+};
+
+}  // namespace
+
+std::vector<std::string> SwarmKinds(const std::set<std::string>& faults) {
+  std::vector<std::string> kinds;
+  if (!faults.empty()) kinds.push_back("mix");
+  if (Has(faults, {"partition", "pause", "kill"})) kinds.push_back("stale-leader");
+  if (Has(faults, {"partition"})) kinds.push_back("minority-swap");
+  if (Has(faults, {"partition", "pause"})) kinds.push_back("stalled-leader");
+  if (Has(faults, {"lose-unsynced"}) || Has(faults, {"kill"})) kinds.push_back("crash");
+  if (Has(faults, {"packet", "partition"})) kinds.push_back("slow-network");
+  return kinds;
+}
+
+SwarmPeriod DrawSwarmPeriod(std::mt19937_64& rng, const std::set<std::string>& faults,
+                            const std::string& kind) {
+  SwarmPeriod p;
+  p.kind = kind;
+  if (p.kind == "mix") {
+    DrawMix(rng, faults, p);
+  } else {
+    DrawScenario(rng, faults, p);
+  }
+  p.period_ns = Uniform(rng, 8'000, 20'000) * kMs;
+  p.quiet_ns = Uniform(rng, 0, 3000) * kMs;
+  return p;
+}
+
+GeneratorPtr ComposeFaults(size_t count, int64_t interval_ns,
+                           std::function<history::Op(size_t)> start,
+                           std::function<history::Op(size_t)> stop) {
+  std::vector<GeneratorPtr> steps;
+  steps.push_back(Sleep(interval_ns));
+  if (count == 1) {
+    steps.push_back(Once(start(0)));
+    steps.push_back(Sleep(interval_ns));
+    steps.push_back(Once(stop(0)));
+    return Sequence(std::move(steps));
+  }
+  // At k half-intervals: stop fault k-2, start fault k.
+  for (size_t k = 0; k <= count + 1; ++k) {
+    if (k >= 2) steps.push_back(Once(stop(k - 2)));
+    if (k < count) steps.push_back(Once(start(k)));
+    if (k <= count) steps.push_back(Sleep(interval_ns / 2));
+  }
+  return Sequence(std::move(steps));
+}
+
+GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
+  if (faults.empty()) return Sleep(0);
+  auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x737761726dULL);
+  auto allowed = std::make_shared<std::set<std::string>>(std::move(faults));
+  // Kinds are dealt from a shuffled deck: every kind, in random order, before
+  // any deck comes again, so a run of a few minutes meets each of them.
+  auto deck = std::make_shared<std::vector<std::string>>();
+  return Cycle([rng, allowed, deck] {
+    if (deck->empty()) {
+      // The leader scenarios twice: each needs several repetitions to hit.
+      for (const auto& kind : SwarmKinds(*allowed)) {
+        deck->push_back(kind);
+        if (kind == "stale-leader" || kind == "minority-swap" || kind == "stalled-leader") {
+          deck->push_back(kind);
+        }
+      }
+      std::shuffle(deck->begin(), deck->end(), *rng);
+    }
+    std::string kind = deck->back();
+    deck->pop_back();
+    auto period = std::make_shared<SwarmPeriod>(DrawSwarmPeriod(*rng, *allowed, kind));
+    auto start = [period](size_t i) {
+      Json spec = period->faults[i].spec;
+      spec["period"] = period->kind;  // which kind of period, for the report and the log
+      return Invoke("start-" + period->faults[i].nemesis, spec);
+    };
+    auto stop = [period](size_t i) { return Invoke("stop-" + period->faults[i].nemesis, nullptr); };
+    std::vector<GeneratorPtr> steps;
+    steps.push_back(std::make_unique<PeriodGen>(period->period_ns, [period, start, stop] {
+      return ComposeFaults(period->faults.size(), period->interval_ns, start, stop);
+    }));
+    steps.push_back(Sleep(period->quiet_ns));
+    return Sequence(std::move(steps));
+  });
+}
+
+}  // namespace chaos::generator

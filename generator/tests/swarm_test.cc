@@ -1,0 +1,119 @@
+// Tests of the default fault schedule (swarm.h), driven by the simulated runner.
+#include "generator/swarm.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "generator/simulate.h"
+
+namespace chaos::generator {
+namespace {
+
+constexpr int64_t kS = 1'000'000'000;
+
+const std::set<std::string> kRegisterFaults = {"partition",     "kill",    "pause",  "clock",
+                                               "lose-unsynced", "corrupt", "packet", "slow-disk"};
+
+history::History NemesisOps(uint64_t seed, const std::set<std::string>& faults, int64_t seconds) {
+  GeneratorPtr gen = Route(nullptr, SwarmSchedule(seed, faults));
+  SimOptions options;
+  options.concurrency = 1;
+  options.nemesis = true;
+  options.duration_ns = seconds * kS;
+  auto h = Simulate(*gen, options);
+  EXPECT_TRUE(h.ok()) << h.status().message();
+  history::History out;
+  for (const auto& op : *h) {
+    if (op.is_invoke()) out.push_back(op);
+  }
+  return out;
+}
+
+// Proves the schedule only starts nemeses the adapter supports, stops each
+// one it started before starting it again, and labels every start's period.
+TEST(Swarm, StartsOnlySupportedFaultsAndStopsEach) {
+  for (const auto& faults : {kRegisterFaults, std::set<std::string>{"partition", "kill", "pause"},
+                             std::set<std::string>{"kill"}}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      std::set<std::string> active;
+      int starts = 0;
+      for (const auto& op : NemesisOps(seed, faults, 600)) {
+        bool start = op.f.rfind("start-", 0) == 0;
+        std::string name = op.f.substr(op.f.find('-') + 1);
+        ASSERT_TRUE(faults.contains(name)) << op.f << " seed " << seed;
+        if (start) {
+          ASSERT_FALSE(active.contains(name)) << op.f << " started twice, seed " << seed;
+          ASSERT_TRUE(op.value.contains("period")) << op.value.dump();
+          active.insert(name);
+          ++starts;
+        } else {
+          ASSERT_TRUE(active.erase(name) == 1) << op.f << " without a start, seed " << seed;
+        }
+      }
+      EXPECT_GT(starts, 10) << "seed " << seed;
+    }
+  }
+}
+
+// Proves a seed replays the same schedule and another seed draws another.
+TEST(Swarm, SameSeedSameSchedule) {
+  auto a = NemesisOps(7, kRegisterFaults, 300);
+  auto b = NemesisOps(7, kRegisterFaults, 300);
+  auto c = NemesisOps(8, kRegisterFaults, 300);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].f, b[i].f);
+    EXPECT_EQ(a[i].value, b[i].value);
+    EXPECT_EQ(a[i].time_ns, b[i].time_ns);
+  }
+  bool differ = a.size() != c.size();
+  for (size_t i = 0; !differ && i < a.size(); ++i) differ = a[i].value != c[i].value;
+  EXPECT_TRUE(differ);
+}
+
+// Proves every period kind is drawn, each only when its faults are there:
+// no lose-unsynced, clock or packet where the adapter lacks them.
+TEST(Swarm, KindsFollowTheSupportedFaults) {
+  EXPECT_EQ(SwarmKinds(kRegisterFaults),
+            (std::vector<std::string>{"mix", "stale-leader", "minority-swap", "stalled-leader",
+                                      "crash", "slow-network"}));
+  EXPECT_EQ(SwarmKinds({"partition", "kill", "pause"}),
+            (std::vector<std::string>{"mix", "stale-leader", "minority-swap", "stalled-leader",
+                                      "crash"}));
+  EXPECT_TRUE(SwarmKinds({}).empty());
+  std::mt19937_64 rng(1);
+  const std::set<std::string> faults = {"partition", "kill", "pause"};
+  for (int i = 0; i < 600; ++i) {
+    SwarmPeriod p = DrawSwarmPeriod(rng, faults, SwarmKinds(faults)[i % 5]);
+    ASSERT_FALSE(p.faults.empty());
+    ASSERT_GE(p.period_ns, 8 * kS);
+    ASSERT_LE(p.period_ns, 20 * kS);
+    for (const auto& f : p.faults) {
+      EXPECT_TRUE(f.nemesis == "partition" || f.nemesis == "kill" || f.nemesis == "pause")
+          << f.nemesis;
+      EXPECT_FALSE(f.spec.contains("slow_ms")) << f.spec.dump();
+    }
+  }
+}
+
+// Proves the deck deals every kind within the first nine periods of a run.
+TEST(Swarm, EveryKindEarly) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::vector<std::string> kinds;
+    for (const auto& op : NemesisOps(seed, kRegisterFaults, 600)) {
+      if (op.f.rfind("start-", 0) != 0) continue;
+      std::string kind = op.value["period"].get<std::string>();
+      if (kinds.empty() || kinds.back() != kind) kinds.push_back(kind);
+    }
+    std::set<std::string> first(kinds.begin(), kinds.begin() + std::min<size_t>(9, kinds.size()));
+    EXPECT_EQ(first.size(), 6u) << "seed " << seed;
+  }
+}
+
+// Proves an adapter without faults gets an empty schedule (Done at once).
+TEST(Swarm, NoFaultsNoSchedule) { EXPECT_TRUE(NemesisOps(1, {}, 60).empty()); }
+
+}  // namespace
+}  // namespace chaos::generator
