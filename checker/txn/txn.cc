@@ -564,9 +564,15 @@ std::string Analysis::Why(const Edge& e, const std::map<int32_t, std::string>& n
       }
     }
     if (e.type == kWr) {
-      const Mop* m = find_mop(tb, [](const Mop& x) { return x.kind == MopKind::kRead; });
-      if (m != nullptr) {
-        return b + " read key " + k + " = " + ListText(*m) + ", which holds " + a + "'s append";
+      for (uint32_t i = 0; i < tb.mop_count; ++i) {
+        const Mop& m = t_.mop(tb, i);
+        if (m.key != e.key || m.kind != MopKind::kRead) continue;
+        for (uint32_t j = m.list_len; j-- > 0;) {
+          if (CommittedWriter(e.key, t_.list(m)[j]) == e.from) {
+            return b + " read key " + k + " = " + ListText(m) + ", which holds " +
+                   std::to_string(t_.list(m)[j]) + ", appended by " + a;
+          }
+        }
       }
     }
     if (e.type == kRw) {
