@@ -6,6 +6,10 @@
 // runner, generator and recorder are the only costs (bench/harness_bench), and
 // `chaos run --adapter memory` exercises a whole run (store, check, report) in
 // a second. It has no nodes to fault, so it supports no nemesis.
+//
+// Transactions (workloads list-append and rw-register, f txn) run under the
+// same mutex, so they are strict-serializable, unless a seeded mistake
+// (--bug txn-split-apply or txn-stale-read, described in the .cc) is on.
 #pragma once
 
 #include <memory>

@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "checker/txn/txn.h"
+
 namespace chaos::checker {
 namespace {
 
@@ -315,7 +317,8 @@ CheckerOutput Compose(std::vector<CheckerOutput> outputs) {
 }
 
 const std::vector<std::string>& OtherCheckerNames() {
-  static const std::vector<std::string> kNames = {"set", "counter", "unique-ids", "stats", "perf"};
+  static const std::vector<std::string> kNames = {"set",  "counter",     "unique-ids", "stats",
+                                                  "perf", "list-append", "rw-register"};
   return kNames;
 }
 
@@ -331,8 +334,26 @@ Result<CheckerOutput> RunChecker(const std::string& name, const History& h,
   if (name == "unique-ids") return CheckUniqueIds(h);
   if (name == "stats") return CheckStats(h);
   if (name == "perf") return CheckPerf(h);
+  // list-append / rw-register, optionally ":<consistency model>" (default serializable).
+  const std::string base = name.substr(0, name.find(':'));
+  if (base == "list-append" || base == "rw-register") {
+    txn::TxnOptions o;
+    o.workload = base == "list-append" ? txn::Workload::kListAppend : txn::Workload::kRwRegister;
+    if (base.size() < name.size() &&
+        !txn::ParseConsistency(name.substr(base.size() + 1), &o.consistency)) {
+      return InvalidArgument("unknown consistency model in checker '" + name +
+                             "' (read-committed, snapshot-isolation, serializable, "
+                             "strong-session-serializable, strict-serializable)");
+    }
+    txn::TxnResult r = txn::CheckTxn(h, o);
+    nlohmann::json j = r.ToJson();
+    j["checker"] = base;
+    if (r.input_error) j["input_error"] = true;
+    return CheckerOutput{base, r.verdict, std::move(j)};
+  }
   return InvalidArgument("unknown checker '" + name +
-                         "' (linearizable, set, counter, unique-ids, stats, perf)");
+                         "' (linearizable, set, counter, unique-ids, stats, perf, list-append, "
+                         "rw-register)");
 }
 
 }  // namespace chaos::checker

@@ -169,7 +169,7 @@ GeneratorPtr KeyedGroups(int processes_per_key, int64_t ops_per_key_max,
 // ---- Workloads ----
 
 struct Workload {
-  std::string name;      // "register" | "set" | "counter"
+  std::string name;      // "register" | "set" | "counter" | "list-append" | "rw-register"
   GeneratorPtr clients;  // the main phase (unbounded in time; the runner wraps TimeLimit)
   // Final reads after healing, given the keys used (pass *keys for keyed
   // workloads, anything for unkeyed ones). Each read repeats until it is ok.
@@ -190,11 +190,19 @@ struct WorkloadOptions {
   int64_t ops_per_key_max = 200;
   int64_t value_max = 5;  // register values are 0..value_max
   double rate_per_s = 0;  // 0 = as fast as clients go; else Stagger over the whole workload
+  // list-append and rw-register (Elle's generator parameters):
+  int txn_key_count = 10;  // keys active at once
+  int txn_length_min = 1;  // micro-ops per txn
+  int txn_length_max = 4;
+  int64_t txn_max_writes_per_key = 32;  // then the key is retired for a fresh one
 };
 
 // register: keyed cas-register; ops read [k, null], write [k, v], cas [k, [from, to]].
 // set: add v (unique integers 0, 1, ...), final read (value null; ok value the elements).
 // counter: add 1..3 and read (value null; ok value the count), mixed 3:1.
+// list-append / rw-register: f txn, value [[":append" k v] [":r" k nil] ...]
+//   (rw-register: [":w" k v]); keys are integers that rotate; final reads read
+//   every key used, 16 per txn. Checked by the transactional checker.
 // InvalidArgument for unknown names or options out of range.
 Result<Workload> MakeWorkload(std::string_view name, const WorkloadOptions& options);
 

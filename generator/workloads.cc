@@ -1,5 +1,7 @@
-// The built-in workloads: register (keyed cas-register), set, counter.
+// The built-in workloads: register (keyed cas-register), set, counter,
+// list-append and rw-register (transactions).
 // See generator.h for the ops each emits and the checker each names.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -94,6 +96,63 @@ Workload Counter(const WorkloadOptions& o) {
   return w;
 }
 
+// list-append and rw-register (Elle's generators): each txn has
+// min..max micro-ops over `txn_key_count` active keys drawn uniformly; half
+// are reads. A key's values are 1, 2, 3, ... (unique per key); a key that has
+// had `txn_max_writes_per_key` writes is retired and a fresh key takes its
+// place (key rotation), so each key's history stays short. The final reads
+// read every key used, 16 keys per txn.
+Workload Transactional(const WorkloadOptions& o, bool list) {
+  Workload w;
+  w.name = list ? "list-append" : "rw-register";
+  w.checker = w.name;
+  w.keys = std::make_shared<std::vector<int64_t>>();
+  struct KeyState {
+    int64_t key;
+    int64_t writes;
+  };
+  auto keys = w.keys;
+  const int key_count = o.txn_key_count;
+  const int min_len = o.txn_length_min, max_len = o.txn_length_max;
+  const int64_t max_writes = o.txn_max_writes_per_key;
+  w.clients = Repeat(
+      [keys, key_count, min_len, max_len, max_writes, list, active = std::vector<KeyState>(),
+       next_key = int64_t{0}](std::mt19937_64& rng) mutable {
+        const int n = std::uniform_int_distribution<int>(min_len, max_len)(rng);
+        Json mops = Json::array();
+        for (int i = 0; i < n; ++i) {
+          while (static_cast<int>(active.size()) < key_count) {
+            active.push_back({next_key, 0});
+            keys->push_back(next_key++);
+          }
+          const size_t slot = std::uniform_int_distribution<size_t>(0, active.size() - 1)(rng);
+          KeyState& k = active[slot];
+          if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) {
+            mops.push_back(Json::array({":r", k.key, nullptr}));
+            continue;
+          }
+          mops.push_back(Json::array({list ? ":append" : ":w", k.key, ++k.writes}));
+          if (k.writes >= max_writes) {  // rotate: a fresh key takes its place
+            active.erase(active.begin() + static_cast<std::ptrdiff_t>(slot));
+          }
+        }
+        return Invoke("txn", mops);
+      },
+      DeriveSeed(o.seed, kOps));
+  w.final_reads = [](const std::vector<int64_t>& used) {
+    std::vector<GeneratorPtr> reads;
+    for (size_t i = 0; i < used.size(); i += 16) {
+      Json mops = Json::array();
+      for (size_t j = i; j < std::min(used.size(), i + 16); ++j) {
+        mops.push_back(Json::array({":r", used[j], nullptr}));
+      }
+      reads.push_back(UntilOk(Repeat([mops](std::mt19937_64&) { return Invoke("txn", mops); }, 0)));
+    }
+    return Sequence(std::move(reads));
+  };
+  return w;
+}
+
 }  // namespace
 
 Result<Workload> MakeWorkload(std::string_view name, const WorkloadOptions& o) {
@@ -115,8 +174,16 @@ Result<Workload> MakeWorkload(std::string_view name, const WorkloadOptions& o) {
     return InvalidArgument("rate must be a finite number >= 0, got " +
                            std::to_string(o.rate_per_s));
   }
+  if (o.txn_key_count < 1 || o.txn_length_min < 1 || o.txn_length_max < o.txn_length_min ||
+      o.txn_max_writes_per_key < 1) {
+    return InvalidArgument(
+        "transaction options need key count >= 1, 1 <= min length <= max "
+        "length, max writes per key >= 1");
+  }
   Workload w;
-  if (name == "register") {
+  if (name == "list-append" || name == "rw-register") {
+    w = Transactional(o, name == "list-append");
+  } else if (name == "register") {
     w = Register(o);
   } else if (name == "set") {
     w = Set(o);
@@ -124,7 +191,7 @@ Result<Workload> MakeWorkload(std::string_view name, const WorkloadOptions& o) {
     w = Counter(o);
   } else {
     return InvalidArgument("unknown workload '" + std::string(name) +
-                           "' (known: register, set, counter)");
+                           "' (known: register, set, counter, list-append, rw-register)");
   }
   if (o.rate_per_s > 0) {
     auto mean_ns = static_cast<int64_t>(std::llround(1e9 / o.rate_per_s));

@@ -93,8 +93,8 @@ int Run(RunFlags& flags, const std::string& command_line) {
     flags.run.adapter_options[item.substr(0, eq)] = item.substr(eq + 1);
   }
   flags.run.bugs = SplitCommas(flags.bug);
-  if (!flags.run.bugs.empty() && flags.run.adapter != "register") {
-    return ReportError(InvalidArgument("--bug is only for the register adapter"));
+  if (!flags.run.bugs.empty() && flags.run.adapter != "register" && flags.run.adapter != "memory") {
+    return ReportError(InvalidArgument("--bug is only for the register and memory adapters"));
   }
   if (flags.run.adapter_options.contains("etcd-read") && flags.run.adapter != "etcd") {
     return ReportError(InvalidArgument("--etcd-read is only for the etcd adapter"));
@@ -221,8 +221,14 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
          [](const std::string& mode) { flags.run.adapter_options["etcd-read"] = mode; },
          "etcd reads: linearizable (default) | serializable")
       ->check(CLI::IsMember({"linearizable", "serializable"}));
-  run->add_option("--workload", flags.run.workload, "register | set | counter")
+  run->add_option("--workload", flags.run.workload,
+                  "register | set | counter | list-append | rw-register")
       ->default_str("register");
+  run->add_option("--consistency", flags.run.consistency,
+                  "list-append, rw-register: read-committed | snapshot-isolation | serializable "
+                  "| strong-session-serializable | strict-serializable (default)")
+      ->check(CLI::IsMember({"read-committed", "snapshot-isolation", "serializable",
+                             "strong-session-serializable", "strict-serializable"}));
   run->add_option(
       "--nemesis", flags.nemesis,
       "faults, comma-separated: partition, kill, pause, clock, packet, lose-unsynced, corrupt, "

@@ -195,6 +195,7 @@ Status Runner::Prepare() {
   test_json_ = {{"name", options_.test_name},
                 {"adapter", options_.adapter},
                 {"workload", options_.workload},
+                {"consistency", options_.consistency},
                 {"nodes", node_names},
                 {"nemeses", options_.nemeses},
                 {"nemesis_modes", nemesis_modes_},
@@ -573,6 +574,11 @@ Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_lim
   CHAOS_ASSIGN_OR_RETURN(history::History h, history::ReadHistory(run_dir + "/history.jsonl"));
   CHAOS_RETURN_IF_ERROR(history::WriteHistory(run_dir + "/history.edn", h));
   std::string workload = test.value("workload", "register");
+  // Transactional workloads name their consistency model: "list-append:serializable".
+  if ((workload == "list-append" || workload == "rw-register") && test.contains("consistency") &&
+      test["consistency"].is_string()) {
+    workload += ":" + test["consistency"].get<std::string>();
+  }
   std::vector<std::string> names = {workload == "register" ? "linearizable" : workload, "stats",
                                     "perf"};
   checker::LinearizableOptions options = CheckerOptions(test, time_limit_s);

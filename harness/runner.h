@@ -32,6 +32,9 @@ struct RunOptions {
   std::string test_name;  // default: "<adapter>-<workload>-<nemeses>"
   std::string adapter = "register";
   std::string workload = "register";
+  // list-append / rw-register: the consistency model the transactional
+  // checker holds the system to (checker/txn/txn.h).
+  std::string consistency = "strict-serializable";
   std::vector<std::string> nemeses;
   // nemesis -> the spec its every start gets, as JSON text ({"mode": "drift",
   // "targets": "all"}); a nemesis without one draws everything from the seed.

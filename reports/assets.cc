@@ -8,6 +8,9 @@ body{font-family:system-ui,-apple-system,"Segoe UI","DejaVu Sans",sans-serif;mar
   color:#1d1d1f;background:#fff;font-size:14px}
 h1{margin:0;font-size:26px}h2{font-size:19px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:14px;margin:12px 0 6px}
+.cycle .edge{stroke:#555;stroke-width:1.5}.cycle .edge.rw{stroke:#c62828;stroke-dasharray:5 3}
+.cycle .edge-label{font-size:12px;fill:#333}.cycle .txn{fill:#fff;stroke:#333;stroke-width:1.5}
+.anomaly-case{border-left:3px solid #c62828;padding:2px 12px;margin:8px 0}
 .top{display:flex;align-items:center;gap:28px;padding:18px 0 10px;border-bottom:6px solid #999}
 .top.valid{border-color:#1a7f37}.top.invalid{border-color:#c62828}.top.unknown{border-color:#b26a00}
 .verdict{font-size:64px;font-weight:800;letter-spacing:2px;padding:4px 22px;border-radius:10px;color:#fff}

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -524,6 +525,93 @@ std::vector<CxRow> RowsOf(const RunData& d, const std::vector<std::pair<json, st
   return rows;
 }
 
+// ---- transactional anomalies (checker/txn) ----
+
+// One cycle drawn as an SVG: the transactions on a circle, an arrow per
+// dependency labelled with its type (ww, wr, rw, process, realtime).
+std::string CycleSvg(const json& anomaly) {
+  const json& cycle = anomaly.value("cycle", json::array());
+  const json& steps = anomaly.value("steps", json::array());
+  if (!cycle.is_array() || cycle.empty() || !steps.is_array()) return "";
+  const size_t n = cycle.size();
+  const double r = n == 1 ? 0 : 70 + 12.0 * static_cast<double>(n), cx = r + 60, cy = r + 40;
+  std::map<std::string, std::pair<double, double>> at;
+  std::ostringstream s;
+  s << "<svg class=\"cycle\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << 2 * cx
+    << "\" height=\"" << 2 * cy
+    << "\" role=\"img\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" "
+       "refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 "
+       "L10,5 L0,10 z\"/></marker></defs>";
+  for (size_t i = 0; i < n; ++i) {
+    const double a = -1.5707963 + 6.2831853 * static_cast<double>(i) / static_cast<double>(n);
+    at[cycle[i].value("name", "")] = {cx + r * std::cos(a), cy + r * std::sin(a)};
+  }
+  for (const json& e : steps) {
+    auto from = at.find(e.value("from", "")), to = at.find(e.value("to", ""));
+    if (from == at.end() || to == at.end()) continue;
+    const auto [x1, y1] = from->second;
+    const auto [x2, y2] = to->second;
+    const double dx = x2 - x1, dy = y2 - y1, len = std::max(1.0, std::hypot(dx, dy));
+    // Shorten both ends to the node circles; bend a little so 2-cycles show two arrows.
+    const double sx = x1 + dx / len * 22, sy = y1 + dy / len * 22;
+    const double ex = x2 - dx / len * 22, ey = y2 - dy / len * 22;
+    const double mx = (sx + ex) / 2 - dy / len * 18, my = (sy + ey) / 2 + dx / len * 18;
+    const std::string type = e.value("type", "");
+    s << "<path d=\"M" << sx << "," << sy << " Q" << mx << "," << my << " " << ex << "," << ey
+      << "\" class=\"edge " << EscapeHtml(type) << "\" fill=\"none\" marker-end=\"url(#arrow)\"/>"
+      << "<text x=\"" << mx << "\" y=\"" << my << "\" class=\"edge-label\">" << EscapeHtml(type)
+      << "</text>";
+  }
+  for (const auto& [name, xy] : at) {
+    s << "<circle cx=\"" << xy.first << "\" cy=\"" << xy.second << "\" r=\"20\" class=\"txn\"/>"
+      << "<text x=\"" << xy.first << "\" y=\"" << xy.second + 5 << "\" text-anchor=\"middle\">"
+      << EscapeHtml(name) << "</text>";
+  }
+  s << "</svg>";
+  return s.str();
+}
+
+// Every transactional checker's anomalies: the explanation Elle would give,
+// the transactions, and the cycle drawn.
+std::string TxnAnomalies(const RunData& d) {
+  if (!d.results.is_object() || !d.results.contains("checkers") ||
+      !d.results["checkers"].is_object()) {
+    return "";
+  }
+  std::ostringstream s;
+  for (const auto& [name, c] : d.results["checkers"].items()) {
+    if (!c.is_object() || !c.contains("anomalies") || !c["anomalies"].is_object() ||
+        c["anomalies"].empty()) {
+      continue;
+    }
+    s << "<section id=\"anomalies\"><h2>Anomalies (" << EscapeHtml(name) << ", "
+      << EscapeHtml(c.value("consistency", "")) << ")</h2>";
+    const json forbidden = c.value("forbidden", json::array());
+    for (const auto& [type, list] : c["anomalies"].items()) {
+      if (!list.is_array()) continue;
+      bool bad = false;
+      for (const json& f : forbidden) bad = bad || f == type;
+      const int64_t count = c["anomalies"].value(type + "-count", int64_t{0});
+      s << "<h3 class=\"anomaly\" data-type=\"" << EscapeHtml(type) << "\">" << EscapeHtml(type)
+        << " · " << count << " found" << (bad ? "" : " (allowed by this model)") << "</h3>";
+      for (const json& a : list) {
+        s << "<div class=\"anomaly-case\">";
+        if (a.contains("drawn")) {
+          s << "<pre>" << EscapeHtml(a.value("drawn", "")) << "</pre>" << CycleSvg(a) << "<ul>";
+          for (const json& t : a.value("cycle", json::array())) {
+            s << "<li><b>" << EscapeHtml(t.value("name", "")) << "</b> = <code>"
+              << EscapeHtml(t.value("op", "")) << "</code></li>";
+          }
+          s << "</ul>";
+        }
+        s << "<p>" << EscapeHtml(a.value("explanation", "")) << "</p></div>";
+      }
+    }
+    s << "</section>";
+  }
+  return s.str();
+}
+
 struct Counterexample {
   std::string html;
   std::string headline;  // first-screen line
@@ -819,6 +907,7 @@ Result<std::string> RenderReport(const std::string& run_dir) {
          "timeline and the counterexample use history positions.</p>";
   }
   s << cx.html;
+  s << TxnAnomalies(d);
   s << "<section id=\"timeline-section\"><h2>Timeline</h2><div class=\"tlbar\">"
        "<label>columns <select id=\"tl-lanes\"><option value=\"process\">one per process</option>"
        "<option value=\"node\">one per node</option></select></label> "

@@ -1,6 +1,7 @@
 // Tests of the register, set and counter workloads on simulated clients.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "generator/generator.h"
@@ -190,6 +191,66 @@ TEST(Workloads, SameSeedSameSchedule) {
   ASSERT_GT(a.size(), 500u);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
+}
+
+}  // namespace
+}  // namespace chaos::generator
+
+namespace chaos::generator {
+namespace {
+
+// Proves list-append and rw-register emit txns of min..max micro-ops over at
+// most key_count active keys, each key's written values 1, 2, ... unique and
+// at most max_writes_per_key of them (then the key rotates out), and final
+// reads read every key used, 16 per txn.
+TEST(Workloads, TransactionsFollowElleParameters) {
+  for (const std::string name : {"list-append", "rw-register"}) {
+    WorkloadOptions wo{.seed = 3, .concurrency = 4};
+    wo.txn_key_count = 3;
+    wo.txn_length_min = 2;
+    wo.txn_length_max = 5;
+    wo.txn_max_writes_per_key = 4;
+    Result<Workload> made = MakeWorkload(name, wo);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    Workload w = std::move(made).value();
+    EXPECT_EQ(w.checker, name);
+    history::History h = test_util::SimRun(
+        *w.clients, {.concurrency = 4, .seed = 3, .duration_ns = 1'000'000'000, .ops_max = 400});
+    std::map<int64_t, std::vector<int64_t>> written;
+    const std::string write_f = name == "list-append" ? ":append" : ":w";
+    for (const history::Op& op : test_util::Invocations(h)) {
+      ASSERT_EQ(op.f, "txn");
+      ASSERT_TRUE(op.value.is_array());
+      EXPECT_GE(op.value.size(), 2u);
+      EXPECT_LE(op.value.size(), 5u);
+      for (const Json& m : op.value) {
+        ASSERT_EQ(m.size(), 3u);
+        if (m[0] == ":r") {
+          EXPECT_TRUE(m[2].is_null());
+        } else {
+          ASSERT_EQ(m[0], write_f);
+          written[m[1].get<int64_t>()].push_back(m[2].get<int64_t>());
+        }
+      }
+    }
+    ASSERT_GT(written.size(), 10u);  // keys rotated many times
+    for (const auto& [key, values] : written) {
+      EXPECT_LE(values.size(), 4u) << key;
+      for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(values[i], static_cast<int64_t>(i) + 1);
+    }
+    GeneratorPtr reads = w.final_reads(*w.keys);
+    history::History r = test_util::SimRun(*reads, {.concurrency = 2, .seed = 4});
+    std::set<int64_t> read;
+    for (const history::Op& op : test_util::Invocations(r)) {
+      EXPECT_LE(op.value.size(), 16u);
+      for (const Json& m : op.value) read.insert(m[1].get<int64_t>());
+    }
+    EXPECT_EQ(read, std::set<int64_t>(w.keys->begin(), w.keys->end()));
+  }
+  WorkloadOptions bad;
+  bad.txn_length_min = 3;
+  bad.txn_length_max = 2;
+  EXPECT_EQ(MakeWorkload("list-append", bad).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
