@@ -34,7 +34,7 @@ struct BenchOptions {
   double seconds = 20;                                   // measured, per (adapter, op, concurrency)
   double warmup_s = 2;                                   // before measuring, per cell
   int64_t op_timeout_ms = 2000;
-  std::string read_mode = "log";                       // register reads: log | read-index | lease
+  std::string read_mode = "read-index";                // register reads: log | read-index | lease
   std::map<std::string, std::string> adapter_options;  // etcd-read ...
   std::string source_dir;
   std::string build_dir;

@@ -21,7 +21,7 @@ struct BenchFlags {
   std::string ops = "put,get,cas";
   std::string time = "20s";
   std::string etcd_read;
-  std::string read_mode = "log";
+  std::string read_mode = "read-index";
   std::string out;
   bool test_cluster = false;
   double warmup_s = 2;
@@ -42,6 +42,17 @@ Result<double> ParseSeconds(const std::string& text) {
   if (unit == "ms") return value / 1000;
   if (unit == "m") return value * 60;
   return InvalidArgument("--time: unknown unit '" + unit + "' (s, ms, m)");
+}
+
+// Systems that all live in the controller (the memory adapter) need no
+// cluster: node names only, as `chaos run` does for them.
+Result<control::Inventory> BenchInventory(const std::vector<std::string>& names,
+                                          bool test_cluster) {
+  for (const auto& name : names) {
+    auto probe = adapters::MakeAdapter(name, adapters::AdapterContext());
+    if (!probe.ok() || (*probe)->UsesNodes()) return DockerInventory(test_cluster);
+  }
+  return control::NamesOnlyInventory(5);
 }
 
 int Bench(const BenchFlags& flags) {
@@ -72,7 +83,7 @@ int Bench(const BenchFlags& flags) {
     if (!adapter.ok()) return ReportError(adapter);
   }
 
-  auto inventory = DockerInventory(flags.test_cluster);
+  auto inventory = BenchInventory(options.adapters, flags.test_cluster);
   if (!inventory.ok()) return ReportError(inventory.status());
   auto rows = harness::RunBench(options, *inventory, stderr);
   if (!rows.ok()) return ReportError(rows.status());
@@ -119,7 +130,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   bench->add_option("--etcd-read", flags.etcd_read, "etcd reads: linearizable | serializable")
       ->check(CLI::IsMember({"linearizable", "serializable"}));
   bench->add_option("--read-mode", flags.read_mode, "register reads: log | read-index | lease")
-      ->default_str("log")
+      ->default_str("read-index")
       ->check(CLI::IsMember({"log", "read-index", "lease"}));
   bench->add_option("--out", flags.out, "JSON results (default store/bench/<time>.json)");
   bench->add_flag("--test-cluster", flags.test_cluster,

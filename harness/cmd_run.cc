@@ -180,7 +180,8 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
         line += ", " + std::to_string(cell.run.ops_per_key) + " ops per key";
       }
       if (!cell.run.bugs.empty()) line += ", bug " + JoinCommas(cell.run.bugs);
-      if (cell.run.read_mode != "log") line += ", " + cell.run.read_mode + " reads";
+      if (cell.run.read_mode != harness::RunOptions().read_mode)
+        line += ", " + cell.run.read_mode + " reads";
       for (const auto& [name, spec] : cell.run.nemesis_specs) line += ", " + name + "=" + spec;
       for (const auto& [name, value] : cell.run.adapter_options) {
         line += ", " + name + "=" + value;

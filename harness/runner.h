@@ -48,7 +48,7 @@ struct RunOptions {
   int64_t ops_per_key = 100;
   uint64_t seed = 0;
   std::vector<std::string> bugs;
-  std::string read_mode = "log";
+  std::string read_mode = "read-index";                // linearizable reads without a log entry
   std::map<std::string, std::string> adapter_options;  // adapter-specific (--etcd-read ...)
   // 0: 1000 ms, or 300 ms under the default schedule (--nemesis all).
   int64_t op_timeout_ms = 0;

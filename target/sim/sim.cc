@@ -202,6 +202,10 @@ class Simulation {
   void ReplyFrom(int node, const Reply& r);
   void ChosenAt(int node, const core::ChosenEntry& c);
   void BeforeSync(int node);
+  void CountDriverWork(const SimNode& n) {
+    result_.syncs += n.driver->stats().syncs;
+    result_.snapshot_files += n.driver->stats().snapshots;
+  }
 
  private:
   int64_t Uniform(int64_t lo, int64_t hi) {  // inclusive
@@ -330,6 +334,7 @@ void Simulation::StartNode(int node) {
     return;
   }
   n.driver = std::move(opened).value();
+  if (n.epoch > 1) ++result_.recoveries;
   n.up = true;
   ScheduleTick(node);
   Process(node);
@@ -349,6 +354,7 @@ void Simulation::BeforeSync(int node) {
   if (!n.sent_before_sync || !faults_on_ || !Chance(0.05)) return;
   n.disk->PowerLoss();
   n.power_lost = true;
+  ++result_.power_losses_in_sync;
   if (debug_) {
     std::fprintf(stderr, "t=%.1fms power loss n%d during a sync\n", static_cast<double>(now_) / kMs,
                  node);
@@ -628,6 +634,7 @@ void Simulation::Crash(int node, int64_t restart_after_ns) {
   SimNode& sn = nodes_[node];
   if (!sn.up) return;
   sn.up = false;
+  CountDriverWork(sn);
   sn.driver.reset();
   sn.disk->PowerLoss();  // what was not synced is lost
   sn.paused = false;
@@ -1116,6 +1123,9 @@ SimResult Simulation::Run() {
   }
   result_.sim_ns = now_;
   result_.slots_chosen = static_cast<int64_t>(chosen_.size());
+  for (const SimNode& n : nodes_) {
+    if (n.up && n.driver) CountDriverWork(n);
+  }
   // Ops still open at the end: their outcome is unknown.
   for (SimClient& cl : clients_) {
     if (cl.busy) {

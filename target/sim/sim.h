@@ -67,6 +67,13 @@ struct SimResult {
   int64_t ops_info = 0;
   int64_t sim_ns = 0;
   int64_t slots_chosen = 0;
+  // The driver's work, over every node and restart: recoveries from the
+  // MemEnv disk after a crash (a power loss), WAL syncs, snapshot files
+  // written, and power losses during a sync.
+  int64_t recoveries = 0;
+  int64_t syncs = 0;
+  int64_t snapshot_files = 0;
+  int64_t power_losses_in_sync = 0;
   bool checker_unknown = false;
   core::ReadMode read_mode = core::ReadMode::kLog;
   history::History history;

@@ -35,6 +35,25 @@ TEST(SimTest, CorrectBuildPassesWithFaults) {
   }
 }
 
+// Proves the simulator runs the server's driver through what it must
+// survive: crashes recover from the MemEnv disk, snapshot files are written,
+// and the power goes out during syncs that messages went out ahead of.
+TEST(SimTest, DriverRecoversSnapshotsAndLosesPowerDuringSyncs) {
+  SimResult total;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    SimResult r = RunSimulation(o);
+    EXPECT_TRUE(r.ok) << ReplayCommand(o) << ": " << r.failure;
+    EXPECT_GT(r.syncs, 100) << ReplayCommand(o);
+    EXPECT_GT(r.snapshot_files, 0) << ReplayCommand(o);
+    total.recoveries += r.recoveries;
+    total.power_losses_in_sync += r.power_losses_in_sync;
+  }
+  EXPECT_GT(total.recoveries, 4);
+  EXPECT_GT(total.power_losses_in_sync, 0);
+}
+
 // Proves the slow-disk windows keep the correct build safe, replay exactly,
 // change the schedule they are added to, and leave the seeds without them
 // as they were (their draws come from a stream of their own).
