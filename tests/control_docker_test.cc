@@ -315,7 +315,7 @@ TEST_F(ControlCluster, LinesInOneLongLivedShell) {
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
   EXPECT_TRUE(slow->timed_out);
   o.timeout_ms = 5000;
-  auto left = s->RunInShell("pgrep -f 'sleep 1236' || echo none", o);
+  auto left = s->RunInShell("pgrep -f 'sleep 123[6]' || echo none", o);
   ASSERT_TRUE(left.ok());
   EXPECT_EQ(left->out, "none\n");
   EXPECT_EQ(s->shell_count(), 1);

@@ -23,12 +23,12 @@ i=1
 for address in ${addresses//,/ }; do
   c=$cluster-n$i
   docker exec "$c" sh -c '
-    id chaosop >/dev/null 2>&1 || useradd -m -s /bin/sh chaosop
+    id chaosop >/dev/null 2>&1 || useradd -m -s /bin/sh -p "*" chaosop
     mkdir -p /home/chaosop/.ssh && cp /root/.ssh/authorized_keys /home/chaosop/.ssh/
     chown -R chaosop /home/chaosop/.ssh && chmod 0700 /home/chaosop/.ssh
     echo "chaosop ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/chaosop && chmod 0440 /etc/sudoers.d/chaosop
     grep -q "^Match User chaosop" /etc/ssh/sshd_config || printf "Match User chaosop\n  AuthorizedKeysFile /home/chaosop/.ssh/authorized_keys\n" >>/etc/ssh/sshd_config
-    pkill -HUP -f "^/usr/sbin/sshd -D"' >"$tmp/user.out" 2>&1
+    pkill -HUP -o -x sshd' >"$tmp/user.out" 2>&1
   check "n$i: user chaosop with sudo ($(tail -1 "$tmp/user.out"))" test $? -eq 0
   echo "$address $(docker exec "$c" cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2)" \
     >>"$tmp/known_hosts"
