@@ -6,7 +6,9 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <map>
 #include <random>
+#include <sstream>
 
 #include "adapters/etcd/rpc.grpc.pb.h"
 #include "adapters/node_process.h"
@@ -66,14 +68,16 @@ bool DefiniteRefusal(grpc::StatusCode code) {
 
 class EtcdClient : public Client {
  public:
-  EtcdClient(std::string endpoint, bool serializable, int64_t timeout_ms)
-      : endpoint_(std::move(endpoint)),
+  EtcdClient(std::string endpoint, bool serializable, int64_t timeout_ms, bool registers)
+      : registers_(registers),
+        endpoint_(std::move(endpoint)),
         channel_(OpenChannel(endpoint_)),
         kv_(etcdserverpb::KV::NewStub(channel_)),
         serializable_(serializable),
         timeout_ms_(timeout_ms) {}
 
   Op Invoke(const Op& invoke) override {
+    if (invoke.f == "txn") return Txn(invoke);
     const Json& v = invoke.value;
     if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer()) {
       return Done(invoke, OpType::kFail, v, "etcd ops take [key, value]");
@@ -186,6 +190,94 @@ class EtcdClient : public Client {
         [](const etcdserverpb::TxnResponse& reply) { return reply.succeeded(); });
   }
 
+  // A list-append or rw-register txn ([[":append" k v] [":r" k nil] [":w" k v] ...]):
+  // one etcd Txn reads every key it touches at one revision; the micro-ops run
+  // on that snapshot here; if it writes, a second Txn commits the new values
+  // only if every touched key's mod revision is still what was read (0 for a
+  // key that did not exist), else the txn fails having written nothing. A
+  // list is stored as its elements separated by spaces.
+  Op Txn(const Op& invoke) {
+    const Json& mops = invoke.value;
+    std::map<std::string, std::pair<std::string, int64_t>> seen;  // key -> (value, mod revision)
+    bool writes = false;
+    if (!mops.is_array()) return Done(invoke, OpType::kFail, mops, "a txn is a list of micro-ops");
+    for (const Json& m : mops) {
+      if (!m.is_array() || m.size() != 3 || !m[1].is_number_integer() ||
+          (history::NameOf(m[0]) != "r" && !m[2].is_number_integer())) {
+        return Done(invoke, OpType::kFail, mops, "bad micro-op " + m.dump());
+      }
+      seen.emplace(std::to_string(m[1].get<int64_t>()), std::make_pair(std::string(), 0));
+      writes = writes || history::NameOf(m[0]) != "r";
+    }
+    etcdserverpb::TxnRequest snapshot;
+    for (const auto& [key, unused] : seen) {
+      etcdserverpb::RangeRequest* range = snapshot.add_success()->mutable_request_range();
+      range->set_key(key);
+      range->set_serializable(serializable_);
+    }
+    auto deadline = Deadline();
+    grpc::ClientContext read_context;
+    read_context.set_deadline(deadline);
+    etcdserverpb::TxnResponse read;
+    grpc::Status status = kv_->Txn(&read_context, snapshot, &read);
+    if (!status.ok()) return Done(invoke, OpType::kFail, mops, Why(status));
+    for (const auto& response : read.responses()) {
+      for (const auto& kv : response.response_range().kvs()) {
+        seen[kv.key()] = {kv.value(), kv.mod_revision()};
+      }
+    }
+    // Run the micro-ops on the snapshot.
+    std::map<std::string, std::string> state;
+    for (const auto& [key, value] : seen) state[key] = value.first;
+    Json out = Json::array();
+    for (const Json& m : mops) {
+      const std::string key = std::to_string(m[1].get<int64_t>());
+      const std::string_view f = history::NameOf(m[0]);
+      std::string& value = state[key];
+      if (f == "append") {
+        value += (value.empty() ? "" : " ") + std::to_string(m[2].get<int64_t>());
+        out.push_back(m);
+      } else if (f == "w") {
+        value = std::to_string(m[2].get<int64_t>());
+        out.push_back(m);
+      } else {
+        Json got;
+        std::istringstream in(value);
+        int64_t x = 0;
+        if (registers_ && !value.empty()) {
+          in >> x;
+          got = x;
+        } else {
+          got = Json::array();
+          while (in >> x) got.push_back(x);
+        }
+        out.push_back(Json::array({m[0], m[1], got}));
+      }
+    }
+    if (!writes) return Done(invoke, OpType::kOk, std::move(out));
+    etcdserverpb::TxnRequest commit;
+    for (const auto& [key, value] : seen) {
+      etcdserverpb::Compare* compare = commit.add_compare();
+      compare->set_result(etcdserverpb::Compare::EQUAL);
+      compare->set_target(etcdserverpb::Compare::MOD);
+      compare->set_key(key);
+      compare->set_mod_revision(value.second);
+      if (state[key] == value.first) continue;
+      etcdserverpb::PutRequest* put = commit.add_success()->mutable_request_put();
+      put->set_key(key);
+      put->set_value(state[key]);
+    }
+    Op done = Send<etcdserverpb::TxnResponse>(
+        invoke,
+        [&](grpc::ClientContext* context, etcdserverpb::TxnResponse* reply) {
+          return kv_->Txn(context, commit, reply);
+        },
+        [](const etcdserverpb::TxnResponse& reply) { return reply.succeeded(); });
+    if (done.is_ok()) done.value = std::move(out);
+    return done;
+  }
+
+  bool registers_;  // rw-register: a key holds one integer, else a list
   std::string endpoint_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
@@ -284,13 +376,17 @@ class EtcdAdapter : public ProcessAdapter {
     return std::optional<std::string>();
   }
 
-  std::set<std::string> Workloads() const override { return {"register", "set", "counter"}; }
+  std::set<std::string> Workloads() const override {
+    return {"register", "set", "counter", "list-append", "rw-register"};
+  }
 
   Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node, int64_t) override {
-    // Set and counter ops become register ops (register_workloads.h).
-    return ForWorkload(
-        std::make_unique<EtcdClient>(ClientEndpoint(node), serializable_, context_.op_timeout_ms),
-        context_.workload, workload_state_);
+    // Set and counter ops become register ops (register_workloads.h);
+    // list-append and rw-register transactions become etcd Txns.
+    return ForWorkload(std::make_unique<EtcdClient>(ClientEndpoint(node), serializable_,
+                                                    context_.op_timeout_ms,
+                                                    context_.workload == "rw-register"),
+                       context_.workload, workload_state_);
   }
 
  private:

@@ -188,7 +188,9 @@ class MemoryAdapter : public Adapter {
 
   std::string name() const override { return "memory"; }
   bool UsesNodes() const override { return false; }
-  std::set<std::string> Workloads() const override { return {"register", "set", "counter"}; }
+  std::set<std::string> Workloads() const override {
+    return {"register", "set", "counter", "list-append", "rw-register"};
+  }
   std::set<std::string> SupportedFaults() const override { return {}; }
   // Nothing runs on a node: the lifecycle has nothing to do.
   Status Setup(const control::NodeInfo&) override { return Status::Ok(); }
