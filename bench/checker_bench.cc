@@ -184,8 +184,9 @@ int main(int argc, char** argv) {
   if (!recorded.empty()) return CheckRecorded(recorded, threads, time_limit_s);
   if (sizes.empty()) sizes = {10000, 100000, 1000000};
   std::printf(
-      "| history ops | keys | calls/key | verdict | check s | ops/s | states | peak RSS MiB |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+      "| history ops | keys | calls/key | verdict | check s | ops/s | states | states/s | cache "
+      "B/state | peak RSS MiB |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (int64_t size : sizes) {
     History h = Generate(size, ops_per_key, seed, info_percent);
     chaos::checker::LinearizableOptions o;
@@ -197,11 +198,17 @@ int main(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     chaos::checker::CheckResult r = chaos::checker::CheckLinearizable(h, o);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("| %lld | %zu | %lld | %s | %.3f | %.0f | %lld | %.0f |\n",
+    // The peak cache of the largest search over all states: what one state
+    // costs (exact with one key).
+    const double bytes_per_state =
+        r.stats.states > 0 ? static_cast<double>(r.stats.cache_bytes) /
+                                 static_cast<double>(std::max<int64_t>(1, r.stats.states))
+                           : 0;
+    std::printf("| %lld | %zu | %lld | %s | %.3f | %.0f | %lld | %.0f | %.0f | %.0f |\n",
                 static_cast<long long>(h.size()), r.per_key.size(),
                 static_cast<long long>(ops_per_key), chaos::checker::VerdictName(r.verdict), s,
                 static_cast<double>(h.size()) / s, static_cast<long long>(r.stats.states),
-                PeakRssMiB());
+                static_cast<double>(r.stats.states) / s, bytes_per_state, PeakRssMiB());
     if (r.verdict != chaos::checker::Verdict::kValid) {
       std::fprintf(stderr, "unexpected verdict: %s\n", r.Explain().c_str());
       return 1;

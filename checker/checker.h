@@ -88,7 +88,11 @@ struct CheckResult {
   // key (as JSON text, "null" when not keyed) -> {valid, ops, cause, states}.
   nlohmann::json per_key = nlohmann::json::object();
   // Null unless invalid: {key, op, last_linearized, concurrent, final_paths,
-  // linearized_prefix_length, shrunk: [ops], shrunk_minimal: bool}.
+  // linearized_prefix_length, shrunk: [ops], shrunk_minimal: bool, story}.
+  // `story` is the shrunk history in invocation order, one entry per op:
+  // {index, invoke_index, process, f, value, type, observed: [{fact, from}],
+  // fails, why}; `from` is the op index that wrote the fact, "initial", or
+  // null when nothing could have (checker/shrink.h: the writer rule).
   nlohmann::json counterexample;
 
   // {valid, checker: "linearizable", model, ops, cause, per_key, counterexample,
@@ -98,6 +102,11 @@ struct CheckResult {
   // final paths, shrunk history.
   std::string Explain() const;
 };
+
+// One op of a counterexample's story (counterexample["story"][i]) as a line:
+// "op 10-11 p0 write 1 ok", what it observed and from which op, and for the
+// failing op "<- cannot be linearized: <why>".
+std::string StoryLine(const nlohmann::json& entry);
 
 // The names of the models CheckLinearizable accepts.
 const std::vector<std::string>& ModelNames();

@@ -227,6 +227,161 @@ int Threads(const LinearizableOptions& o, size_t pieces) {
   return static_cast<int>(std::min<size_t>(static_cast<size_t>(t), std::max<size_t>(pieces, 1)));
 }
 
+// How a person reads a fact: a register's value, a key's "k=v", an element.
+std::string FactText(const Model& model, const ValueTable& values, const Fact& f) {
+  const std::string name = model.name();
+  if (name == "register" || name == "cas-register") return values.ValueOf(f.value).dump();
+  if (name == "multi-register") {
+    const nlohmann::json& k = values.ValueOf(f.place);
+    return (k.is_string() ? std::string(history::NameOf(k)) : k.dump()) + "=" +
+           values.ValueOf(f.value).dump();
+  }
+  return values.ValueOf(f.place).dump();
+}
+
+int64_t IndexAt(const history::History& h, int64_t pos) {
+  const history::Op& op = h[static_cast<size_t>(pos)];
+  return op.index != history::kAbsent ? op.index : pos;
+}
+
+// Why the failing call cannot take effect in the shrunk history: what it
+// observed that no writer explains, or a value overwritten before it began
+// (stale), and the states the search stood in when it had to take effect.
+std::string WhyFails(const history::History& h, const Model& model, const ValueTable& values,
+                     const std::vector<Call>& calls, const std::vector<int>& kept, int failing,
+                     const std::vector<WriterOf>& writers, const SearchOutcome& shrunk_search) {
+  const Call& bad = calls[static_cast<size_t>(failing)];
+  const bool registers =
+      model.name() != "set" && model.name() != "fifo-queue" && model.name() != "unordered-queue";
+  std::string why;
+  // The later writes to `place` (another value) that completed between `from`
+  // and the failing call's invocation: the last one overwrote what was read.
+  auto overwritten_after = [&](const Fact& fact, int64_t from) {
+    int over = -1;
+    for (int y : kept) {
+      const Call& later = calls[static_cast<size_t>(y)];
+      if (later.invoke_pos < from || later.complete_pos < 0 ||
+          later.complete_pos > bad.invoke_pos) {
+        continue;
+      }
+      std::vector<Fact> observed, wrote;
+      model.Facts(later, &observed, &wrote);
+      for (const Fact& f : wrote) {
+        if (f.place == fact.place && f.value != fact.value) over = y;
+      }
+    }
+    return over;
+  };
+  auto stale_text = [&](const std::string& fact, int over) {
+    const Call& o = calls[static_cast<size_t>(over)];
+    const history::Op& oop = h[static_cast<size_t>(o.complete_pos)];
+    return "stale: " + fact + " was overwritten by op " +
+           std::to_string(IndexAt(h, o.complete_pos)) + " (" + FName(oop.f) + " " +
+           oop.value.dump() + ") before this op began";
+  };
+  for (const WriterOf& w : writers) {
+    if (w.observer != failing) continue;
+    const std::string fact = FactText(model, values, w.fact);
+    if (w.initial) {
+      // Stale only when nothing kept wrote the initial value again.
+      bool rewritten = false;
+      for (int x : kept) {
+        std::vector<Fact> obs, wrote;
+        model.Facts(calls[static_cast<size_t>(x)], &obs, &wrote);
+        rewritten = rewritten || std::find(wrote.begin(), wrote.end(), w.fact) != wrote.end();
+      }
+      const int over = registers && !rewritten ? overwritten_after(w.fact, -1) : -1;
+      if (over >= 0) {
+        why = stale_text(fact + " (the initial value)", over);
+        break;
+      }
+      continue;
+    }
+    if (w.writer < 0) {
+      why = "nothing wrote " + fact + " before it completed";
+      break;
+    }
+    if (!registers) continue;
+    // Stale: every writer of the fact kept completed before the call began
+    // and was overwritten (same place, another value) before it began too.
+    std::string stale;
+    bool all_overwritten = true;
+    for (int x : kept) {
+      std::vector<Fact> obs, wrote;
+      model.Facts(calls[static_cast<size_t>(x)], &obs, &wrote);
+      if (std::find(wrote.begin(), wrote.end(), w.fact) == wrote.end()) continue;
+      const Call& writer = calls[static_cast<size_t>(x)];
+      if (writer.complete_pos < 0 || writer.complete_pos > bad.invoke_pos) {
+        all_overwritten = false;
+        break;
+      }
+      const int over = overwritten_after(w.fact, writer.complete_pos);
+      if (over < 0) {
+        all_overwritten = false;
+        break;
+      }
+      stale = stale_text(fact, over);
+    }
+    if (all_overwritten && !stale.empty()) {
+      why = stale;
+      break;
+    }
+  }
+  std::string states;
+  for (const FinalPath& p : shrunk_search.final_paths) {
+    states += (states.empty() ? "" : " or ") + model.StateToJson(p.state, values).dump();
+  }
+  if (!states.empty()) {
+    why += std::string(why.empty() ? "" : "; ") + "the state when it must take effect: " + states;
+  }
+  return why;
+}
+
+// The shrunk history as a story in time order (invocation order): each op
+// with its interval, its outcome, which op wrote what it observed, and for
+// the failing op why it cannot be linearized.
+nlohmann::json Story(const history::History& h, const Model& model, const ValueTable& values,
+                     const std::vector<Call>& calls, const std::vector<int>& kept, int failing,
+                     const SearchLimits& limits) {
+  const std::vector<WriterOf> writers = WritersIn(model, calls, kept);
+  std::vector<Call> sub;
+  for (int id : kept) sub.push_back(calls[static_cast<size_t>(id)]);
+  const SearchOutcome shrunk_search = Search(model, sub, limits);
+  nlohmann::json story = nlohmann::json::array();
+  for (int id : kept) {
+    const Call& c = calls[static_cast<size_t>(id)];
+    const history::Op& op = h[static_cast<size_t>(ShownPos(c))];
+    nlohmann::json e;
+    e["index"] = IndexAt(h, ShownPos(c));
+    e["invoke_index"] = IndexAt(h, c.invoke_pos);
+    e["process"] =
+        op.process.is_named() ? nlohmann::json(op.process.name) : nlohmann::json(op.process.id);
+    e["f"] = op.f;
+    e["value"] = op.value;
+    e["type"] = c.complete_pos >= 0 ? history::OpTypeName(op.type) : "info";
+    nlohmann::json from = nlohmann::json::array();
+    for (const WriterOf& w : writers) {
+      if (w.observer != id) continue;
+      nlohmann::json src = {{"fact", FactText(model, values, w.fact)}};
+      if (w.initial) {
+        src["from"] = "initial";
+      } else if (w.writer >= 0) {
+        src["from"] = IndexAt(h, ShownPos(calls[static_cast<size_t>(w.writer)]));
+      } else {
+        src["from"] = nullptr;
+      }
+      from.push_back(std::move(src));
+    }
+    if (!from.empty()) e["observed"] = std::move(from);
+    if (id == failing) {
+      e["fails"] = true;
+      e["why"] = WhyFails(h, model, values, calls, kept, failing, writers, shrunk_search);
+    }
+    story.push_back(std::move(e));
+  }
+  return story;
+}
+
 nlohmann::json BuildCounterexample(const history::History& h, const Piece& piece,
                                    const Model& model, const ValueTable& values,
                                    const LinearizableOptions& options, Clock::time_point deadline,
@@ -287,6 +442,7 @@ nlohmann::json BuildCounterexample(const history::History& h, const Piece& piece
     cx["shrunk"] = std::move(shrunk);
     cx["shrunk_ops"] = sr.calls.size();
     cx["shrunk_minimal"] = sr.minimal;
+    cx["story"] = Story(h, model, values, calls, sr.calls, o.failing_call, limits);
   }
   return cx;
 }
@@ -464,6 +620,26 @@ std::string Line(const nlohmann::json& op) {
 }
 }  // namespace
 
+std::string StoryLine(const nlohmann::json& e) {
+  std::ostringstream s;
+  s << "op " << e["invoke_index"].dump() << "-" << e["index"].dump() << " p"
+    << (e["process"].is_string() ? e["process"].get<std::string>() : e["process"].dump()) << " "
+    << e.value("f", "") << " " << e.value("value", nlohmann::json()).dump() << " "
+    << e.value("type", "");
+  if (e.value("type", "") == "info") s << " (may have taken effect)";
+  std::string seen;
+  for (const auto& o : e.value("observed", nlohmann::json::array())) {
+    const nlohmann::json& from = o["from"];
+    seen += (seen.empty() ? "" : ", ") + o.value("fact", "") + " from " +
+            (from.is_string() ? std::string("the initial state")
+             : from.is_null() ? std::string("no op before it completed")
+                              : "op " + from.dump());
+  }
+  if (!seen.empty()) s << " (" << seen << ")";
+  if (e.value("fails", false)) s << "  <- cannot be linearized: " << e.value("why", "");
+  return s.str();
+}
+
 std::string CheckResult::Explain() const {
   std::ostringstream s;
   s << VerdictName(verdict);
@@ -485,12 +661,13 @@ std::string CheckResult::Explain() const {
     s << "-> " << p["state"].dump() << "\n";
   }
   if (cx.contains("shrunk")) {
-    s << "  shrunk to " << cx["shrunk_ops"].dump() << " ops (" << cx["shrunk"].size()
-      << " history entries)"
+    s << "  shrunk to " << cx["shrunk_ops"].dump() << " ops"
       << (cx["shrunk_minimal"].get<bool>() ? " (no op can be removed)"
                                            : " (shrinking stopped early)")
-      << ", from initial state " << cx["initial"].dump() << ":\n";
-    for (const auto& op : cx["shrunk"]) s << "    " << Line(op) << "\n";
+      << "; what happened, in time order, from initial state " << cx["initial"].dump() << ":\n";
+    for (const auto& e : cx.value("story", nlohmann::json::array())) {
+      s << "    " << StoryLine(e) << "\n";
+    }
   }
   return s.str();
 }

@@ -76,6 +76,20 @@ class RegisterModel : public Model {
     return values.ValueOf(s[0]);
   }
 
+  void Facts(const Call& c, std::vector<Fact>* observed,
+             std::vector<Fact>* written) const override {
+    if (c.fn == Fn::kRead && c.known_output &&
+        !(c.a == ValueTable::kNil && nil_read_ == NilRead::kUnknown)) {
+      observed->push_back({0, c.a});
+    } else if (c.fn == Fn::kWrite) {
+      written->push_back({0, c.a});
+    } else if (c.fn == Fn::kCas) {
+      observed->push_back({0, c.a});
+      written->push_back({0, c.b});
+    }
+  }
+  bool InitiallyHolds(const Fact& f) const override { return f.value == initial_; }
+
  private:
   bool cas_;
   int64_t initial_;
@@ -134,6 +148,31 @@ class MultiRegisterModel : public Model {
     }
     return true;
   }
+
+  // A txn's reads of keys it wrote itself earlier observe nothing outside it;
+  // only the last write to a key is left in the state.
+  void Facts(const Call& c, std::vector<Fact>* observed,
+             std::vector<Fact>* written) const override {
+    if (c.fn != Fn::kTxn) return;
+    std::vector<Fact> own;
+    for (size_t i = 0; i + 3 <= c.args.size(); i += 3) {
+      const int64_t kind = c.args[i], key = c.args[i + 1], value = c.args[i + 2];
+      auto mine =
+          std::find_if(own.begin(), own.end(), [&](const Fact& f) { return f.place == key; });
+      if (kind == 1) {
+        if (mine != own.end()) {
+          mine->value = value;
+        } else {
+          own.push_back({key, value});
+        }
+      } else if (mine == own.end() && c.known_output &&
+                 !(value == ValueTable::kNil && nil_read_ == NilRead::kUnknown)) {
+        observed->push_back({key, value});
+      }
+    }
+    written->insert(written->end(), own.begin(), own.end());
+  }
+  bool InitiallyHolds(const Fact& f) const override { return Get(initial_, f.place) == f.value; }
 
   Status Encode(std::string_view f, const Json& value, ValueTable& values,
                 Call* call) const override {
@@ -251,6 +290,17 @@ class SetModel : public Model {
     for (int64_t v : s) out.push_back(values.ValueOf(v));
     return out;
   }
+  // Each element a read saw was added by someone (place = the element).
+  void Facts(const Call& c, std::vector<Fact>* observed,
+             std::vector<Fact>* written) const override {
+    if (c.fn == Fn::kAdd) written->push_back({c.a, 1});
+    if (c.fn == Fn::kRead && c.known_output && c.a != ValueTable::kNil) {
+      for (int64_t e : c.args) observed->push_back({e, 1});
+    }
+  }
+  bool InitiallyHolds(const Fact& f) const override {
+    return std::binary_search(initial_.begin(), initial_.end(), f.place);
+  }
 
  private:
   State initial_;
@@ -320,6 +370,14 @@ class QueueModel : public Model {
     Json out = Json::array();
     for (int64_t v : s) out.push_back(values.ValueOf(v));
     return out;
+  }
+  // A dequeued element was enqueued by someone (place = the element).
+  void Facts(const Call& c, std::vector<Fact>* observed,
+             std::vector<Fact>* written) const override {
+    if (c.fn == Fn::kEnqueue) written->push_back({c.a, 1});
+    if (c.fn == Fn::kDequeue && c.known_output && c.a != ValueTable::kNil) {
+      observed->push_back({c.a, 1});
+    }
   }
 
  private:

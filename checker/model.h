@@ -58,6 +58,18 @@ struct StateHash {
   }
 };
 
+// A fact about a model state, for the shrinker's writer rule: register
+// `place` (a key id for multi-register, 0 for one register; the element for
+// set and queues) holds, or contains, value `value`.
+struct Fact {
+  int64_t place = 0;
+  int64_t value = 0;
+  bool operator==(const Fact&) const = default;
+  bool operator<(const Fact& o) const {
+    return place != o.place ? place < o.place : value < o.value;
+  }
+};
+
 // The functions models understand.
 enum class Fn : uint8_t {
   kRead,
@@ -103,6 +115,19 @@ class Model {
   virtual Json StateToJson(const State& state, const ValueTable& values) const = 0;
   // True if a call with unknown output changes nothing and can be dropped.
   virtual bool IsPureRead(const Call& call) const { return call.fn == Fn::kRead; }
+  // What a call observed in the state it took effect in (a read's value, a
+  // cas's `from`, a dequeued element) and what it left there (a write's
+  // value, a cas's `to`, an added element). The shrinker keeps, for every
+  // observed fact, an op that wrote it, unless the initial state holds it.
+  // Models with nothing to observe (mutex) leave both empty.
+  virtual void Facts(const Call& call, std::vector<Fact>* observed,
+                     std::vector<Fact>* written) const {
+    (void)call, (void)observed, (void)written;
+  }
+  virtual bool InitiallyHolds(const Fact& fact) const {
+    (void)fact;
+    return false;
+  }
 };
 
 struct ModelOptions {

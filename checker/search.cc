@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <tuple>
 
 #include "base/check.h"
@@ -22,68 +23,71 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// The set of explored configurations: open addressing over entries whose
-// bitsets live in fixed-size blocks (no vector doubling, so the bytes
-// accounted are the bytes held). Bytes are accounted against a shared budget
-// before they are allocated.
+// The set of explored configurations. A configuration is the set of
+// linearized calls and the model state, encoded as a key of 32-bit words
+// (see Search: a watermark, the few calls linearized past it or pending, and
+// the state), so an entry costs what is in flight, not the whole history.
+// Keys live in fixed-size blocks and the per-entry arrays are deques (no
+// vector doubling), so the bytes accounted are the bytes held; bytes are
+// accounted against a shared budget before they are allocated.
 class Cache {
  public:
-  Cache(size_t words, const SearchLimits& limits)
-      : words_(words),
-        per_block_(std::max<size_t>(1, kBlockBytes / (words * sizeof(uint64_t)))),
-        limits_(limits) {
+  explicit Cache(const SearchLimits& limits) : limits_(limits) {
     if (Account(static_cast<int64_t>(1024 * sizeof(uint32_t)))) slots_.assign(1024, 0);
   }
   ~Cache() { Account(-bytes_); }
 
   // False if already present or not inserted. Sets *over_budget when the
   // memory limit is reached (the search must then stop).
-  bool Insert(const std::vector<uint64_t>& bits, uint64_t bits_hash, const State& state,
-              bool* over_budget) {
+  bool Insert(const std::vector<uint32_t>& key, uint64_t h, bool* over_budget) {
     if (slots_.empty()) {
       *over_budget = true;
       return false;
     }
-    uint64_t h = Mix(bits_hash ^ StateHash()(state));
-    size_t mask = slots_.size() - 1;
+    const size_t mask = slots_.size() - 1;
     size_t i = h & mask;
     while (slots_[i] != 0) {
-      uint32_t e = slots_[i] - 1;
-      if (hashes_[e] == h && states_[e] == state && std::equal(bits.begin(), bits.end(), Bits(e))) {
+      const uint32_t e = slots_[i] - 1;
+      if (hashes_[e] == h && lengths_[e] == key.size() &&
+          std::equal(key.begin(), key.end(), Words(e))) {
         return false;
       }
       i = (i + 1) & mask;
     }
-    // Per entry: its hash, its state (vector header, heap block and malloc's
-    // overhead), and, when a new block starts, the whole block.
     const size_t e = hashes_.size();
-    int64_t entry_bytes = static_cast<int64_t>(sizeof(uint64_t) + sizeof(State) +
-                                               state.size() * sizeof(int64_t) + 16);
-    if (e % per_block_ == 0) {
-      entry_bytes += static_cast<int64_t>(per_block_ * words_ * sizeof(uint64_t));
-    }
+    // Per entry: its hash, where its key is, its length; when a new block
+    // starts, the whole block.
+    int64_t entry_bytes = static_cast<int64_t>(2 * sizeof(uint64_t) + sizeof(uint32_t));
+    const bool new_block = blocks_.empty() || block_used_ + key.size() > block_words_.back();
+    const size_t block_words = std::max(kBlockWords, key.size());
+    if (new_block) entry_bytes += static_cast<int64_t>(block_words * sizeof(uint32_t));
     if (e >= UINT32_MAX / 2 || !Account(entry_bytes)) {
       *over_budget = true;
       return false;
     }
-    if (e % per_block_ == 0) {
-      blocks_.push_back(std::make_unique_for_overwrite<uint64_t[]>(per_block_ * words_));
+    if (new_block) {
+      blocks_.push_back(std::make_unique_for_overwrite<uint32_t[]>(block_words));
+      block_words_.push_back(block_words);
+      block_used_ = 0;
     }
     hashes_.push_back(h);
-    states_.push_back(state);
-    std::copy(bits.begin(), bits.end(), Bits(e));
+    where_.push_back((static_cast<uint64_t>(blocks_.size() - 1) << 32) | block_used_);
+    lengths_.push_back(static_cast<uint32_t>(key.size()));
+    std::copy(key.begin(), key.end(), blocks_.back().get() + block_used_);
+    block_used_ += key.size();
     slots_[i] = static_cast<uint32_t>(e + 1);
     // A table that cannot grow would fill up: stop at the budget instead.
     if (hashes_.size() * 2 > slots_.size()) Grow(over_budget);
     return true;
   }
   int64_t bytes() const { return bytes_; }
+  int64_t entries() const { return static_cast<int64_t>(hashes_.size()); }
 
  private:
-  static constexpr size_t kBlockBytes = 256 << 10;
+  static constexpr size_t kBlockWords = 64 << 10;  // 256 KB
 
-  uint64_t* Bits(size_t e) const {
-    return blocks_[e / per_block_].get() + (e % per_block_) * words_;
+  const uint32_t* Words(size_t e) const {
+    return blocks_[where_[e] >> 32].get() + (where_[e] & 0xffffffffu);
   }
   void Grow(bool* over_budget) {
     const size_t n = slots_.size() * 2;
@@ -115,13 +119,14 @@ class Cache {
     return true;
   }
 
-  size_t words_;
-  size_t per_block_;
   const SearchLimits& limits_;
   std::vector<uint32_t> slots_;
   std::deque<uint64_t> hashes_;
-  std::deque<State> states_;
-  std::vector<std::unique_ptr<uint64_t[]>> blocks_;
+  std::deque<uint64_t> where_;  // block << 32 | offset
+  std::deque<uint32_t> lengths_;
+  std::vector<std::unique_ptr<uint32_t[]>> blocks_;
+  std::vector<size_t> block_words_;
+  size_t block_used_ = 0;
   int64_t bytes_ = 0;
 };
 
@@ -213,7 +218,92 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
   for (int id = 0; id < n; ++id)
     zobrist[static_cast<size_t>(id)] = Mix(static_cast<uint64_t>(id) * 7919 + 1);
   uint64_t bits_hash = 0;
-  Cache cache(words, limits);
+  Cache cache(limits);
+  auto is_set = [&](int id) { return (bits[static_cast<size_t>(id) / 64] >> (id % 64) & 1) != 0; };
+
+  // The cache key of a configuration costs what is in flight, not what is
+  // past: the watermark (the first call with a completion not linearized;
+  // every such call before it is), the pending calls linearized below it,
+  // the calls linearized above it (all invoked before the watermark call
+  // completes, or the search could not have reached them), and the state.
+  // It is a function of (linearized set, state), so the cache stays exact.
+  // reach[id]: the largest id invoked before call `id` completes.
+  std::vector<int> reach(static_cast<size_t>(n), n - 1);
+  {
+    std::vector<int> by_invoke(static_cast<size_t>(n));
+    std::iota(by_invoke.begin(), by_invoke.end(), 0);
+    std::sort(by_invoke.begin(), by_invoke.end(), [&](int x, int y) {
+      return calls[static_cast<size_t>(x)].invoke_pos < calls[static_cast<size_t>(y)].invoke_pos;
+    });
+    std::vector<int64_t> invokes(static_cast<size_t>(n));
+    std::vector<int> max_id(static_cast<size_t>(n));
+    for (size_t k = 0; k < by_invoke.size(); ++k) {
+      invokes[k] = calls[static_cast<size_t>(by_invoke[k])].invoke_pos;
+      max_id[k] = std::max(k > 0 ? max_id[k - 1] : -1, by_invoke[k]);
+    }
+    for (int id = 0; id < n; ++id) {
+      const int64_t end = calls[static_cast<size_t>(id)].complete_pos;
+      if (end < 0) continue;
+      const auto k = std::lower_bound(invokes.begin(), invokes.end(), end) - invokes.begin();
+      reach[static_cast<size_t>(id)] = k > 0 ? max_id[static_cast<size_t>(k - 1)] : -1;
+    }
+  }
+  auto must = [&](int id) { return calls[static_cast<size_t>(id)].complete_pos >= 0; };
+  int watermark = 0;
+  auto advance_watermark = [&] {
+    while (watermark < n && (!must(watermark) || is_set(watermark))) ++watermark;
+  };
+  advance_watermark();
+  std::vector<int> pending_taken;  // sorted
+  std::vector<uint32_t> key, high;
+  auto make_key = [&](const State& st) {
+    const auto low_end = std::lower_bound(pending_taken.begin(), pending_taken.end(), watermark);
+    high.clear();
+    if (watermark < n) {
+      const int last = reach[static_cast<size_t>(watermark)];
+      for (int id = watermark + 1; id <= last; ++id) {
+        const uint64_t word = bits[static_cast<size_t>(id) / 64] >> (id % 64);
+        if (word == 0) {
+          id |= 63;  // nothing more in this word
+          continue;
+        }
+        if (word & 1) high.push_back(static_cast<uint32_t>(id));
+      }
+    }
+    key.clear();
+    key.push_back(static_cast<uint32_t>(watermark));
+    key.push_back(static_cast<uint32_t>(low_end - pending_taken.begin()));
+    key.push_back(static_cast<uint32_t>(high.size()));
+    key.push_back(static_cast<uint32_t>(st.size()));
+    for (auto it = pending_taken.begin(); it != low_end; ++it) {
+      key.push_back(static_cast<uint32_t>(*it));
+    }
+    key.insert(key.end(), high.begin(), high.end());
+    for (int64_t v : st) {
+      key.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+      key.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
+    }
+  };
+  // Marks `id` linearized (or not) in the bitset, its hash, the watermark and
+  // the pending list.
+  auto mark = [&](int id, bool on) {
+    bits[static_cast<size_t>(id) / 64] ^= 1ull << (id % 64);
+    bits_hash ^= zobrist[static_cast<size_t>(id)];
+    if (!must(id)) {
+      auto it = std::lower_bound(pending_taken.begin(), pending_taken.end(), id);
+      if (on) {
+        pending_taken.insert(it, id);
+      } else {
+        pending_taken.erase(it);
+      }
+    } else if (on) {
+      if (id == watermark) advance_watermark();
+    } else if (id < watermark) {
+      watermark = id;
+    }
+    // The key leaves out calls past reach[watermark]: none can be linearized.
+    CHAOS_CHECK(!on || watermark >= n || id <= reach[static_cast<size_t>(watermark)]);
+  };
 
   struct Frame {
     int call;
@@ -267,10 +357,11 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
         }
       }
       if (take) {
-        bits[static_cast<size_t>(id) / 64] |= 1ull << (id % 64);
-        bits_hash ^= zobrist[static_cast<size_t>(id)];
+        mark(id, true);
+        make_key(next_state);
         bool over_budget = false;
-        const bool inserted = cache.Insert(bits, bits_hash, next_state, &over_budget);
+        const bool inserted =
+            cache.Insert(key, Mix(bits_hash ^ StateHash()(next_state)), &over_budget);
         if (over_budget) return finish(Verdict::kUnknown, "memory-limit");
         if (inserted) {
           ++out.states;
@@ -286,8 +377,7 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
           continue;
         }
         ++out.cache_hits;
-        bits[static_cast<size_t>(id) / 64] &= ~(1ull << (id % 64));
-        bits_hash ^= zobrist[static_cast<size_t>(id)];
+        mark(id, false);
       }
       entry = next[static_cast<size_t>(entry)];
       continue;
@@ -321,8 +411,7 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
     stack.pop_back();
     state = std::move(top.before);
     const int id = top.call;
-    bits[static_cast<size_t>(id) / 64] &= ~(1ull << (id % 64));
-    bits_hash ^= zobrist[static_cast<size_t>(id)];
+    mark(id, false);
     relink(ret_node[static_cast<size_t>(id)]);
     relink(call_node[static_cast<size_t>(id)]);
     if (calls[static_cast<size_t>(id)].complete_pos >= 0) --linearized_must;

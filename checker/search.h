@@ -9,6 +9,10 @@
 // completion in the list and need not be linearized at all: the search
 // succeeds once every call with a completion is linearized.
 //
+// Memory: a cached configuration is keyed by a watermark (every call with a
+// completion before it is linearized), the few calls linearized past it or
+// pending, and the state, so it costs what is in flight, not the history.
+//
 // When it fails, the deepest completion it reached (the furthest in the
 // history) names the op that cannot be linearized, and the configurations
 // that reached it are the "final paths".

@@ -1,10 +1,23 @@
-// Shrinking a non-linearizable sub-history to the fewest ops that still fail.
+// Shrinking a non-linearizable sub-history to a counterexample that explains
+// itself.
 //
-// Delta debugging (Zeller's ddmin) over whole ops: a call's invocation and
-// completion are kept or removed together. The result is 1-minimal when
-// `minimal` is true: removing any single op of it makes it linearizable.
-// Each trial is a full search under `limits`; a trial that runs out of budget
-// counts as "does not fail" and clears `minimal`.
+// Dropping ops while keeping the initial state is not enough: once the writes
+// are gone, any read of a written value fails on its own, and the smallest
+// failing history is then one read that nothing wrote, often not the op the
+// search could not linearize. The shrunk history therefore obeys the writer
+// rule:
+//  - it keeps the call the search could not linearize, and that call is still
+//    the one the search cannot linearize in it;
+//  - for every fact a call in it observed (a read's value, a cas's `from`, a
+//    dequeued element; Model::Facts), it keeps a call that could have written
+//    it (one invoked before the observer completed), unless the initial state
+//    holds it or no call of the whole history could have written it.
+// Delta debugging (Zeller's ddmin) over whole ops under that rule: removing
+// ops also removes the observers they leave without a writer. The result is
+// minimal when `minimal` is true: removing any one op (and the observers it
+// leaves without a writer) makes the history linearizable, or loses the
+// failing call. Each trial is a full search under `limits`; a trial that runs
+// out of budget counts as "does not fail" and clears `minimal`.
 //
 // Thread safety: reentrant.
 #pragma once
@@ -27,9 +40,17 @@ struct ShrinkResult {
 ShrinkResult ShrinkCounterexample(const Model& model, const std::vector<Call>& calls,
                                   int failing_call, const SearchLimits& limits);
 
-// True if `subset` (ids into calls) is invalid; *budget_hit when a trial was
-// unknown.
-bool SubsetFails(const Model& model, const std::vector<Call>& calls, const std::vector<int>& subset,
-                 const SearchLimits& limits, bool* budget_hit);
+// The calls in `subset` (ids into calls) a call of `subset` observed a fact
+// of: for each observer in `subset`, its first possible writer in `subset`
+// per fact, or -1 when none is there (the initial state's facts need none).
+// Used by the shrinker and by its tests.
+struct WriterOf {
+  int observer;
+  Fact fact;
+  int writer;            // -1: nothing in the subset could have written it
+  bool initial = false;  // the initial state holds it
+};
+std::vector<WriterOf> WritersIn(const Model& model, const std::vector<Call>& calls,
+                                const std::vector<int>& subset);
 
 }  // namespace chaos::checker

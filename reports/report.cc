@@ -720,7 +720,18 @@ Counterexample RenderCounterexample(const RunData& d) {
       << (cx.value("shrunk_minimal", false) ? " (no op can be removed)"
                                             : " (shrinking stopped early)")
       << ", from initial state " << EscapeHtml(ValueText(cx.value("initial", json()))) << "</h3>"
-      << CxBars(d, srows, "cx-shrunk") << "</div>";
+      << CxBars(d, srows, "cx-shrunk");
+    // What happened, in time order: each op, the op that wrote what it read,
+    // and why the failing one cannot be linearized.
+    if (cx.contains("story") && cx["story"].is_array()) {
+      s << "<ol class=\"small\" id=\"cx-story\">";
+      for (const auto& e : cx["story"]) {
+        s << "<li" << (e.value("fails", false) ? " class=\"why\"" : "") << ">"
+          << EscapeHtml(checker::StoryLine(e)) << "</li>";
+      }
+      s << "</ol>";
+    }
+    s << "</div>";
   }
   s << "</div>";
 

@@ -68,6 +68,9 @@ TEST(ReportTest, InvalidKnossosHistoryShowsCounterexample) {
   EXPECT_TRUE(got.count(15)) << indices;  // the concurrent read of 3
   EXPECT_NE(html.find("read 2, but the register holds"), std::string::npos);
   EXPECT_NE(html.find("id=\"cx-shrunk\""), std::string::npos);
+  // The story of the shrunk history: write 2, write 4, then the stale read of 2.
+  EXPECT_NE(html.find("id=\"cx-story\""), std::string::npos);
+  EXPECT_NE(html.find("cannot be linearized: stale: 2 was overwritten by op 4"), std::string::npos);
   auto h = history::ReadHistory((run / "history.jsonl").string());
   ASSERT_TRUE(h.ok());
   EXPECT_NE(html.find("id=\"op-total\">" + std::to_string(ClientOps(*h)) + "<"), std::string::npos);
