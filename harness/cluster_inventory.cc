@@ -10,12 +10,6 @@ namespace chaos::cli {
 
 namespace fs = std::filesystem;
 
-std::string BuildDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "build" : exe.parent_path().string();
-}
-
 Result<control::Inventory> DockerInventory(bool test_cluster) {
   docker::ClusterSpec spec = test_cluster
                                  ? docker::ClusterSpec::ForTests(docker::DefaultSourceDir())

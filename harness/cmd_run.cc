@@ -1,5 +1,4 @@
-// chaos run: one or more tests against a cluster; chaos analyze: re-check a
-// stored run.
+// chaos run: one or more tests against a cluster; chaos test-all: a matrix of them.
 #include <unistd.h>
 
 #include <algorithm>
@@ -310,26 +309,6 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
                      "use the docker cluster of the tests (chaos-test)");
   test_all->add_flag("--list", all.list, "print the matrix's cells and exit");
   test_all->callback([exit_code] { *exit_code = TestAll(all, CommandLine()); });
-
-  static std::string run_dir = "store/latest";
-  static double limit_s = 120;
-  auto* analyze = app.add_subcommand("analyze", "Re-check a stored run without a cluster");
-  analyze->add_option("RUN", run_dir, "run folder (default store/latest)");
-  analyze->add_option("--checker-time-limit", limit_s, "seconds the checker may search");
-  analyze->callback([exit_code] {
-    std::string dir = run_dir;
-    if (dir == "store/latest" && !fs::exists(dir)) {
-      dir = docker::DefaultSourceDir() + "/store/latest";
-    }
-    auto outcome = harness::AnalyzeRun(dir, limit_s);
-    if (!outcome.ok()) {
-      *exit_code = ReportError(outcome.status());
-      return;
-    }
-    std::printf("%s: %s\n  report: %s/report.html\n", outcome->run_dir.c_str(),
-                checker::VerdictName(outcome->verdict), outcome->run_dir.c_str());
-    *exit_code = outcome->exit_code;
-  });
 }
 
 }  // namespace chaos::cli

@@ -27,6 +27,10 @@ int ReportError(const Status& status);
 // The command line chaos was started with (for test.json and reports).
 std::string& CommandLine();
 
+// Records the command line, parses and runs the command; returns its exit
+// status (*exit_code), or 3 after one line for a bad flag.
+int ParseAndRun(CLI::App& app, int argc, char** argv, const int* exit_code);
+
 // The folder the running chaos binary is in (build/).
 std::string BuildDir();
 // The docker cluster's inventory (the test cluster with `test_cluster`),
@@ -38,6 +42,7 @@ void AddHistoryCommands(CLI::App& app, int* exit_code);
 void AddSimCommands(CLI::App& app, int* exit_code);
 void AddClusterCommands(CLI::App& app, int* exit_code);
 void AddCheckCommands(CLI::App& app, int* exit_code);
+void AddAnalyzeCommand(CLI::App& app, int* exit_code);
 void AddReportCommands(CLI::App& app, int* exit_code);  // report RUN, serve
 void AddRunCommands(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);

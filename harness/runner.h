@@ -25,6 +25,7 @@
 #include "base/status.h"
 #include "checker/checker.h"
 #include "control/inventory.h"
+#include "harness/analyze.h"  // RunOutcome, AnalyzeRun, ExitCodeFor
 
 namespace chaos::harness {
 
@@ -65,27 +66,8 @@ struct RunOptions {
   bool leave_db_running = false;
 };
 
-struct RunOutcome {
-  std::string run_dir;
-  checker::Verdict verdict = checker::Verdict::kUnknown;
-  int exit_code = 3;
-  // The main phase (workload and faults, before healing and final reads):
-  // client ops completed and how long it ran.
-  int64_t ops_completed = 0;
-  double main_phase_s = 0;
-  // The test's name as the run resolved it (RunOptions::test_name, or the
-  // default made from the adapter, workload and nemeses).
-  std::string test_name;
-};
-
 Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory);
 
-// Re-checks a stored run (history.jsonl with the model test.json names) and
-// rewrites results.json and the report. `run_dir` may be store/latest.
-Result<RunOutcome> AnalyzeRun(const std::string& run_dir, double checker_time_limit_s);
-
-// Exit status for a verdict: 0 valid, 1 invalid, 2 unknown.
-int ExitCodeFor(checker::Verdict verdict);
 // The worse of two exit statuses of runs: could not run (3+) over invalid (1)
 // over unknown (2) over valid (0).
 int WorstExitCode(int a, int b);
