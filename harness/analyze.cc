@@ -176,7 +176,11 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_dir, double checker_time_li
   RunLog log(dir + "/chaos.log");
   log.Line("analyze: re-checking the stored history");
   CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict, CheckRunDir(dir, checker_time_limit_s, &log));
-  return RunOutcome{dir, verdict, ExitCodeFor(verdict)};
+  RunOutcome outcome;
+  outcome.run_dir = dir;
+  outcome.verdict = verdict;
+  outcome.exit_code = ExitCodeFor(verdict);
+  return outcome;
 }
 
 }  // namespace chaos::harness
