@@ -289,6 +289,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   RateLimitedLog snapshot_log{&log};
   RateLimitedLog catchup_log{&log};
   int64_t refused_not_leader = 0;
+  int64_t incarnation = 1;  // of this data directory (IDENTITY)
   int64_t last_refusal_log_ns = 0;
   std::atomic<int64_t> refused_overload{0};
 
@@ -310,6 +311,8 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
                                   std::to_string(id.node_id()) + ", not node " +
                                   std::to_string(options.id));
       }
+      // Version 1 identities predate incarnations: the node's first disk.
+      incarnation = id.incarnation() > 0 ? id.incarnation() : 1;
       return Status::Ok();
     }
     for (const char* sub : {"wal", "snap"}) {
@@ -324,6 +327,10 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
     pb::Identity id;
     id.set_cluster_id(options.cluster_id);
     id.set_node_id(options.id);
+    // A new data directory is a new incarnation (core::Config::incarnation).
+    std::random_device entropy;
+    incarnation = static_cast<int64_t>(((uint64_t{entropy()} << 32) | entropy()) >> 2) + 2;
+    id.set_incarnation(incarnation);
     return storage::WriteFileAtomically(env, path,
                                         storage::Seal(kIdentityMagic, 0, id.SerializeAsString()));
   }
@@ -384,6 +391,7 @@ struct Node::Impl final : public api::Client::Service, public pb::Peer::Service 
   core::Config MakeConfig() {
     core::Config c;
     c.self = core::NodeId{options.id};
+    c.incarnation = incarnation;
     for (size_t i = 0; i < options.peers.size(); ++i) {
       c.nodes.push_back(core::NodeId{static_cast<int32_t>(i)});
     }
