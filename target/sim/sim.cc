@@ -41,7 +41,13 @@ const char* const kBugNames[] = {"no-fsync",
                                  "majority-off-by-one",
                                  "count-duplicate-acks",
                                  "stale-lease-read",
+                                 "config-before-chosen",
+                                 "phase1-one-config",
+                                 "wiped-node-votes",
                                  nullptr};
+
+// The client id of the simulated administrator that changes the membership.
+constexpr int64_t kAdminClient = 1'000'000;
 
 enum class EventKind : uint8_t {
   kTick,
@@ -54,9 +60,10 @@ enum class EventKind : uint8_t {
   kRestart,
   kBackgroundSync,
   kHeal,
-  kResume,    // a paused node continues (token: its epoch)
-  kScenario,  // the next step of the scripted fault scenario (token: its generation)
-  kSlowDisk,  // a node's disk turns slow for a while (SimOptions::slow_disk)
+  kResume,      // a paused node continues (token: its epoch)
+  kScenario,    // the next step of the scripted fault scenario (token: its generation)
+  kSlowDisk,    // a node's disk turns slow for a while (SimOptions::slow_disk)
+  kMembership,  // the administrator changes the membership (SimOptions::membership)
 };
 
 struct Event {
@@ -92,6 +99,10 @@ struct SimNode {
   bool paused = false;
   int64_t paused_since_ns = 0;
   std::vector<Event> held;
+  // The disk's incarnation (core::Config::incarnation): a wipe draws the
+  // next one, and the node then starts as joining.
+  int64_t incarnation = 1;
+  bool joining = false;
   // A slow disk: until slow_until_ns every sync takes sync_ns.
   int64_t sync_ns = 0;
   int64_t slow_until_ns = 0;
@@ -155,7 +166,8 @@ class Simulation {
       : options_(options),
         bugs_(bugs),
         rng_(options.seed),
-        disk_rng_(options.seed ^ 0xD15C5105ULL) {}
+        disk_rng_(options.seed ^ 0xD15C5105ULL),
+        member_rng_(options.seed ^ 0x3E3BE25ULL) {}
 
   SimResult Run();
 
@@ -200,6 +212,9 @@ class Simulation {
   // Faults.
   void InjectFault();
   void Crash(int node, int64_t restart_after_ns);
+  // Crash, lose the whole disk, restart later on an empty one (new incarnation).
+  void Wipe(int node, int64_t restart_after_ns);
+  void ChangeMembership();
   void Heal();
   int LeaderCount() const;
   int Leader() const;  // the up leader with the highest ballot, or -1
@@ -217,7 +232,10 @@ class Simulation {
   SimOptions options_;
   core::Bugs bugs_;
   std::mt19937_64 rng_;
-  std::mt19937_64 disk_rng_;  // the slow-disk windows only: without them rng_ draws as before
+  std::mt19937_64 disk_rng_;    // the slow-disk windows only: without them rng_ draws as before
+  std::mt19937_64 member_rng_;  // the membership changes only
+  int64_t admin_seq_ = 0;
+  int64_t disrupted_ns_ = 0;  // when the membership was last seen incomplete or changed
   core::ReadMode read_mode_ = core::ReadMode::kLog;
   std::priority_queue<Event, std::vector<Event>, EventLater> queue_;
   uint64_t next_seq_ = 0;
@@ -254,6 +272,8 @@ core::Config Simulation::NodeConfig(int node) const {
   c.tick_ns = kTickNs;
   c.max_clock_drift = kMaxDrift;
   c.bugs = bugs_;
+  c.incarnation = nodes_[node].incarnation;
+  c.joining = nodes_[node].joining;
   return c;
 }
 
@@ -549,6 +569,87 @@ void Simulation::Crash(int node, int64_t restart_after_ns) {
   e.node = node;
   e.time_ns = now_ + restart_after_ns;
   Schedule(std::move(e));
+}
+
+void Simulation::Wipe(int node, int64_t restart_after_ns) {
+  SimNode& sn = nodes_[node];
+  if (!sn.up) return;
+  Crash(node, restart_after_ns);
+  sn.synced = core::PersistentState{};
+  ++sn.incarnation;
+  sn.joining = true;
+  hash_ = Mix(hash_, 0xA3E5000ULL + static_cast<uint64_t>(node));
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms wipe n%d (incarnation %lld)\n", static_cast<double>(now_) / kMs,
+                 node, static_cast<long long>(sn.incarnation));
+  }
+}
+
+// The administrator, every 60-250 ms (drawn from member_rng_): first it
+// brings the membership back to every node as a voter at its current
+// incarnation (remove a wiped member, add it as a learner, promote it), one
+// change at a time; with all in, while faults are on, it removes a node (the
+// leader half the time) or wipes one (2 in 5 rounds each). Changes go to the leader (or are
+// dropped when there is none: the next round tries again), meanwhile the
+// other faults go on: changes meet partitions, crashes and leader changes.
+void Simulation::ChangeMembership() {
+  auto draw = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(member_rng_() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  Event next;
+  next.kind = EventKind::kMembership;
+  next.time_ns = now_ + draw(60, 250) * kMs;
+  if (next.time_ns < end_ns_) Schedule(std::move(next));
+  int leader = Leader();
+  if (leader < 0 || nodes_[leader].paused) return;
+  const core::Membership& m = nodes_[leader].core->members();
+  Command c;
+  c.client_id = kAdminClient;
+  c.op = core::OpKind::kConfig;
+  for (int x = 0; x < options_.nodes && c.key.empty(); ++x) {
+    const core::Member* found = m.Find(NodeId{x});
+    if (found == nullptr) {
+      c.key = "learner";
+      c.value = x;
+      c.from = nodes_[x].incarnation;
+    } else if (found->incarnation != 0 && found->incarnation != nodes_[x].incarnation) {
+      c.key = "remove";
+      c.value = x;
+    } else if (!m.IsVoter(NodeId{x})) {
+      c.key = "promote";
+      c.value = x;
+    }
+  }
+  // One disruption at a time (a wipe while another voter is out could leave
+  // no majority that remembers): the last one must be over for 500 ms, long
+  // enough for a removal to be chosen or dropped with its leader.
+  if (!c.key.empty()) disrupted_ns_ = now_;
+  if (c.key.empty()) {
+    if (!faults_on_ || now_ - disrupted_ns_ < 500 * kMs) return;
+    disrupted_ns_ = now_;
+    int64_t roll = draw(0, 4);
+    int x = static_cast<int>(draw(0, options_.nodes - 1));
+    if (roll == 0) x = leader;
+    if (roll <= 1) {
+      c.key = "remove";
+      c.value = x;
+    } else if (roll <= 3) {
+      Wipe(x, draw(20, 200) * kMs);
+      return;
+    } else {
+      return;
+    }
+  }
+  c.seq = ++admin_seq_;
+  hash_ = Mix(hash_, 0x3E3B0000ULL + static_cast<uint64_t>(c.value) * 8 +
+                         static_cast<uint64_t>(c.key.size()));
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms membership: %s %lld at n%d (%s)\n",
+                 static_cast<double>(now_) / kMs, c.key.c_str(), static_cast<long long>(c.value),
+                 leader, core::ToString(m).c_str());
+  }
+  nodes_[leader].core->Propose(c);
+  Process(leader);
 }
 
 void Simulation::SetLink(int a, int b, bool up) {
@@ -915,6 +1016,12 @@ SimResult Simulation::Run() {
     h.time_ns = heal_ns_;
     Schedule(std::move(h));
   }
+  if (options_.membership) {
+    Event c;
+    c.kind = EventKind::kMembership;
+    c.time_ns = 100 * kMs;
+    Schedule(std::move(c));
+  }
   if (options_.faults && options_.slow_disk) {
     Event d;
     d.kind = EventKind::kSlowDisk;
@@ -1024,6 +1131,9 @@ SimResult Simulation::Run() {
       case EventKind::kSlowDisk:
         if (faults_on_) SlowDisk();
         break;
+      case EventKind::kMembership:
+        ChangeMembership();
+        break;
     }
     if (!leader_after_heal && now_ >= heal_ns_ && LeaderCount() > 0) leader_after_heal = true;
   }
@@ -1094,6 +1204,12 @@ Result<core::Bugs> ParseBug(const std::string& name) {
     b.count_duplicate_acks = true;
   } else if (name == "stale-lease-read") {
     b.stale_lease_read = true;
+  } else if (name == "config-before-chosen") {
+    b.config_before_chosen = true;
+  } else if (name == "phase1-one-config") {
+    b.phase1_one_config = true;
+  } else if (name == "wiped-node-votes") {
+    b.wiped_node_votes = true;
   } else {
     return InvalidArgument("unknown --bug '" + name + "'");
   }
