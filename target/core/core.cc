@@ -27,6 +27,8 @@ const char* StandingName(Standing standing) {
       return "voter";
     case Standing::kLearner:
       return "learner";
+    case Standing::kOutside:
+      return "outside";
     case Standing::kNone:
       return "none";
   }
@@ -121,11 +123,13 @@ Membership Core::Bootstrap() const {
 Standing Core::standing() const {
   const Membership& m = sm_.members();
   const Member* me = m.Find(config_.self);
-  if (me == nullptr) return Standing::kNone;
   // A wiped disk stands for nothing until the membership pins it (re-added);
   // before that its votes could contradict promises it forgot.
-  bool mine = me->incarnation == config_.incarnation || (me->incarnation == 0 && !config_.joining);
-  if (!mine && !config_.bugs.wiped_node_votes) return Standing::kNone;
+  bool pinned_here = me != nullptr && me->incarnation == config_.incarnation;
+  bool forgot =
+      config_.joining ? !pinned_here : me != nullptr && me->incarnation != 0 && !pinned_here;
+  if (forgot && !config_.bugs.wiped_node_votes) return Standing::kNone;
+  if (me == nullptr) return Standing::kOutside;
   return m.IsVoter(config_.self) ? Standing::kVoter : Standing::kLearner;
 }
 
@@ -331,11 +335,13 @@ void Core::BuildPromise(Slot first, std::vector<PromiseEntry>* entries,
 void Core::OnPrepare(const Message& m, const Prepare& p) {
   // Raft thesis §4.2.3: while a leader is heard from, refuse to help elect
   // another. This is also the followers' side of the read lease. The leader
-  // itself may run phase 1 again (after a membership change). Only a voter
-  // promises: a wiped disk refuses until it is re-added.
+  // itself may run phase 1 again (after a membership change). A wiped disk
+  // refuses until it is re-added; any other node promises (its promise
+  // counts only where it is a voter: a removed node may still be one for
+  // slots before its removal).
   bool leader_again = m.from == known_leader_ && !is_leader();
   if (!CanPromise(p.ballot) || (LeaderContactRecent() && !leader_again) ||
-      standing() != Standing::kVoter) {
+      standing() == Standing::kNone) {
     Send(m.from, Promise{p.ballot, false, promised_, {}, std::nullopt});
     return;
   }
@@ -355,8 +361,8 @@ void Core::HeardFromLeader(Ballot b, NodeId leader) {
 }
 
 void Core::OnAccept(const Message& m, const Accept& a) {
-  // Accept only if n >= promised, and only as a member at this disk's
-  // incarnation (a learner accepts too: its acceptance is no vote).
+  // Accept only if n >= promised, and not as a wiped disk (learners and
+  // removed nodes accept: their acceptance counts only where they vote).
   if (a.ballot < promised_ || standing() == Standing::kNone) {
     Send(m.from, Accepted{a.ballot, a.slot, false, promised_});
     return;

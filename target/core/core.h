@@ -66,8 +66,10 @@ class QuorumCounter {
 // What this node may do as an acceptor under the membership it has applied.
 enum class Standing : uint8_t {
   kVoter,    // promises and accepts
-  kLearner,  // accepts (stores values, so it can learn them), never promises
-  kNone,     // neither: not a member, or a wiped disk not yet re-added
+  kLearner,  // a learner: accepts and promises, counts in no quorum, never campaigns
+  kOutside,  // not a member, disk intact: as a learner (it may still be a
+             // voter of the slots before its removal)
+  kNone,     // a wiped disk not yet re-added: refuses every Prepare and Accept
 };
 const char* StandingName(Standing standing);
 

@@ -215,6 +215,7 @@ class Simulation {
   // Crash, lose the whole disk, restart later on an empty one (new incarnation).
   void Wipe(int node, int64_t restart_after_ns);
   void ChangeMembership();
+  void ProposeChange(int leader, Command c);
   void Heal();
   int LeaderCount() const;
   int Leader() const;  // the up leader with the highest ballot, or -1
@@ -633,6 +634,16 @@ void Simulation::ChangeMembership() {
     if (roll <= 1) {
       c.key = "remove";
       c.value = x;
+      // Half the time the administrator shrinks by two at once: the second
+      // removal comes while the first is in flight (refused, one change at
+      // a time; under --bug config-before-chosen both count at once).
+      if (options_.nodes >= 3 && draw(0, 1) == 0) {
+        int y = static_cast<int>(draw(0, options_.nodes - 1));
+        while (y == x || y == leader) y = (y + 1) % options_.nodes;
+        ProposeChange(leader, c);
+        if (!nodes_[leader].up) return;
+        c.value = y;
+      }
     } else if (roll <= 3) {
       Wipe(x, draw(20, 200) * kMs);
       return;
@@ -640,13 +651,17 @@ void Simulation::ChangeMembership() {
       return;
     }
   }
+  ProposeChange(leader, c);
+}
+
+void Simulation::ProposeChange(int leader, Command c) {
   c.seq = ++admin_seq_;
   hash_ = Mix(hash_, 0x3E3B0000ULL + static_cast<uint64_t>(c.value) * 8 +
                          static_cast<uint64_t>(c.key.size()));
   if (debug_) {
     std::fprintf(stderr, "t=%.1fms membership: %s %lld at n%d (%s)\n",
                  static_cast<double>(now_) / kMs, c.key.c_str(), static_cast<long long>(c.value),
-                 leader, core::ToString(m).c_str());
+                 leader, core::ToString(nodes_[leader].core->members()).c_str());
   }
   nodes_[leader].core->Propose(c);
   Process(leader);

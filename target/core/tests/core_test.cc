@@ -331,8 +331,8 @@ TEST(MembershipTest, AddLearnerCatchUpThenPromote) {
   ASSERT_GE(leader, 0);
   for (int s = 1; s <= 5; ++s) c.Propose(leader, Write(1, s, "x", s));
   c.TickAll(4);
-  EXPECT_EQ(c.node(3).standing(), Standing::kNone);
-  EXPECT_EQ(c.node(3).applied().value, 0);  // not a member: nobody sends it anything
+  EXPECT_EQ(c.node(3).standing(), Standing::kNone);  // a spare starts joining
+  EXPECT_EQ(c.node(3).applied().value, 0);           // not a member: nobody sends it anything
   EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "learner", 3)), ReplyStatus::kOk);
   c.TickAll(10);
   EXPECT_EQ(c.node(3).standing(), Standing::kLearner);
@@ -391,7 +391,7 @@ TEST(MembershipTest, RemoveTheLeader) {
   EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "remove", leader)), ReplyStatus::kOk);
   c.TickAll(60);
   EXPECT_FALSE(c.node(leader).is_leader());
-  EXPECT_EQ(c.node(leader).standing(), Standing::kNone);
+  EXPECT_EQ(c.node(leader).standing(), Standing::kOutside);
   int next = c.ElectLeader();
   ASSERT_GE(next, 0);
   ASSERT_NE(next, leader);
