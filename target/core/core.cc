@@ -393,7 +393,9 @@ void Core::OnHeartbeat(const Message& m, const Heartbeat& h) {
 }
 
 void Core::OnPreVote(const Message& m, const PreVote& v) {
-  bool granted = !LeaderContactRecent() && CanPromise(v.ballot) && standing() == Standing::kVoter;
+  // Any node with its disk grants: one that lags may not know yet that it
+  // is a voter, and the candidate counts only voters.
+  bool granted = !LeaderContactRecent() && CanPromise(v.ballot) && standing() != Standing::kNone;
   Send(m.from, PreVoteReply{v.ballot, granted, promised_});
 }
 
