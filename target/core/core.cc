@@ -21,27 +21,46 @@ const char* RoleName(Role role) {
   return "?";
 }
 
-// ---------------------------------------------------------------------------
-// Quorums: a majority of distinct node ids ("Paxos Made Simple" §2.2: any two
-// majorities intersect). The only place a quorum size is computed.
+const char* StandingName(Standing standing) {
+  switch (standing) {
+    case Standing::kVoter:
+      return "voter";
+    case Standing::kLearner:
+      return "learner";
+    case Standing::kOutside:
+      return "outside";
+    case Standing::kNone:
+      return "none";
+  }
+  return "?";
+}
 
-int QuorumCounter::QuorumSize(int cluster_size, const Bugs& bugs) {
-  if (bugs.majority_off_by_one) return cluster_size / 2;
-  return cluster_size / 2 + 1;
+// ---------------------------------------------------------------------------
+// Quorums: a majority of the distinct voters of one membership ("Paxos Made
+// Simple" §2.2: any two majorities of the same set intersect). The only place
+// a quorum size is computed.
+
+int QuorumCounter::QuorumSize(int voters, const Bugs& bugs) {
+  if (bugs.majority_off_by_one) return voters / 2;
+  return voters / 2 + 1;
 }
 
 bool QuorumCounter::reached() const {
   CHAOS_CHECK(bugs_ != nullptr);
-  return count_ >= QuorumSize(size_, *bugs_);
+  return count_ >= QuorumSize(static_cast<int>(members_.voters.size()), *bugs_);
 }
 
-bool QuorumCounter::Add(NodeId voter) {
+bool QuorumCounter::Add(NodeId voter, int64_t incarnation) {
   CHAOS_CHECK(bugs_ != nullptr);
+  bool counts =
+      bugs_->wiped_node_votes ? members_.IsVoter(voter) : members_.Counts(voter, incarnation);
+  if (!counts) return false;
   bool before = reached();
   bool fresh = voters_.insert(voter).second;
   if (fresh || bugs_->count_duplicate_acks) ++count_;
-  CHAOS_CHECK_MSG(bugs_->count_duplicate_acks || count_ <= size_, "%d votes in a cluster of %d",
-                  count_, size_);
+  int size = static_cast<int>(members_.voters.size());
+  CHAOS_CHECK_MSG(bugs_->count_duplicate_acks || count_ <= size, "%d votes among %d voters", count_,
+                  size);
   return !before && reached();
 }
 
@@ -54,7 +73,8 @@ Core::Core(Config config, const PersistentState& restored)
                   config_.nodes.size());
   std::set<NodeId> distinct(config_.nodes.begin(), config_.nodes.end());
   CHAOS_CHECK_MSG(distinct.size() == config_.nodes.size(), "node ids repeat");
-  CHAOS_CHECK_MSG(distinct.contains(config_.self), "self %d not a member", config_.self.value);
+  CHAOS_CHECK_MSG(config_.incarnation > 0, "incarnation %lld",
+                  static_cast<long long>(config_.incarnation));
   CHAOS_CHECK(config_.heartbeat_ticks >= 1);
   CHAOS_CHECK(config_.election_timeout_ticks > 2 * config_.heartbeat_ticks);
   CHAOS_CHECK(config_.max_batch_commands >= 1 && config_.pipeline_window_slots >= 1);
@@ -66,11 +86,10 @@ Core::Core(Config config, const PersistentState& restored)
                     "lease reads need 0 < max_clock_drift < 0.5, got %f", config_.max_clock_drift);
   }
   rng_.seed(config_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(config_.self.value));
-  prevotes_ = NewCounter();
-  promises_ = NewCounter();
-
   promised_ = restored.promised;
   sm_.Restore(restored.snapshot);
+  if (sm_.members().empty()) sm_.SetMembers(Bootstrap());
+  prevotes_ = NewCounter();
   snapshot_slot_ = restored.snapshot.slot;
   chosen_prefix_ = restored.snapshot.slot;
   for (const auto& [slot, entry] : restored.log) {
@@ -91,6 +110,27 @@ Core::Core(Config config, const PersistentState& restored)
   // A restarted node behaves as if it just heard from a leader: it may have
   // promised a lease holder, before the crash, not to help elect another.
   leader_contact_elapsed_ticks_ = 0;
+}
+
+Membership Core::Bootstrap() const {
+  Membership m;
+  for (NodeId n : config_.nodes) m.voters.push_back(Member{n, 0});
+  std::sort(m.voters.begin(), m.voters.end(),
+            [](const Member& a, const Member& b) { return a.id < b.id; });
+  return m;
+}
+
+Standing Core::standing() const {
+  const Membership& m = sm_.members();
+  const Member* me = m.Find(config_.self);
+  // A wiped disk stands for nothing until the membership pins it (re-added);
+  // before that its votes could contradict promises it forgot.
+  bool pinned_here = me != nullptr && me->incarnation == config_.incarnation;
+  bool forgot =
+      config_.joining ? !pinned_here : me != nullptr && me->incarnation != 0 && !pinned_here;
+  if (forgot && !config_.bugs.wiped_node_votes) return Standing::kNone;
+  if (me == nullptr) return Standing::kOutside;
+  return m.IsVoter(config_.self) ? Standing::kVoter : Standing::kLearner;
 }
 
 Ready Core::TakeReady() {
@@ -138,7 +178,7 @@ bool Core::LeaderContactRecent() const {
 }
 
 void Core::Send(NodeId to, MessageBody body) {
-  ready_.messages.push_back(Message{config_.self, to, std::move(body)});
+  ready_.messages.push_back(Message{config_.self, to, std::move(body), config_.incarnation});
 }
 
 void Core::ReplyTo(const Command& c, ReplyStatus status, std::optional<int64_t> value) {
@@ -152,9 +192,7 @@ void Core::Step(const Message& m) {
   if (!fatal_.empty()) return;
   CHAOS_CHECK_MSG(m.to == config_.self, "message for %d delivered to %d", m.to.value,
                   config_.self.value);
-  CHAOS_CHECK_MSG(
-      std::find(config_.nodes.begin(), config_.nodes.end(), m.from) != config_.nodes.end(),
-      "message from %d", m.from.value);
+  CHAOS_CHECK_MSG(m.from.valid(), "message from %d", m.from.value);
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -182,7 +220,10 @@ void Core::Tick() {
     // stops accepting commands and serving reads.
     if (++check_quorum_elapsed_ticks_ >= config_.election_timeout_ticks) {
       check_quorum_elapsed_ticks_ = 0;
-      bool healthy = static_cast<int>(recent_active_.size()) + 1 >= quorum();
+      QuorumCounter active = NewCounter();
+      active.Add(config_.self, config_.incarnation);
+      for (const auto& [node, incarnation] : recent_active_) active.Add(node, incarnation);
+      bool healthy = active.reached();
       recent_active_.clear();
       if (!healthy) BecomeFollower(Ballot{});
     }
@@ -190,7 +231,10 @@ void Core::Tick() {
     if (leader_contact_elapsed_ticks_ < config_.election_timeout_ticks) {
       ++leader_contact_elapsed_ticks_;
     }
-    if (++election_elapsed_ticks_ >= election_timeout_ticks_) StartPreVote();
+    // Only a voter campaigns: a learner, a removed node or a wiped one waits.
+    if (++election_elapsed_ticks_ >= election_timeout_ticks_ && standing() == Standing::kVoter) {
+      StartPreVote();
+    }
   }
   AfterInput();
 }
@@ -204,7 +248,9 @@ void Core::Propose(const Command& c) {
     ReplyTo(c, ReplyStatus::kNotLeader, std::nullopt);
     return;
   }
-  if (c.op == OpKind::kRead && config_.read_mode != ReadMode::kLog) {
+  if (c.op == OpKind::kConfig) {
+    ProposeConfig(c);
+  } else if (c.op == OpKind::kRead && config_.read_mode != ReadMode::kLog) {
     if (static_cast<int>(reads_.size()) >= config_.max_pending_commands) return;  // dropped
     // Read index (Raft thesis §6.4): every write that completed before this
     // read is chosen at or below max(chosen prefix, the slots this leader
@@ -224,22 +270,33 @@ void Core::Propose(const Command& c) {
 }
 
 void Core::Campaign() {
-  if (!fatal_.empty() || is_leader()) return;
+  if (!fatal_.empty() || is_leader() || standing() != Standing::kVoter) return;
   StartPreVote();
   AfterInput();
 }
 
 std::vector<NodeId> Core::phase1_quorum() const {
-  std::vector<NodeId> voters;
-  for (NodeId n : config_.nodes) {
-    if (promises_.has(n)) voters.push_back(n);
-  }
-  return voters;
+  std::set<NodeId> voters;
+  for (const auto& [node, incarnation] : promise_votes_) voters.insert(node);
+  return {voters.begin(), voters.end()};
 }
 
 void Core::AfterInput() {
+  // Each round proposes at most one membership change (nothing is proposed
+  // behind an unapplied one), so the rounds are bounded by the work queued.
+  size_t rounds_max = pending_.size() + takeover_queue_.size() + 2;
+  for (size_t round = 0; fatal_.empty() && round < rounds_max; ++round) {
+    if (config_applied_) {
+      config_applied_ = false;
+      AfterConfigApplied();
+    }
+    if (!is_leader()) return;
+    ProposeTakeover();
+    MaybePin();
+    FlushPending();
+    if (!config_applied_) break;
+  }
   if (!fatal_.empty() || !is_leader()) return;
-  FlushPending();
   if (heartbeat_soon_) BroadcastHeartbeat();
   ServeReads();
 }
@@ -277,8 +334,14 @@ void Core::BuildPromise(Slot first, std::vector<PromiseEntry>* entries,
 
 void Core::OnPrepare(const Message& m, const Prepare& p) {
   // Raft thesis §4.2.3: while a leader is heard from, refuse to help elect
-  // another. This is also the followers' side of the read lease.
-  if (!CanPromise(p.ballot) || LeaderContactRecent()) {
+  // another. This is also the followers' side of the read lease. The leader
+  // itself may run phase 1 again (after a membership change). A wiped disk
+  // refuses until it is re-added; any other node promises (its promise
+  // counts only where it is a voter: a removed node may still be one for
+  // slots before its removal).
+  bool leader_again = m.from == known_leader_ && !is_leader();
+  if (!CanPromise(p.ballot) || (LeaderContactRecent() && !leader_again) ||
+      standing() == Standing::kNone) {
     Send(m.from, Promise{p.ballot, false, promised_, {}, std::nullopt});
     return;
   }
@@ -298,7 +361,9 @@ void Core::HeardFromLeader(Ballot b, NodeId leader) {
 }
 
 void Core::OnAccept(const Message& m, const Accept& a) {
-  if (a.ballot < promised_) {  // accept only if n >= promised
+  // Accept only if n >= promised, and not as a wiped disk (learners and
+  // removed nodes accept: their acceptance counts only where they vote).
+  if (a.ballot < promised_ || standing() == Standing::kNone) {
     Send(m.from, Accepted{a.ballot, a.slot, false, promised_});
     return;
   }
@@ -328,7 +393,9 @@ void Core::OnHeartbeat(const Message& m, const Heartbeat& h) {
 }
 
 void Core::OnPreVote(const Message& m, const PreVote& v) {
-  bool granted = !LeaderContactRecent() && CanPromise(v.ballot);
+  // Any node with its disk grants: one that lags may not know yet that it
+  // is a voter, and the candidate counts only voters.
+  bool granted = !LeaderContactRecent() && CanPromise(v.ballot) && standing() != Standing::kNone;
   Send(m.from, PreVoteReply{v.ballot, granted, promised_});
 }
 
@@ -376,19 +443,19 @@ void Core::StartPreVote() {
   ResetElectionTimer();
   ballot_ = NextBallot();
   prevotes_ = NewCounter();
-  if (prevotes_.Add(config_.self)) {
+  if (prevotes_.Add(config_.self, config_.incarnation)) {
     StartPhase1();
     return;
   }
-  for (NodeId n : config_.nodes) {
-    if (n != config_.self) Send(n, PreVote{ballot_});
+  for (const Member& n : sm_.members().voters) {
+    if (n.id != config_.self) Send(n.id, PreVote{ballot_});
   }
 }
 
 void Core::OnPreVoteReply(const Message& m, const PreVoteReply& r) {
   if (r.promised > max_seen_ && r.promised.node != config_.self) max_seen_ = r.promised;
   if (role_ != Role::kPreCandidate || r.ballot != ballot_ || !r.granted) return;
-  if (prevotes_.Add(m.from)) StartPhase1();
+  if (prevotes_.Add(m.from, m.incarnation)) StartPhase1();
 }
 
 void Core::StartPhase1() {
@@ -397,14 +464,62 @@ void Core::StartPhase1() {
   ballot_ = NextBallot();
   CHAOS_CHECK(CanPromise(ballot_));
   known_leader_ = NodeId{};
-  promises_ = NewCounter();
+  promise_votes_.clear();
+  prepared_to_.clear();
   phase1_first_ = chosen_prefix_.next();
   phase1_best_.clear();
   phase1_snapshot_.reset();
-  // Phase 1a goes to every acceptor, this node's own included (through the
-  // driver, like any message): the first quorum of promises decides, which
-  // need not contain this node's own acceptor.
-  for (NodeId n : config_.nodes) Send(n, Prepare{ballot_, phase1_first_});
+  // Values this node knows chosen above its prefix count as promised ones,
+  // so that a membership change among them is known from the start.
+  for (auto it = log_.upper_bound(chosen_prefix_); it != log_.end(); ++it) {
+    if (it->second.chosen) {
+      phase1_best_[it->first] = PromiseEntry{it->first, Ballot{}, it->second.chosen_batch, true};
+    }
+  }
+  SendPrepares();
+}
+
+// The memberships in effect for the slots this candidate takes over: the one
+// after its chosen prefix (or after the newest snapshot a promise carried),
+// then the one after each membership change among the values it would adopt
+// in slot order. A value chosen in a slot was accepted by a majority of the
+// voters in effect for that slot, so a candidate must hear from a majority of
+// each of them (README.md, "Membership": phase 1 across memberships).
+std::vector<Membership> Core::Phase1Memberships() const {
+  Membership m = sm_.members();
+  Slot from = phase1_first_;
+  if (phase1_snapshot_) {
+    m = phase1_snapshot_->members;
+    from = phase1_snapshot_->slot.next();
+  }
+  std::vector<Membership> out{m};
+  if (config_.bugs.phase1_one_config) return out;
+  for (auto it = phase1_best_.lower_bound(from); it != phase1_best_.end(); ++it) {
+    for (const Command& c : it->second.batch.commands) {
+      if (c.op == OpKind::kConfig && ApplyMemberChange(c, &m).empty()) out.push_back(m);
+    }
+  }
+  return out;
+}
+
+bool Core::Phase1Complete() const {
+  for (const Membership& m : Phase1Memberships()) {
+    QuorumCounter q(m, &config_.bugs);
+    for (const auto& [node, incarnation] : promise_votes_) q.Add(node, incarnation);
+    if (!q.reached()) return false;
+  }
+  return true;
+}
+
+// Phase 1a goes to every voter of every membership involved, this node's own
+// acceptor included (through the driver, like any message): the promises
+// decide, and they need not include this node's own.
+void Core::SendPrepares() {
+  for (const Membership& m : Phase1Memberships()) {
+    for (const Member& v : m.voters) {
+      if (prepared_to_.insert(v.id).second) Send(v.id, Prepare{ballot_, phase1_first_});
+    }
+  }
 }
 
 // "Paxos Made Simple" §2.2 (P2c): per slot, the value accepted with the
@@ -436,8 +551,14 @@ void Core::OnPromise(const Message& m, const Promise& p) {
     return;
   }
   if (role_ != Role::kCandidate || p.ballot != ballot_) return;
-  if (!promises_.has(m.from)) MergePromise(p.entries, p.snapshot);
-  if (promises_.Add(m.from)) BecomeLeader();
+  bool fresh = std::none_of(promise_votes_.begin(), promise_votes_.end(),
+                            [&](const auto& v) { return v.first == m.from; });
+  if (fresh) MergePromise(p.entries, p.snapshot);
+  NotePeer(m);
+  if (fresh || config_.bugs.count_duplicate_acks)
+    promise_votes_.emplace_back(m.from, m.incarnation);
+  SendPrepares();  // the promise may reveal a membership change
+  if (Phase1Complete()) BecomeLeader();
 }
 
 void Core::BecomeLeader() {
@@ -457,27 +578,38 @@ void Core::BecomeLeader() {
   lease_until_ns_ = 0;
   recent_active_.clear();
   check_quorum_elapsed_ticks_ = 0;
-  // Adopt, per slot not known chosen, the highest-ballot value; fill gaps with no-ops.
+  config_slot_ = Slot{};
+  early_members_.reset();
+  takeover_queue_.clear();
+  // Adopt, per slot not known chosen, the highest-ballot value; fill gaps with
+  // no-ops. Values known chosen are learned first; the rest are proposed in
+  // slot order, none behind a membership change until it is applied.
   takeover_ = Takeover{};
+  std::vector<std::pair<Slot, Batch>> chosen;
   for (Slot s = chosen_prefix_.next(); s <= last; s = s.next()) {
     auto own = log_.find(s);
     if (own != log_.end() && own->second.chosen) continue;
     auto best = phase1_best_.find(s);
     if (best != phase1_best_.end() && best->second.chosen) {
-      MarkChosen(s, best->second.batch);
+      chosen.emplace_back(s, best->second.batch);
     } else if (best != phase1_best_.end()) {
       ++takeover_.adopted;
-      ProposeSlot(s, best->second.batch);
+      takeover_queue_.emplace_back(s, best->second.batch);
     } else {
       ++takeover_.noops;
       if (own != log_.end() && !own->second.accepted.commands.empty()) ++takeover_.noops_over_own;
-      ProposeSlot(s, Batch{});
+      takeover_queue_.emplace_back(s, Batch{});
     }
-    if (!is_leader()) return;
   }
   phase1_best_.clear();
   phase1_snapshot_.reset();
-  BroadcastHeartbeat();
+  for (const auto& [slot, batch] : chosen) MarkChosen(slot, batch);
+  // Drop what learning made chosen (a snapshot or the prefix passed it).
+  while (!takeover_queue_.empty() && takeover_queue_.front().first <= chosen_prefix_) {
+    takeover_queue_.pop_front();
+  }
+  ProposeTakeover();
+  if (is_leader()) BroadcastHeartbeat();
 }
 
 void Core::BecomeFollower(Ballot seen) {
@@ -500,7 +632,116 @@ void Core::BecomeFollower(Ballot seen) {
     inflight_.clear();
     round_acks_.clear();
     lease_until_ns_ = 0;
+    takeover_queue_.clear();
+    config_slot_ = Slot{};
+    early_members_.reset();
+    pin_wanted_.clear();
   }
+}
+
+// ---------------------------------------------------------------------------
+// Membership changes (README.md, "Membership"): one at a time, chosen in the
+// log, in effect from the slot after it; the leader proposes nothing behind a
+// change until it is applied, and runs phase 1 again if the voters that
+// promised it are no majority of the new membership.
+
+bool Core::ConfigPending() const {
+  if (config_slot_.value != 0) return true;
+  return std::any_of(pending_.begin(), pending_.end(),
+                     [](const Command& c) { return c.op == OpKind::kConfig; });
+}
+
+bool Core::ConfigChangeInFlight() const {
+  if (ConfigPending()) return true;
+  return std::any_of(takeover_queue_.begin(), takeover_queue_.end(), [](const auto& slot_batch) {
+    const std::vector<Command>& cs = slot_batch.second.commands;
+    return std::any_of(cs.begin(), cs.end(),
+                       [](const Command& c) { return c.op == OpKind::kConfig; });
+  });
+}
+
+void Core::ProposeConfig(const Command& c) {
+  auto key = std::make_pair(c.client_id, c.seq);
+  if (waiting_.contains(key)) return;  // already on its way
+  Membership next = counting_members();
+  bool refused = !ApplyMemberChange(c, &next).empty();
+  refused = refused || (ConfigPending() && !config_.bugs.config_before_chosen);
+  if (c.key == "promote" && !refused) {
+    // A learner is promoted once it has caught up (liveness: a voter that
+    // lags far makes every quorum wait for the others).
+    NodeId id{static_cast<int32_t>(c.value)};
+    auto it = follower_prefix_.find(id);
+    refused = it == follower_prefix_.end() ||
+              it->second.value + config_.max_catchup_slots < chosen_prefix_.value;
+  }
+  if (refused || static_cast<int>(pending_.size()) >= config_.max_pending_commands) {
+    ReplyTo(c, ReplyStatus::kFail, std::nullopt);
+    return;
+  }
+  pending_.push_back(c);
+  waiting_.insert(key);
+}
+
+// Proposes the slots taken over in phase 1, in order, stopping after a
+// membership change (the slots behind it wait until it is applied).
+void Core::ProposeTakeover() {
+  while (is_leader() && !takeover_queue_.empty() && config_slot_.value == 0) {
+    auto [slot, batch] = std::move(takeover_queue_.front());
+    takeover_queue_.pop_front();
+    if (slot <= chosen_prefix_) continue;
+    bool change = std::any_of(batch.commands.begin(), batch.commands.end(),
+                              [](const Command& c) { return c.op == OpKind::kConfig; });
+    if (change) config_slot_ = slot;
+    ProposeSlot(slot, std::move(batch));
+  }
+}
+
+void Core::AfterConfigApplied() {
+  if (early_members_ && !config_.bugs.config_before_chosen) early_members_.reset();
+  if (!is_leader()) return;
+  if (!sm_.members().Counts(config_.self, config_.incarnation) &&
+      !(config_.bugs.wiped_node_votes && sm_.members().IsVoter(config_.self))) {
+    BecomeFollower(Ballot{});  // removed: the remaining voters elect a leader
+    return;
+  }
+  if (config_.bugs.phase1_one_config || config_.bugs.config_before_chosen) return;
+  QuorumCounter q = NewCounter();
+  for (const auto& [node, incarnation] : promise_votes_) q.Add(node, incarnation);
+  if (!q.reached()) {
+    // The promises this leader holds are no majority of the new voters: a
+    // lower ballot could still get values chosen by them. Phase 1 again.
+    BecomeFollower(Ballot{});
+    leader_contact_elapsed_ticks_ = config_.election_timeout_ticks;  // its own lease is over
+    StartPhase1();
+  }
+}
+
+void Core::NotePeer(const Message& m) {
+  const Member* member = sm_.members().Find(m.from);
+  if (member != nullptr && member->incarnation == 0 && m.incarnation > 0) {
+    pin_wanted_[m.from] = m.incarnation;
+  }
+}
+
+// Pins one unpinned member to the incarnation heard from it, when no other
+// change is under way (a "pin" changes no voter, but one change at a time).
+void Core::MaybePin() {
+  if (config_.incarnation > 0 && !pin_wanted_.contains(config_.self)) {
+    const Member* me = sm_.members().Find(config_.self);
+    if (me != nullptr && me->incarnation == 0) pin_wanted_[config_.self] = config_.incarnation;
+  }
+  if (pin_wanted_.empty() || ConfigPending()) return;
+  for (auto it = pin_wanted_.rbegin(); it != pin_wanted_.rend(); ++it) {
+    const Member* member = sm_.members().Find(it->first);
+    if (member == nullptr || member->incarnation != 0) continue;
+    Command c;
+    c.op = OpKind::kConfig;
+    c.key = "pin";
+    c.value = it->first.value;
+    c.from = it->second;
+    pending_.push_front(c);
+  }
+  pin_wanted_.clear();
 }
 
 void Core::HandleRejection(Ballot promised) {
@@ -541,10 +782,8 @@ void Core::ProposeSlot(Slot slot, Batch batch) {
     e.accepted = inf.batch;
     ready_.records.push_back(AcceptRecord{slot, ballot_, inf.batch});
   }
-  for (NodeId n : config_.nodes) {
-    if (n != config_.self) SendAccept(n, slot, inf.batch);
-  }
-  if (inf.acks.Add(config_.self)) MarkChosen(slot, Batch(inf.batch));
+  for (NodeId n : Recipients()) SendAccept(n, slot, inf.batch);
+  if (inf.acks.Add(config_.self, config_.incarnation)) MarkChosen(slot, Batch(inf.batch));
 }
 
 void Core::SendAccept(NodeId to, Slot slot, const Batch& batch) {
@@ -557,25 +796,57 @@ void Core::OnAccepted(const Message& m, const Accepted& a) {
     return;
   }
   if (!is_leader() || a.ballot != ballot_) return;
-  recent_active_.insert(m.from);
+  recent_active_[m.from] = m.incarnation;
+  NotePeer(m);
   auto it = inflight_.find(a.slot);
   if (it == inflight_.end()) return;
-  if (it->second.acks.Add(m.from)) MarkChosen(a.slot, Batch(it->second.batch));
+  if (it->second.acks.Add(m.from, m.incarnation)) MarkChosen(a.slot, Batch(it->second.batch));
 }
 
+// A membership change goes alone in its slot, and nothing is proposed behind
+// it until it is applied: every slot in flight is then in the membership the
+// leader counts in.
 void Core::FlushPending() {
-  while (is_leader() && !pending_.empty() &&
-         static_cast<int>(inflight_.size()) < config_.pipeline_window_slots) {
+  while (is_leader() && !pending_.empty() && takeover_queue_.empty() && config_slot_.value == 0 &&
+         !config_applied_ && static_cast<int>(inflight_.size()) < config_.pipeline_window_slots) {
     Batch batch;
-    while (!pending_.empty() &&
-           static_cast<int>(batch.commands.size()) < config_.max_batch_commands) {
-      batch.commands.push_back(std::move(pending_.front()));
-      pending_.pop_front();
-    }
     Slot slot = next_slot_;
+    if (pending_.front().op == OpKind::kConfig) {
+      // Pins change no voter: the ones queued together share the slot.
+      do {
+        batch.commands.push_back(std::move(pending_.front()));
+        pending_.pop_front();
+      } while (!pending_.empty() && batch.commands.back().key == "pin" &&
+               pending_.front().op == OpKind::kConfig && pending_.front().key == "pin");
+      if (config_.bugs.config_before_chosen) {
+        // BUG: count in the new membership at once, before it is chosen.
+        Membership next = counting_members();
+        ApplyMemberChange(batch.commands.back(), &next);
+        early_members_ = next;
+      } else {
+        config_slot_ = slot;
+      }
+    } else {
+      while (!pending_.empty() && pending_.front().op != OpKind::kConfig &&
+             static_cast<int>(batch.commands.size()) < config_.max_batch_commands) {
+        batch.commands.push_back(std::move(pending_.front()));
+        pending_.pop_front();
+      }
+    }
     next_slot_ = next_slot_.next();
     ProposeSlot(slot, std::move(batch));
   }
+}
+
+std::vector<NodeId> Core::Recipients() const {
+  std::set<NodeId> to;
+  for (const Membership* m : {&sm_.members(), &counting_members()}) {
+    for (const auto* list : {&m->voters, &m->learners}) {
+      for (const Member& member : *list) to.insert(member.id);
+    }
+  }
+  to.erase(config_.self);
+  return {to.begin(), to.end()};
 }
 
 void Core::BroadcastHeartbeat() {
@@ -586,9 +857,8 @@ void Core::BroadcastHeartbeat() {
   acks = NewCounter();
   sent_ns = now_ns_;
   while (round_acks_.size() > 16) round_acks_.erase(round_acks_.begin());
-  bool confirmed = acks.Add(config_.self);
-  for (NodeId n : config_.nodes) {
-    if (n == config_.self) continue;
+  bool confirmed = acks.Add(config_.self, config_.incarnation);
+  for (NodeId n : Recipients()) {
     Send(n, Heartbeat{ballot_, chosen_prefix_.next(), round});
     // Retransmit phase 2 to acceptors that have not answered (lost messages).
     for (const auto& [slot, inf] : inflight_) {
@@ -610,9 +880,11 @@ void Core::OnHeartbeatReply(const Message& m, const HeartbeatReply& r) {
     return;
   }
   if (!is_leader() || r.ballot != ballot_) return;
-  recent_active_.insert(m.from);
+  recent_active_[m.from] = m.incarnation;
+  NotePeer(m);
+  follower_prefix_[m.from] = r.chosen_prefix;
   auto it = round_acks_.find(r.round);
-  if (it != round_acks_.end() && it->second.first.Add(m.from)) {
+  if (it != round_acks_.end() && it->second.first.Add(m.from, m.incarnation)) {
     OnRoundConfirmed(r.round, it->second.second);
   }
   if (r.chosen_prefix < chosen_prefix_) SendCatchUp(m.from, r.chosen_prefix);
@@ -686,7 +958,13 @@ void Core::ApplyChosen() {
     CHAOS_CHECK_MSG(it != log_.end() && it->second.chosen, "slot %lld not chosen",
                     static_cast<long long>(slot.value));
     std::string mismatch;
-    std::vector<Reply> replies = sm_.Apply(slot, it->second.chosen_batch, &mismatch);
+    const Batch& batch = it->second.chosen_batch;
+    if (std::any_of(batch.commands.begin(), batch.commands.end(),
+                    [](const Command& c) { return c.op == OpKind::kConfig; })) {
+      config_applied_ = true;
+      if (slot == config_slot_) config_slot_ = Slot{};
+    }
+    std::vector<Reply> replies = sm_.Apply(slot, batch, &mismatch);
     if (!mismatch.empty()) {
       Halt(mismatch);
       return;
@@ -724,7 +1002,10 @@ void Core::MaybeSnapshot() {
 
 void Core::InstallSnapshotState(const Snapshot& snapshot) {
   if (snapshot.slot <= sm_.applied()) return;
+  if (snapshot.members != sm_.members()) config_applied_ = true;
+  if (config_slot_ <= snapshot.slot) config_slot_ = Slot{};
   sm_.Restore(snapshot);
+  if (sm_.members().empty()) sm_.SetMembers(Bootstrap());
   snapshot_slot_ = snapshot.slot;
   ready_.records.push_back(SnapshotRecord{snapshot});
   log_.erase(log_.begin(), log_.upper_bound(snapshot.slot));

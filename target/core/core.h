@@ -41,24 +41,37 @@ namespace chaos::core {
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
 const char* RoleName(Role role);
 
-// Counts distinct voters toward a quorum; the one place quorums are decided.
+// Counts distinct voters of one membership toward a majority of its voters;
+// the one place quorums are decided. A vote counts only from a voter at its
+// pinned incarnation (Membership::Counts): a learner's, a removed node's or a
+// wiped node's reply is no vote.
 class QuorumCounter {
  public:
   QuorumCounter() = default;
-  QuorumCounter(int cluster_size, const Bugs* bugs) : size_(cluster_size), bugs_(bugs) {}
+  QuorumCounter(Membership members, const Bugs* bugs) : members_(std::move(members)), bugs_(bugs) {}
   // Records a vote; returns true when this vote completes the quorum.
-  bool Add(NodeId voter);
+  bool Add(NodeId voter, int64_t incarnation);
   bool reached() const;
   int count() const { return count_; }
   bool has(NodeId voter) const { return voters_.contains(voter); }
-  static int QuorumSize(int cluster_size, const Bugs& bugs);
+  static int QuorumSize(int voters, const Bugs& bugs);
 
  private:
-  int size_ = 0;
+  Membership members_;
   const Bugs* bugs_ = nullptr;
   std::set<NodeId> voters_;
   int count_ = 0;  // distinct voters (or every vote, under count-duplicate-acks)
 };
+
+// What this node may do as an acceptor under the membership it has applied.
+enum class Standing : uint8_t {
+  kVoter,    // promises and accepts
+  kLearner,  // a learner: accepts and promises, counts in no quorum, never campaigns
+  kOutside,  // not a member, disk intact: as a learner (it may still be a
+             // voter of the slots before its removal)
+  kNone,     // a wiped disk not yet re-added: refuses every Prepare and Accept
+};
+const char* StandingName(Standing standing);
 
 class Core {
  public:
@@ -83,6 +96,9 @@ class Core {
   NodeId id() const { return config_.self; }
   Role role() const { return role_; }
   bool is_leader() const { return role_ == Role::kLeader; }
+  // At the leader: a membership change proposed, queued or taken over in
+  // phase 1 and not applied yet (the simulator's administrator waits for it).
+  bool ConfigChangeInFlight() const;
   Ballot promised() const { return promised_; }
   Ballot ballot() const { return ballot_; }
   NodeId leader_hint() const;
@@ -91,8 +107,11 @@ class Core {
   const StateMachine& state() const { return sm_; }
   const std::string& fatal() const { return fatal_; }
   const Config& config() const { return config_; }
-  // The nodes whose promises made up the last phase-1 quorum (as a leader:
-  // the one it was elected by), in id order.
+  // The membership in effect for the next slot (the register's Members call).
+  const Membership& members() const { return sm_.members(); }
+  Standing standing() const;
+  // The nodes whose promises this candidate (or leader: the ones it was
+  // elected by) counted in its last phase 1, in id order.
   std::vector<NodeId> phase1_quorum() const;
   // What the last BecomeLeader did with the slots it took over: values it
   // adopted from the promises, and slots it filled with a no-op, counting
@@ -148,6 +167,18 @@ class Core {
   void SendCatchUp(NodeId to, Slot their_prefix);
   void MergePromise(const std::vector<PromiseEntry>& entries,
                     const std::optional<Snapshot>& snapshot);
+  // Membership changes (README.md, "Membership").
+  std::vector<Membership> Phase1Memberships() const;
+  bool Phase1Complete() const;
+  void SendPrepares();
+  void ProposeTakeover();
+  void AfterConfigApplied();
+  void MaybePin();
+  void NotePeer(const Message& m);
+  bool ConfigPending() const;
+  void ProposeConfig(const Command& c);
+  Membership Bootstrap() const;
+  std::vector<NodeId> Recipients() const;  // every member but this node
   void ServeReads();
   void HandleRejection(Ballot promised);
   Ballot NextBallot() const;
@@ -161,12 +192,12 @@ class Core {
   bool LeaderContactRecent() const;
   void Send(NodeId to, MessageBody body);
   void ReplyTo(const Command& c, ReplyStatus status, std::optional<int64_t> value);
-  int quorum() const {
-    return QuorumCounter::QuorumSize(static_cast<int>(config_.nodes.size()), config_.bugs);
+  // The membership this leader counts quorums in (the applied one; under
+  // --bug config-before-chosen, with its unchosen changes already in).
+  const Membership& counting_members() const {
+    return early_members_ ? *early_members_ : sm_.members();
   }
-  QuorumCounter NewCounter() const {
-    return QuorumCounter(static_cast<int>(config_.nodes.size()), &config_.bugs);
-  }
+  QuorumCounter NewCounter() const { return QuorumCounter(counting_members(), &config_.bugs); }
 
   Config config_;
   std::mt19937_64 rng_;
@@ -192,7 +223,8 @@ class Core {
   Ballot ballot_;    // this node's ballot as (pre)candidate or leader
   Ballot max_seen_;  // highest ballot of another node that rejected us
   NodeId known_leader_;
-  QuorumCounter promises_;
+  std::vector<std::pair<NodeId, int64_t>> promise_votes_;  // (node, incarnation), every ok Promise
+  std::set<NodeId> prepared_to_;                           // phase 1a sent this ballot
   Slot phase1_first_;
   Takeover takeover_;
   std::map<Slot, PromiseEntry> phase1_best_;  // highest-ballot (or chosen) value per slot
@@ -206,14 +238,23 @@ class Core {
   std::set<std::pair<int64_t, int64_t>> waiting_;  // (client, seq) proposed via this node
   int heartbeat_elapsed_ticks_ = 0;
   int check_quorum_elapsed_ticks_ = 0;
-  std::set<NodeId> recent_active_;
+  std::map<NodeId, int64_t> recent_active_;  // node -> incarnation
   int64_t heartbeat_round_ = 0;
   std::map<int64_t, std::pair<QuorumCounter, int64_t>> round_acks_;  // round -> acks, sent_ns
   int64_t confirmed_round_ = 0;
   int64_t lease_until_ns_ = 0;
   bool heartbeat_soon_ = false;
   std::vector<PendingRead> reads_;
-  std::map<NodeId, Slot> follower_prefix_;
+  std::map<NodeId, Slot> follower_prefix_;  // from heartbeat replies (promotion check)
+  // Membership changes at the leader: the slot of the change proposed and not
+  // yet applied (Slot{0}: none; nothing is proposed after it until it is),
+  // the slots taken over in phase 1 still to propose (held behind such a
+  // change), the incarnations heard from unpinned members.
+  Slot config_slot_;
+  std::deque<std::pair<Slot, Batch>> takeover_queue_;
+  std::map<NodeId, int64_t> pin_wanted_;
+  std::optional<Membership> early_members_;  // --bug config-before-chosen only
+  bool config_applied_ = false;              // a change was applied since AfterInput
   int64_t last_checksum_slot_ = 0;
 };
 

@@ -38,21 +38,30 @@ std::vector<Reply> StateMachine::Apply(Slot slot, const Batch& batch,
       }
       continue;
     }
+    if (c.op == OpKind::kConfig) {
+      replies.push_back(ApplyConfig(c, slot.value));
+      continue;
+    }
     replies.push_back(ApplyOne(c, slot.value));
   }
   snapshot_.slot = slot;
   return replies;
 }
 
+Reply StateMachine::ApplyConfig(const Command& c, int64_t slot) {
+  Reply r{c.client_id, c.seq, ReplyStatus::kUnknown, std::nullopt, NodeId{}};
+  // An administrator's change is exactly-once, like a write.
+  if (c.client_id != 0 && !FirstApplication(c, &r)) return r;
+  std::string refused = ApplyMemberChange(c, &snapshot_.members);
+  r.status = refused.empty() ? ReplyStatus::kOk : ReplyStatus::kFail;
+  r.value = static_cast<int64_t>(snapshot_.members.voters.size());
+  if (c.client_id != 0) RecordSession(c, r, slot);
+  return r;
+}
+
 Reply StateMachine::ApplyOne(const Command& c, int64_t slot) {
   Reply r{c.client_id, c.seq, ReplyStatus::kUnknown, std::nullopt, NodeId{}};
-  auto it = snapshot_.sessions.find(c.client_id);
-  if (it != snapshot_.sessions.end()) {
-    if (c.seq == it->second.last_seq) return it->second.last_reply;  // a retry
-    if (c.seq < it->second.last_seq) return r;  // older than the last: the client moved on
-  } else if (c.retry) {
-    return r;  // the session may have been evicted: applying could apply twice
-  }
+  if (!FirstApplication(c, &r)) return r;
   auto current = snapshot_.registers.find(c.key);
   std::optional<int64_t> now;
   if (current != snapshot_.registers.end()) now = current->second;
@@ -77,8 +86,26 @@ Reply StateMachine::ApplyOne(const Command& c, int64_t slot) {
       }
       break;
     case OpKind::kChecksum:
+    case OpKind::kConfig:
       CHAOS_CHECK(false);
   }
+  RecordSession(c, r, slot);
+  return r;
+}
+
+bool StateMachine::FirstApplication(const Command& c, Reply* r) const {
+  auto it = snapshot_.sessions.find(c.client_id);
+  if (it != snapshot_.sessions.end()) {
+    if (c.seq == it->second.last_seq) {  // a retry: the recorded reply
+      *r = it->second.last_reply;
+      return false;
+    }
+    return c.seq > it->second.last_seq;  // older than the last: the client moved on (unknown)
+  }
+  return !c.retry;  // the session may have been evicted: applying could apply twice
+}
+
+void StateMachine::RecordSession(const Command& c, const Reply& r, int64_t slot) {
   Session& s = snapshot_.sessions[c.client_id];
   s.last_seq = c.seq;
   s.last_reply = r;
@@ -90,7 +117,6 @@ Reply StateMachine::ApplyOne(const Command& c, int64_t slot) {
     }
     snapshot_.sessions.erase(oldest);
   }
-  return r;
 }
 
 std::optional<int64_t> StateMachine::Get(const std::string& key) const {
@@ -117,6 +143,13 @@ uint64_t StateMachine::Checksum() const {
     Mix(&h, static_cast<uint64_t>(s.last_seq));
     Mix(&h, static_cast<uint64_t>(s.last_reply.status));
     Mix(&h, static_cast<uint64_t>(s.last_reply.value.value_or(-7777)));
+  }
+  for (const auto* list : {&snapshot_.members.voters, &snapshot_.members.learners}) {
+    Mix(&h, list->size());
+    for (const Member& m : *list) {
+      Mix(&h, static_cast<uint64_t>(m.id.value));
+      Mix(&h, static_cast<uint64_t>(m.incarnation));
+    }
   }
   // Keep it positive as an int64 so it travels in Command::value unchanged.
   return h & 0x7fffffffffffffffULL;

@@ -50,6 +50,11 @@ enum class OpKind : uint8_t {
   // Internal: the Chubby-style consistency check. `from` is a slot, `value`
   // the checksum of the applied state right after that slot (client_id 0).
   kChecksum,
+  // A membership change (target/core/README.md, "Membership"): `key` names
+  // the change ("learner", "promote", "remove", "pin"), `value` is the node
+  // id, `from` the incarnation ("learner", "pin"; 0: not known yet). From an
+  // administrator (client_id > 0) or the leader itself (client_id 0, "pin").
+  kConfig,
 };
 
 // A client command. (client_id, seq) identifies it for exactly-once
@@ -101,12 +106,52 @@ struct Session {
   bool operator==(const Session&) const = default;
 };
 
-// The applied state at `slot`: registers and client sessions. Slot{0} is the
-// empty initial state.
+// A member of the cluster: a node id and the incarnation of its disk. A
+// node's incarnation is drawn anew whenever it starts on storage that is not
+// the one it had (a new or wiped disk), so a vote of a node that forgot its
+// promises never passes for one of the node that made them. Incarnation 0
+// means "not pinned yet" (the bootstrap membership lists ids only); the
+// leader pins every member to the incarnation it hears from (a "pin" change).
+struct Member {
+  NodeId id;
+  int64_t incarnation = 0;
+  bool operator==(const Member&) const = default;
+};
+
+// The configuration of the replicated register: voters (their promises and
+// acceptances make quorums) and learners (they receive every value, vote in
+// nothing). Both in id order, disjoint. Part of the replicated state: a
+// change is a kConfig command chosen in the log, in effect from the next slot.
+struct Membership {
+  std::vector<Member> voters;
+  std::vector<Member> learners;
+  const Member* Find(NodeId id) const;
+  bool IsVoter(NodeId id) const;
+  // True when a message of `id` at `incarnation` is a vote of a voter: the
+  // member is a voter, pinned to that incarnation or not pinned yet.
+  bool Counts(NodeId id, int64_t incarnation) const;
+  bool empty() const { return voters.empty() && learners.empty(); }
+  bool operator==(const Membership&) const = default;
+};
+
+// Applies one kConfig command to `members`. Returns "" on success, else why
+// the change is refused (then `members` is unchanged). Deterministic: every
+// replica decides the same. Each change moves at most one voter: "learner"
+// adds a non-member as learner, "promote" makes a learner a voter, "remove"
+// drops a member (never the last voter), "pin" sets the incarnation of a
+// member that has none.
+std::string ApplyMemberChange(const Command& change, Membership* members);
+std::string ToString(const Membership& members);
+
+// The applied state at `slot`: registers, client sessions and the membership.
+// Slot{0} is the empty initial state. An empty membership (snapshots written
+// before membership changes existed, and the initial state) stands for the
+// bootstrap membership, Config::nodes.
 struct Snapshot {
   Slot slot;
   std::map<std::string, int64_t> registers;
   std::map<int64_t, Session> sessions;
+  Membership members;
   bool operator==(const Snapshot&) const = default;
 };
 
@@ -216,6 +261,7 @@ struct Message {
   NodeId from;
   NodeId to;
   MessageBody body;
+  int64_t incarnation = 0;  // the sender's (Config::incarnation)
 };
 
 // A slot newly learned chosen at this node (for the simulator's agreement check).
@@ -242,12 +288,26 @@ struct Bugs {
   bool majority_off_by_one = false;   // quorum of n/2
   bool count_duplicate_acks = false;  // a repeated reply counts twice
   bool stale_lease_read = false;      // lease ignores clock drift
+  // Membership changes (target/core/README.md, "Membership"):
+  bool config_before_chosen = false;  // leader counts in a change as soon as it proposes it
+  bool phase1_one_config = false;     // phase 1 checks only the candidate's own membership
+  bool wiped_node_votes = false;      // incarnations ignored: a wiped node votes at once
 };
 
 struct Config {
   NodeId self;
-  std::vector<NodeId> nodes;  // every member, including self; distinct
-  uint64_t seed = 1;          // the only source of randomness
+  // The bootstrap membership: the voters at the cluster's creation, distinct.
+  // Later memberships are chosen in the log (Membership); a node added later
+  // need not be listed here.
+  std::vector<NodeId> nodes;
+  // This node's disk incarnation (> 0), kept beside the data by the driver
+  // and drawn anew when the node starts on a new or wiped disk.
+  int64_t incarnation = 1;
+  // True when this disk is not the node's first (wiped, replaced): the node
+  // may have forgotten promises, so it neither promises nor accepts until the
+  // chosen membership pins it at this incarnation (it was re-added).
+  bool joining = false;
+  uint64_t seed = 1;  // the only source of randomness
 
   int heartbeat_ticks = 2;
   int election_timeout_ticks = 10;  // randomized in [this, 2 * this)

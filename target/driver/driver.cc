@@ -1,5 +1,6 @@
 #include "target/driver/driver.h"
 
+#include <random>
 #include <variant>
 
 #include "base/check.h"
@@ -23,6 +24,7 @@ Result<std::unique_ptr<Driver>> Driver::Open(DriverOptions options, core::Config
   d->node_id_ = config.self.value;
   CHAOS_RETURN_IF_ERROR(d->Recover());
   d->wal_->set_skip_fsync_for_bug(config.bugs.no_fsync);
+  config.incarnation = d->incarnation_;
   d->core_ = std::make_unique<core::Core>(std::move(config), d->mirror_);
   return d;
 }
@@ -51,6 +53,8 @@ Status Driver::CheckIdentity() {
                                 std::to_string(id.node_id()) + ", not node " +
                                 std::to_string(node_id_));
     }
+    // Version 1 identities predate incarnations: the node's first disk.
+    incarnation_ = id.incarnation() > 0 ? id.incarnation() : 1;
     return Status::Ok();
   }
   for (const char* sub : {"wal", "snap"}) {
@@ -65,6 +69,14 @@ Status Driver::CheckIdentity() {
   peer_api::Identity id;
   id.set_cluster_id(options_.cluster_id);
   id.set_node_id(node_id_);
+  // A new data directory is a new incarnation (core::Config::incarnation).
+  incarnation_ = options_.new_incarnation;
+  if (incarnation_ <= 0) {
+    std::random_device entropy;
+    incarnation_ = static_cast<int64_t>(((uint64_t{entropy()} << 32) | entropy()) >> 2) + 2;
+  }
+  id.set_incarnation(incarnation_);
+  Info(path + ": new data directory, incarnation " + std::to_string(incarnation_));
   return storage::WriteFileAtomically(env, path,
                                       storage::Seal(kIdentityMagic, 0, id.SerializeAsString()));
 }
@@ -113,7 +125,8 @@ Status Driver::Recover() {
     mirror_.Apply(*record);
     ++replayed;
   }
-  Info("recovered: promised " + core::ToString(mirror_.promised) + ", snapshot slot " +
+  Info("recovered: incarnation " + std::to_string(incarnation_) + ", promised " +
+       core::ToString(mirror_.promised) + ", snapshot slot " +
        std::to_string(mirror_.snapshot.slot.value) + ", " + std::to_string(replayed) +
        " WAL records replayed");
   return Status::Ok();

@@ -12,7 +12,8 @@
 // time), a Transport (peer messages, this node's own acceptor included) and
 // a ReplySink (client replies), and optionally an Observer and a Log.
 //
-// Recovery (Open): checks IDENTITY (cluster and node id), loads the newest
+// Recovery (Open): checks IDENTITY (cluster and node id; the disk's
+// incarnation, which becomes core::Config::incarnation), loads the newest
 // snapshot, replays the WAL after it (cutting a torn tail), and starts the
 // core from that state. A directory of another cluster or node, or damaged
 // synced data, is an error naming the file.
@@ -141,6 +142,11 @@ struct DriverOptions {
   // the core takes.
   uint64_t snapshot_wal_bytes = 4ull << 20;
   uint64_t wal_segment_bytes = 8ull << 20;
+  // The incarnation written into the IDENTITY of a new (empty) data
+  // directory; 0 draws one at random, greater than 1 (incarnation 1 is a
+  // format version 1 identity). A directory that has an IDENTITY keeps its
+  // own.
+  int64_t new_incarnation = 0;
   DriverBugs bugs;
 };
 
@@ -148,7 +154,7 @@ class Driver {
  public:
   // Recovers the data directory and starts the core from what it holds.
   // `config.self` is this node's id; `config.bugs.no_fsync` makes the WAL
-  // skip its fsyncs.
+  // skip its fsyncs; `config.incarnation` is replaced by the one in IDENTITY.
   static Result<std::unique_ptr<Driver>> Open(DriverOptions options, core::Config config,
                                               DriverEnv env);
   ~Driver();
@@ -166,6 +172,8 @@ class Driver {
   Status Sync();
 
   const core::Core& core() const { return *core_; }
+  // The incarnation of the data directory (IDENTITY).
+  int64_t incarnation() const { return incarnation_; }
   // True when the last Ready that Process() performed was synced before its
   // messages and replies left (a simulated slow disk delays exactly those).
   bool last_batch_synced() const { return last_batch_synced_; }
@@ -190,6 +198,7 @@ class Driver {
   DriverOptions options_;
   DriverEnv env_;
   int node_id_ = -1;
+  int64_t incarnation_ = 1;
   std::unique_ptr<storage::Wal> wal_;
   std::unique_ptr<storage::SnapshotStore> snapshots_;
   std::unique_ptr<core::Core> core_;

@@ -51,6 +51,16 @@ void Put(const core::Snapshot& s, pb::Snapshot* out) {
     Put(session.last_reply, x->mutable_last_reply());
     x->set_last_slot(session.last_slot);
   }
+  for (const core::Member& m : s.members.voters) {
+    auto* x = out->add_voters();
+    x->set_node(m.id.value);
+    x->set_incarnation(m.incarnation);
+  }
+  for (const core::Member& m : s.members.learners) {
+    auto* x = out->add_learners();
+    x->set_node(m.id.value);
+    x->set_incarnation(m.incarnation);
+  }
 }
 void Put(const core::PromiseEntry& e, pb::PromiseEntry* out) {
   out->set_slot(e.slot.value);
@@ -86,7 +96,7 @@ struct Decoder {
     core::Command out;
     out.client_id = c.client_id();
     out.seq = c.seq();
-    if (c.op() < 0 || c.op() > static_cast<int32_t>(core::OpKind::kChecksum)) {
+    if (c.op() < 0 || c.op() > static_cast<int32_t>(core::OpKind::kConfig)) {
       Fail("op kind " + std::to_string(c.op()));
     }
     out.op = static_cast<core::OpKind>(c.op());
@@ -126,6 +136,16 @@ struct Decoder {
       session.last_slot = x.last_slot();
       out.sessions[x.client_id()] = session;
     }
+    auto members = [this](const auto& in, std::vector<core::Member>* list) {
+      for (const auto& x : in) {
+        list->push_back(core::Member{Node(x.node(), false), x.incarnation()});
+        if (list->size() > 1 && !(list->at(list->size() - 2).id < list->back().id)) {
+          Fail("members out of order");
+        }
+      }
+    };
+    members(s.voters(), &out.members.voters);
+    members(s.learners(), &out.members.learners);
     return out;
   }
   core::PromiseEntry Get(const pb::PromiseEntry& e) {
@@ -151,6 +171,7 @@ struct Decoder {
 void EncodeMessage(const core::Message& m, pb::PeerMessage* out) {
   out->set_from(m.from.value);
   out->set_to(m.to.value);
+  out->set_incarnation(m.incarnation);
   std::visit(
       [out](const auto& b) {
         using T = std::decay_t<decltype(b)>;
@@ -215,6 +236,7 @@ Result<core::Message> DecodeMessage(const pb::PeerMessage& in, int cluster_size)
   core::Message m;
   m.from = d.Node(in.from(), false);
   m.to = d.Node(in.to(), false);
+  m.incarnation = in.incarnation();
   switch (in.body_case()) {
     case pb::PeerMessage::kPreVote: {
       core::PreVote v;

@@ -268,7 +268,9 @@ struct Node::Impl final : public api::Client::Service,
   std::unique_ptr<grpc::Server> server;
   std::vector<std::unique_ptr<PeerSender>> senders;  // index = node id; null for self
 
-  std::mutex mu;  // guards inputs and stopping
+  std::mutex mu;  // guards inputs, stopping and the published membership
+  core::Membership published_members;
+  int64_t published_members_slot = 0;
   std::condition_variable cv;
   std::deque<Input> inputs;
   bool stopping = false;
@@ -437,7 +439,8 @@ struct Node::Impl final : public api::Client::Service,
         break;
       case core::ReplyStatus::kFail:
         reply->set_status(api::Reply::FAILED);
-        reply->set_detail("cas mismatch");
+        reply->set_detail(command.op == core::OpKind::kConfig ? "membership change refused"
+                                                              : "cas mismatch");
         break;
       case core::ReplyStatus::kNotLeader:
         reply->set_status(api::Reply::NOT_LEADER);
@@ -477,6 +480,41 @@ struct Node::Impl final : public api::Client::Service,
     return Handle(context, req->client_id(), req->seq(), req->key(), req->ByteSizeLong(), c, reply);
   }
 
+  grpc::Status Members(grpc::ServerContext*, const api::MembersRequest*,
+                       api::MembersReply* reply) override {
+    std::lock_guard lock(mu);
+    for (const auto& [list, out] :
+         {std::pair{&published_members.voters, reply->mutable_voters()},
+          std::pair{&published_members.learners, reply->mutable_learners()}}) {
+      for (const core::Member& m : *list) {
+        auto* x = out->Add();
+        x->set_node(m.id.value);
+        x->set_incarnation(m.incarnation);
+      }
+    }
+    reply->set_node(options.id);
+    reply->set_slot(published_members_slot);
+    return grpc::Status::OK;
+  }
+  grpc::Status ChangeMembers(grpc::ServerContext* context, const api::ChangeMembersRequest* req,
+                             api::Reply* reply) override {
+    const std::string& kind = req->kind();
+    if (kind != "learner" && kind != "promote" && kind != "remove" && kind != "pin") {
+      return Refuse(grpc::StatusCode::INVALID_ARGUMENT,
+                    "kind must be learner, promote, remove or pin, got '" + kind + "'");
+    }
+    if (req->node() < 0 || static_cast<size_t>(req->node()) >= options.peers.size()) {
+      return Refuse(grpc::StatusCode::INVALID_ARGUMENT,
+                    "node " + std::to_string(req->node()) + " is not one of the " +
+                        std::to_string(options.peers.size()) + " configured peers");
+    }
+    core::Command c;
+    c.op = core::OpKind::kConfig;
+    c.value = req->node();
+    c.from = req->incarnation();
+    return Handle(context, req->client_id(), req->seq(), kind, req->ByteSizeLong(), c, reply);
+  }
+
   grpc::Status Send(grpc::ServerContext*, grpc::ServerReader<pb::PeerBatch>* reader,
                     pb::SendAck*) override {
     pb::PeerBatch batch;
@@ -502,6 +540,19 @@ struct Node::Impl final : public api::Client::Service,
   }
 
   // --- the event loop -------------------------------------------------------------
+
+  // Logs every membership the node applies and publishes it for Members.
+  void ObserveMembers() {
+    const core::Membership& now = core->members();
+    {
+      std::lock_guard lock(mu);
+      published_members_slot = core->applied().value;
+      if (now == published_members) return;
+      published_members = now;
+    }
+    log.Info("membership: " + core::ToString(now) + " (applied through slot " +
+             std::to_string(published_members_slot) + ")");
+  }
 
   void ObserveRole() {
     core::Role role = core->role();
@@ -678,6 +729,7 @@ struct Node::Impl final : public api::Client::Service,
         std::_Exit(71);
       }
       ObserveRole();
+      ObserveMembers();
       if (core->chosen_prefix().value > last_chosen.value + 1000 && !core->is_leader()) {
         log.Info("caught up from slot " + std::to_string(last_chosen.value) + " to " +
                  std::to_string(core->chosen_prefix().value));

@@ -45,7 +45,13 @@ const char* const kBugNames[] = {"no-fsync",
                                  "stale-lease-read",
                                  "lazy-accept",
                                  "early-ack",
+                                 "config-before-chosen",
+                                 "phase1-one-config",
+                                 "wiped-node-votes",
                                  nullptr};
+
+// The client id of the simulated administrator that changes the membership.
+constexpr int64_t kAdminClient = 1'000'000;
 
 enum class EventKind : uint8_t {
   kTick,
@@ -58,9 +64,10 @@ enum class EventKind : uint8_t {
   kRestart,
   kBackgroundSync,
   kHeal,
-  kResume,    // a paused node continues (token: its epoch)
-  kScenario,  // the next step of the scripted fault scenario (token: its generation)
-  kSlowDisk,  // a node's disk turns slow for a while (SimOptions::slow_disk)
+  kResume,      // a paused node continues (token: its epoch)
+  kScenario,    // the next step of the scripted fault scenario (token: its generation)
+  kSlowDisk,    // a node's disk turns slow for a while (SimOptions::slow_disk)
+  kMembership,  // the administrator changes the membership (SimOptions::membership)
 };
 
 struct Event {
@@ -125,6 +132,10 @@ struct SimNode {
   bool paused = false;
   int64_t paused_since_ns = 0;
   std::vector<Event> held;
+  // The disk's incarnation (core::Config::incarnation): a wipe draws the
+  // next one, and the node then starts as joining.
+  int64_t incarnation = 1;
+  bool joining = false;
   // A slow disk: until slow_until_ns every sync takes sync_ns.
   int64_t sync_ns = 0;
   int64_t slow_until_ns = 0;
@@ -189,7 +200,8 @@ class Simulation {
         bugs_(bugs.core),
         driver_bugs_(bugs.driver),
         rng_(options.seed),
-        disk_rng_(options.seed ^ 0xD15C5105ULL) {}
+        disk_rng_(options.seed ^ 0xD15C5105ULL),
+        member_rng_(options.seed ^ 0x3E3BE25ULL) {}
 
   SimResult Run();
 
@@ -222,7 +234,7 @@ class Simulation {
     return n.slow_until_ns > now_ && n.driver->last_batch_synced() ? n.sync_ns : 0;
   }
   core::Config NodeConfig(int node) const;
-  driver::DriverOptions NodeDriverOptions() const;
+  driver::DriverOptions NodeDriverOptions(int node) const;
   void StartNode(int node);
   void ScheduleTick(int node);
   void Process(int node);
@@ -250,6 +262,10 @@ class Simulation {
   // Faults.
   void InjectFault();
   void Crash(int node, int64_t restart_after_ns);
+  // Crash, lose the whole disk, restart later on an empty one (new incarnation).
+  void Wipe(int node, int64_t restart_after_ns);
+  void ChangeMembership();
+  void ProposeChange(int leader, Command c);
   void Heal();
   int LeaderCount() const;
   int Leader() const;  // the up leader with the highest ballot, or -1
@@ -268,7 +284,10 @@ class Simulation {
   core::Bugs bugs_;
   driver::DriverBugs driver_bugs_;
   std::mt19937_64 rng_;
-  std::mt19937_64 disk_rng_;  // the slow-disk windows only: without them rng_ draws as before
+  std::mt19937_64 disk_rng_;    // the slow-disk windows only: without them rng_ draws as before
+  std::mt19937_64 member_rng_;  // the membership changes only
+  int64_t admin_seq_ = 0;
+  int64_t disrupted_ns_ = 0;  // when the membership was last seen incomplete or changed
   core::ReadMode read_mode_ = core::ReadMode::kLog;
   std::priority_queue<Event, std::vector<Event>, EventLater> queue_;
   uint64_t next_seq_ = 0;
@@ -305,13 +324,15 @@ core::Config Simulation::NodeConfig(int node) const {
   c.tick_ns = kTickNs;
   c.max_clock_drift = kMaxDrift;
   c.bugs = bugs_;
+  c.incarnation = nodes_[node].incarnation;
+  c.joining = nodes_[node].joining;
   return c;
 }
 
 // Small WAL segments and frequent snapshot files, so that every run rolls
 // segments, writes snapshots and compacts the WAL, and recoveries start from
 // a snapshot file.
-driver::DriverOptions Simulation::NodeDriverOptions() const {
+driver::DriverOptions Simulation::NodeDriverOptions(int node) const {
   driver::DriverOptions o;
   o.data_dir = "data";
   o.cluster_id = "sim";
@@ -319,6 +340,7 @@ driver::DriverOptions Simulation::NodeDriverOptions() const {
   o.snapshot_wal_bytes = 8 << 10;
   o.wal_segment_bytes = 4 << 10;
   o.bugs = driver_bugs_;
+  o.new_incarnation = nodes_[node].incarnation;  // a wiped disk's IDENTITY gets the next one
   return o;
 }
 
@@ -327,7 +349,7 @@ void Simulation::StartNode(int node) {
   ++n.epoch;  // ticks scheduled for an earlier life of this node are void
   if (!n.env) n.env = std::make_unique<NodeEnv>(this, node);
   driver::DriverEnv env{n.disk.get(), n.env.get(), n.env.get(), n.env.get(), n.env.get(), nullptr};
-  auto opened = driver::Driver::Open(NodeDriverOptions(), NodeConfig(node), env);
+  auto opened = driver::Driver::Open(NodeDriverOptions(node), NodeConfig(node), env);
   if (!opened.ok()) {  // what a power loss left must always recover
     Fail("recovery: node " + std::to_string(node) + ": " + opened.status().ToString());
     n.up = false;
@@ -650,6 +672,119 @@ void Simulation::Crash(int node, int64_t restart_after_ns) {
   e.node = node;
   e.time_ns = now_ + restart_after_ns;
   Schedule(std::move(e));
+}
+
+void Simulation::Wipe(int node, int64_t restart_after_ns) {
+  SimNode& sn = nodes_[node];
+  if (!sn.up) return;
+  Crash(node, restart_after_ns);
+  sn.disk = std::make_unique<storage::MemEnv>();  // a new, empty disk
+  ++sn.incarnation;
+  sn.joining = true;
+  hash_ = Mix(hash_, 0xA3E5000ULL + static_cast<uint64_t>(node));
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms wipe n%d (incarnation %lld)\n", static_cast<double>(now_) / kMs,
+                 node, static_cast<long long>(sn.incarnation));
+  }
+}
+
+// The administrator, every 60-250 ms (drawn from member_rng_): first it
+// brings the membership back to every node as a voter at its current
+// incarnation (remove a wiped member, pinned or not yet, add it as a
+// learner, promote it), one change at a time; with all in, while faults are
+// on, it removes a node (the leader half the time) or wipes one (2 in 5
+// rounds each). Changes go to the leader (or are dropped when there is none:
+// the next round tries again), meanwhile the other faults go on: changes
+// meet partitions, crashes and leader changes.
+void Simulation::ChangeMembership() {
+  auto draw = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(member_rng_() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  Event next;
+  next.kind = EventKind::kMembership;
+  next.time_ns = now_ + draw(60, 250) * kMs;
+  if (next.time_ns < end_ns_) Schedule(std::move(next));
+  int leader = Leader();
+  if (leader < 0 || nodes_[leader].paused) return;
+  const core::Membership& m = nodes_[leader].core().members();
+  Command c;
+  c.client_id = kAdminClient;
+  c.op = core::OpKind::kConfig;
+  for (int x = 0; x < options_.nodes && c.key.empty(); ++x) {
+    const core::Member* found = m.Find(NodeId{x});
+    if (found == nullptr) {
+      c.key = "learner";
+      c.value = x;
+      c.from = nodes_[x].incarnation;
+    } else if (found->incarnation != 0 ? found->incarnation != nodes_[x].incarnation
+                                       : nodes_[x].joining) {
+      // Pinned at an older incarnation, or wiped before any pin: a joining
+      // node stands for nothing until it is re-added at its incarnation, so
+      // until then it is out, and another wipe could leave no majority.
+      c.key = "remove";
+      c.value = x;
+    } else if (!m.IsVoter(NodeId{x})) {
+      c.key = "promote";
+      c.value = x;
+    }
+  }
+  // One disruption at a time (a wipe while another voter is out could leave
+  // no majority that remembers): the last one must be over for 500 ms, long
+  // enough for a removal to be chosen or dropped with its leader.
+  if (!c.key.empty()) disrupted_ns_ = now_;
+  if (c.key.empty()) {
+    if (!faults_on_ || now_ - disrupted_ns_ < 500 * kMs) return;
+    // Nor while the leader has a change on its way (one it took over in
+    // phase 1 from an earlier leader included).
+    if (nodes_[leader].core().ConfigChangeInFlight()) return;
+    // The leader may not have applied a change another node has (a removal
+    // chosen by an earlier leader): a disruption then could leave a voter
+    // set with no majority that remembers, which no schedule recovers.
+    for (const SimNode& n : nodes_) {
+      if (!n.up) continue;
+      const core::Membership& seen = n.core().members();
+      for (int x = 0; x < options_.nodes; ++x) {
+        if (!seen.IsVoter(NodeId{x})) return;
+      }
+    }
+    disrupted_ns_ = now_;
+    int64_t roll = draw(0, 4);
+    int x = static_cast<int>(draw(0, options_.nodes - 1));
+    if (roll == 0) x = leader;
+    if (roll <= 1) {
+      c.key = "remove";
+      c.value = x;
+      // Half the time the administrator shrinks by two at once: the second
+      // removal comes while the first is in flight (refused, one change at
+      // a time; under --bug config-before-chosen both count at once).
+      if (options_.nodes >= 3 && draw(0, 1) == 0) {
+        int y = static_cast<int>(draw(0, options_.nodes - 1));
+        while (y == x || y == leader) y = (y + 1) % options_.nodes;
+        ProposeChange(leader, c);
+        if (!nodes_[leader].up) return;
+        c.value = y;
+      }
+    } else if (roll <= 3) {
+      Wipe(x, draw(20, 200) * kMs);
+      return;
+    } else {
+      return;
+    }
+  }
+  ProposeChange(leader, c);
+}
+
+void Simulation::ProposeChange(int leader, Command c) {
+  c.seq = ++admin_seq_;
+  hash_ = Mix(hash_, 0x3E3B0000ULL + static_cast<uint64_t>(c.value) * 8 +
+                         static_cast<uint64_t>(c.key.size()));
+  if (debug_) {
+    std::fprintf(stderr, "t=%.1fms membership: %s %lld at n%d (%s)\n",
+                 static_cast<double>(now_) / kMs, c.key.c_str(), static_cast<long long>(c.value),
+                 leader, core::ToString(nodes_[leader].core().members()).c_str());
+  }
+  nodes_[leader].driver->Propose(c);
+  Process(leader);
 }
 
 void Simulation::SetLink(int a, int b, bool up) {
@@ -1015,6 +1150,12 @@ SimResult Simulation::Run() {
     h.time_ns = heal_ns_;
     Schedule(std::move(h));
   }
+  if (options_.membership) {
+    Event c;
+    c.kind = EventKind::kMembership;
+    c.time_ns = 100 * kMs;
+    Schedule(std::move(c));
+  }
   if (options_.faults && options_.slow_disk) {
     Event d;
     d.kind = EventKind::kSlowDisk;
@@ -1118,6 +1259,9 @@ SimResult Simulation::Run() {
       case EventKind::kSlowDisk:
         if (faults_on_) SlowDisk();
         break;
+      case EventKind::kMembership:
+        ChangeMembership();
+        break;
     }
     if (!leader_after_heal && now_ >= heal_ns_ && LeaderCount() > 0) leader_after_heal = true;
   }
@@ -1196,6 +1340,12 @@ Result<SimBugs> ParseBug(const std::string& name) {
     b.count_duplicate_acks = true;
   } else if (name == "stale-lease-read") {
     b.stale_lease_read = true;
+  } else if (name == "config-before-chosen") {
+    b.config_before_chosen = true;
+  } else if (name == "phase1-one-config") {
+    b.phase1_one_config = true;
+  } else if (name == "wiped-node-votes") {
+    b.wiped_node_votes = true;
   } else {
     return InvalidArgument("unknown --bug '" + name + "'");
   }

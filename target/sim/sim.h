@@ -54,6 +54,11 @@ struct SimOptions {
   // the windows come from a stream of their own, so the seeds without it
   // replay as before, but with it every seed's schedule differs.
   bool slow_disk = false;
+  // Membership changes (target/core README "Membership"): an administrator
+  // removes nodes (the leader too), wipes disks and re-adds them, with its
+  // own random stream; after the faults it restores every node as a voter.
+  // On by default; off replays the schedules of before 2026-12-05.
+  bool membership = true;
 };
 
 struct SimResult {

@@ -11,7 +11,10 @@
 namespace chaos::storage {
 namespace {
 
-constexpr uint32_t kFormatVersion = 1;
+// Version 2 (2026-12-05): payloads may carry the cluster membership and the
+// disk incarnation (target/storage/FORMAT.md). Version 1 files are still read.
+constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatVersionOldest = 1;
 constexpr size_t kHeaderBytes = 32;  // magic 8, version 4, crc 4, lsn 8, length 8
 
 void PutLe(char* p, uint64_t v, int bytes) {
@@ -58,8 +61,10 @@ Result<Sealed> Unseal(std::string_view magic, const std::string& path, std::stri
     return IoError(path + ": not a " + std::string(magic) + " file (bad magic)");
   }
   uint64_t version = GetLe(data.data() + 8, 4);
-  if (version != kFormatVersion) {
-    return IoError(path + ": unsupported format version " + std::to_string(version));
+  if (version < kFormatVersionOldest || version > kFormatVersion) {
+    return IoError(path + ": unsupported format version " + std::to_string(version) +
+                   " (this build reads " + std::to_string(kFormatVersionOldest) + " to " +
+                   std::to_string(kFormatVersion) + ")");
   }
   uint64_t length = GetLe(data.data() + 24, 8);
   if (length != data.size() - kHeaderBytes) {
@@ -70,6 +75,7 @@ Result<Sealed> Unseal(std::string_view magic, const std::string& path, std::stri
   uint32_t actual = crc32c::Value(data.data() + 16, data.size() - 16);
   if (crc32c::Unmask(stored) != actual) return IoError(path + ": checksum mismatch (corrupted)");
   Sealed out;
+  out.version = static_cast<uint32_t>(version);
   out.lsn = GetLe(data.data() + 16, 8);
   out.payload.assign(data.data() + kHeaderBytes, length);
   return out;

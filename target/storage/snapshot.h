@@ -31,6 +31,7 @@ Status WriteFileAtomically(Env* env, const std::string& path, std::string_view c
 // Sealing: a checksummed frame around one payload. `magic` is exactly 8 bytes.
 std::string Seal(std::string_view magic, uint64_t lsn, std::string_view payload);
 struct Sealed {
+  uint32_t version = 0;  // the format version the file was written with
   uint64_t lsn = 0;
   std::string payload;
 };

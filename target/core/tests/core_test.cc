@@ -15,26 +15,70 @@ using testing::Read;
 using testing::TestCluster;
 using testing::Write;
 
+Membership Voters(std::initializer_list<int> ids) {
+  Membership m;
+  for (int id : ids) m.voters.push_back(Member{NodeId{id}, 0});
+  return m;
+}
+
 // Proves a quorum is a strict majority of distinct ids, and what each quorum bug changes.
 TEST(QuorumTest, MajorityOfDistinctIds) {
   Bugs none;
   EXPECT_EQ(QuorumCounter::QuorumSize(3, none), 2);
   EXPECT_EQ(QuorumCounter::QuorumSize(5, none), 3);
-  QuorumCounter q(5, &none);
-  EXPECT_FALSE(q.Add(NodeId{1}));
-  EXPECT_FALSE(q.Add(NodeId{1}));  // a repeated reply does not count
-  EXPECT_FALSE(q.Add(NodeId{2}));
-  EXPECT_TRUE(q.Add(NodeId{3}));
-  EXPECT_FALSE(q.Add(NodeId{4}));  // reached once only
+  QuorumCounter q(Voters({0, 1, 2, 3, 4}), &none);
+  EXPECT_FALSE(q.Add(NodeId{1}, 1));
+  EXPECT_FALSE(q.Add(NodeId{1}, 1));  // a repeated reply does not count
+  EXPECT_FALSE(q.Add(NodeId{2}, 1));
+  EXPECT_TRUE(q.Add(NodeId{3}, 1));
+  EXPECT_FALSE(q.Add(NodeId{4}, 1));  // reached once only
   Bugs dup;
   dup.count_duplicate_acks = true;
-  QuorumCounter d(5, &dup);
-  d.Add(NodeId{1});
-  d.Add(NodeId{1});
-  EXPECT_TRUE(d.Add(NodeId{1}));
+  QuorumCounter d(Voters({0, 1, 2, 3, 4}), &dup);
+  d.Add(NodeId{1}, 1);
+  d.Add(NodeId{1}, 1);
+  EXPECT_TRUE(d.Add(NodeId{1}, 1));
   Bugs off;
   off.majority_off_by_one = true;
   EXPECT_EQ(QuorumCounter::QuorumSize(3, off), 1);
+}
+
+// Proves only voters at their pinned incarnation count: not learners, not
+// non-members, not a wiped node's new incarnation (unless --bug wiped-node-votes).
+TEST(QuorumTest, OnlyVotersAtTheirIncarnationCount) {
+  Membership m = Voters({0, 1, 2});
+  m.voters[2].incarnation = 7;
+  m.learners.push_back(Member{NodeId{3}, 1});
+  Bugs none;
+  QuorumCounter q(m, &none);
+  EXPECT_FALSE(q.Add(NodeId{3}, 1));  // learner
+  EXPECT_FALSE(q.Add(NodeId{9}, 1));  // not a member
+  EXPECT_FALSE(q.Add(NodeId{2}, 8));  // wiped: a new incarnation
+  EXPECT_EQ(q.count(), 0);
+  EXPECT_FALSE(q.Add(NodeId{2}, 7));
+  EXPECT_TRUE(q.Add(NodeId{0}, 4));  // unpinned: any incarnation
+  Bugs wiped;
+  wiped.wiped_node_votes = true;
+  QuorumCounter w(m, &wiped);
+  EXPECT_FALSE(w.Add(NodeId{2}, 8));
+  EXPECT_TRUE(w.Add(NodeId{1}, 1));
+}
+
+// Proves each membership change moves at most one voter and refuses what does not apply.
+TEST(MembershipTest, OneVoterPerChange) {
+  Membership m = Voters({0, 1, 2});
+  EXPECT_EQ(ApplyMemberChange(testing::Change(1, 1, "learner", 3, 5), &m), "");
+  EXPECT_EQ(ToString(m), "voters=[0 1 2] learners=[3@5]");
+  EXPECT_NE(ApplyMemberChange(testing::Change(1, 2, "learner", 3), &m), "");
+  EXPECT_NE(ApplyMemberChange(testing::Change(1, 2, "promote", 2), &m), "");
+  EXPECT_EQ(ApplyMemberChange(testing::Change(1, 2, "promote", 3), &m), "");
+  EXPECT_EQ(ApplyMemberChange(testing::Change(1, 3, "remove", 0), &m), "");
+  EXPECT_EQ(ApplyMemberChange(testing::Change(1, 4, "pin", 1, 9), &m), "");
+  EXPECT_NE(ApplyMemberChange(testing::Change(1, 5, "pin", 1, 10), &m), "");  // pinned already
+  EXPECT_NE(ApplyMemberChange(testing::Change(1, 5, "grow", 1), &m), "");
+  EXPECT_EQ(ToString(m), "voters=[1@9 2 3@5] learners=[]");
+  Membership one = Voters({4});
+  EXPECT_NE(ApplyMemberChange(testing::Change(1, 1, "remove", 4), &one), "");  // last voter
 }
 
 // Proves the record fold keeps the promise, accepts and chosen values, and compacts behind a
@@ -248,6 +292,181 @@ TEST(CoreTest, ReadIndexReadsSkipTheLog) {
   ASSERT_EQ(c.replies().size(), 2u);
   EXPECT_EQ(c.replies()[1].value, 9);
   EXPECT_EQ(c.node(leader).chosen_prefix(), before);
+}
+
+// Runs `change` at the current leader until it is answered; returns its reply status.
+ReplyStatus ChangeMembers(TestCluster& c, const Command& change) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    int leader = c.ElectLeader();
+    if (leader < 0) continue;
+    c.replies().clear();
+    c.Propose(leader, change);
+    c.TickAll(6);
+    for (const Reply& r : c.replies()) {
+      if (r.client_id == change.client_id && r.seq == change.seq &&
+          r.status != ReplyStatus::kNotLeader) {
+        return r.status;
+      }
+    }
+  }
+  return ReplyStatus::kUnknown;
+}
+
+std::string MembersAt(TestCluster& c, int i) { return ToString(c.node(i).members()); }
+
+// Proves the leader pins every bootstrap member to the incarnation it hears from.
+TEST(MembershipTest, LeaderPinsIncarnations) {
+  TestCluster c(3);
+  ASSERT_GE(c.ElectLeader(), 0);
+  c.TickAll(6);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(MembersAt(c, i), "voters=[0@1 1@1 2@1] learners=[]");
+}
+
+// Proves a node outside the bootstrap membership joins as a learner that
+// catches up (it votes in nothing), is refused promotion while it lags, is
+// promoted once caught up, and then counts in quorums (4 voters: 3 needed).
+TEST(MembershipTest, AddLearnerCatchUpThenPromote) {
+  TestCluster c(3, Config{}, /*spares=*/1);
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  for (int s = 1; s <= 5; ++s) c.Propose(leader, Write(1, s, "x", s));
+  c.TickAll(4);
+  EXPECT_EQ(c.node(3).standing(), Standing::kNone);  // a spare starts joining
+  EXPECT_EQ(c.node(3).applied().value, 0);           // not a member: nobody sends it anything
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "learner", 3)), ReplyStatus::kOk);
+  c.TickAll(10);
+  EXPECT_EQ(c.node(3).standing(), Standing::kLearner);
+  EXPECT_EQ(c.node(3).state().Get("x"), 5);
+  EXPECT_EQ(MembersAt(c, 3), "voters=[0@1 1@1 2@1] learners=[3@1]");
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 2, "promote", 3)), ReplyStatus::kOk);
+  c.TickAll(6);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(MembersAt(c, i), "voters=[0@1 1@1 2@1 3@1] learners=[]") << "node " << i;
+  }
+  EXPECT_EQ(c.node(3).standing(), Standing::kVoter);
+  // Two of the original three down: 2 of 4 voters are no quorum.
+  leader = c.ElectLeader();
+  int down = 0;
+  for (int i = 0; i < 3 && down < 2; ++i) {
+    if (i != leader) {
+      c.Crash(i);
+      ++down;
+    }
+  }
+  int64_t before = c.node(leader).chosen_prefix().value;
+  c.Propose(leader, Write(1, 6, "x", 6));
+  c.TickAll(3);
+  EXPECT_EQ(c.node(leader).chosen_prefix().value, before);
+  EXPECT_FALSE(c.agreement_violated());
+}
+
+// Proves a learner that lags is refused promotion (kFail), and a second change
+// is refused while one is in flight.
+TEST(MembershipTest, PromotionNeedsCatchUpAndOneChangeAtATime) {
+  TestCluster c(3, Config{}, 1);
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  c.TickAll(4);
+  c.Isolate(3);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "learner", 3)), ReplyStatus::kOk);
+  for (int s = 1; s <= 80; ++s) c.Propose(c.ElectLeader(), Write(1, s, "x", s));
+  c.TickAll(10);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 2, "promote", 3)), ReplyStatus::kFail);
+  leader = c.ElectLeader();
+  c.replies().clear();
+  c.Propose(leader, testing::Change(9, 3, "remove", 3));
+  c.Propose(leader, testing::Change(8, 1, "remove", 2));  // while the first is in flight
+  ASSERT_GE(c.replies().size(), 1u);
+  EXPECT_EQ(c.replies()[0].client_id, 8);
+  EXPECT_EQ(c.replies()[0].status, ReplyStatus::kFail);
+}
+
+// Proves removing the leader: the change is chosen, the old leader steps down
+// and never campaigns again, the rest elect a leader and keep choosing.
+TEST(MembershipTest, RemoveTheLeader) {
+  TestCluster c(3);
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  c.TickAll(4);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "remove", leader)), ReplyStatus::kOk);
+  c.TickAll(60);
+  EXPECT_FALSE(c.node(leader).is_leader());
+  EXPECT_EQ(c.node(leader).standing(), Standing::kOutside);
+  int next = c.ElectLeader();
+  ASSERT_GE(next, 0);
+  ASSERT_NE(next, leader);
+  c.Propose(next, Write(1, 1, "y", 7));
+  c.TickAll(4);
+  for (int i = 0; i < 3; ++i) {
+    if (i != leader) {
+      EXPECT_EQ(c.node(i).state().Get("y"), 7) << "node " << i;
+    }
+  }
+  EXPECT_FALSE(c.node(leader).state().Get("y").has_value());  // no longer told anything
+  EXPECT_FALSE(c.agreement_violated());
+}
+
+// Proves replacing a node (learner, promote, remove) and that the membership
+// survives restarts of every node (it is in the log and in snapshots).
+TEST(MembershipTest, ReplaceAndRestart) {
+  Config base;
+  base.snapshot_interval_slots = 4;
+  TestCluster c(3, base, 1);
+  ASSERT_GE(c.ElectLeader(), 0);
+  c.TickAll(4);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "learner", 3)), ReplyStatus::kOk);
+  c.TickAll(6);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 2, "promote", 3)), ReplyStatus::kOk);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 3, "remove", 1)), ReplyStatus::kOk);
+  c.TickAll(6);
+  std::string want = "voters=[0@1 2@1 3@1] learners=[]";
+  for (int i : {0, 2, 3}) EXPECT_EQ(MembersAt(c, i), want) << "node " << i;
+  for (int i = 0; i < 4; ++i) c.Crash(i);
+  for (int i = 0; i < 4; ++i) c.Start(i);
+  for (int i : {0, 2, 3}) EXPECT_EQ(MembersAt(c, i), want) << "node " << i << " after restart";
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  EXPECT_NE(leader, 1);
+  c.Propose(leader, Write(1, 1, "z", 3));
+  c.TickAll(4);
+  EXPECT_EQ(c.node(3).state().Get("z"), 3);
+}
+
+// Proves amnesia safety: a wiped node (new incarnation) refuses to promise or
+// accept, even when asked directly, until a membership change re-adds it at
+// its new incarnation; then it votes again.
+TEST(MembershipTest, WipedNodeRefusesUntilReAdded) {
+  TestCluster c(3);
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  c.Propose(leader, Write(1, 1, "x", 1));
+  c.TickAll(6);
+  int wiped = (leader + 1) % 3;
+  c.Wipe(wiped);
+  // Even before it learns the membership: a wiped disk under an unpinned
+  // bootstrap entry stands for nothing.
+  EXPECT_EQ(c.node(wiped).standing(), Standing::kNone);
+  c.TickAll(6);  // heartbeats: it catches up, learns it is pinned at incarnation 1
+  EXPECT_EQ(c.node(wiped).state().Get("x"), 1);
+  EXPECT_EQ(c.node(wiped).standing(), Standing::kNone);
+  NodeId asker{(leader + 2) % 3};
+  Ballot high{1000, asker};
+  c.node(wiped).Step(Message{asker, NodeId{wiped}, Prepare{high, Slot{1}}, 1});
+  c.node(wiped).Step(Message{asker, NodeId{wiped}, Accept{high, Slot{99}, Batch{}, Slot{1}}, 1});
+  Ready r = c.node(wiped).TakeReady();
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_FALSE(std::get<Promise>(r.messages[0].body).ok);
+  EXPECT_FALSE(std::get<Accepted>(r.messages[1].body).ok);
+  for (const Record& rec : r.records) EXPECT_FALSE(std::holds_alternative<AcceptRecord>(rec));
+  // Re-added at its new incarnation: remove, learner, promote.
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 1, "remove", wiped)), ReplyStatus::kOk);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 2, "learner", wiped, c.incarnation(wiped))),
+            ReplyStatus::kOk);
+  c.TickAll(6);
+  EXPECT_EQ(ChangeMembers(c, testing::Change(9, 3, "promote", wiped)), ReplyStatus::kOk);
+  c.TickAll(6);
+  EXPECT_EQ(c.node(wiped).standing(), Standing::kVoter);
+  EXPECT_FALSE(c.agreement_violated());
 }
 
 // Proves an isolated leader steps down (check quorum) and cannot serve read-index reads.

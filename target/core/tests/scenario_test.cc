@@ -3,10 +3,12 @@
 // ("> command") each followed by the output it must produce. Run with
 // CHAOS_REWRITE=1 to rewrite the expected output after reviewing a change.
 //
-// Commands: cluster N [snapshot=S] [read=log|read-index|lease]; campaign I;
+// Commands: cluster N [snapshot=S] [read=log|read-index|lease] [spares=K]; campaign I;
 // deliver [COUNT]; settle COUNT (tick + deliver all, silently); drop-to I (drops queued messages to
 // I); isolate I; heal; crash I; restart I; tick [COUNT]; write I CLIENT SEQ KEY VALUE; read I
-// CLIENT SEQ KEY; now I NS; status; replies.
+// CLIENT SEQ KEY; now I NS; status; replies; change I CLIENT SEQ KIND NODE [INCARNATION]
+// (a membership change proposed at I); wipe I (crash, empty disk, new incarnation); members
+// (each node's standing and membership).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -69,15 +71,17 @@ class Script {
       int n = 3;
       in >> n;
       Config base;
+      int spares = 0;
       std::string opt;
       while (in >> opt) {
+        if (opt.rfind("spares=", 0) == 0) spares = std::stoi(opt.substr(7));
         if (opt.rfind("snapshot=", 0) == 0)
           base.snapshot_interval_slots = std::stoll(opt.substr(9));
         if (opt == "read=lease") base.read_mode = ReadMode::kLease;
         if (opt == "read=read-index") base.read_mode = ReadMode::kReadIndex;
       }
       base.max_clock_drift = 0.1;
-      cluster_ = std::make_unique<TestCluster>(n, base);
+      cluster_ = std::make_unique<TestCluster>(n, base, spares);
     } else if (cmd == "campaign") {
       int i;
       in >> i;
@@ -137,6 +141,28 @@ class Script {
       in >> i >> client >> seq >> key;
       if (cmd == "write") in >> value;
       c().Propose(i, cmd == "write" ? Write(client, seq, key, value) : Read(client, seq, key));
+    } else if (cmd == "change") {
+      int i;
+      int64_t client, seq, incarnation = 0;
+      std::string kind;
+      int node;
+      in >> i >> client >> seq >> kind >> node;
+      in >> incarnation;
+      c().Propose(i, testing::Change(client, seq, kind, node, incarnation));
+    } else if (cmd == "wipe") {
+      int i;
+      in >> i;
+      c().Wipe(i);
+    } else if (cmd == "members") {
+      for (int i = 0; i < c().size(); ++i) {
+        if (!c().up(i)) {
+          out << "n" << i << " down\n";
+          continue;
+        }
+        Core& n = c().node(i);
+        out << "n" << i << "@" << c().incarnation(i) << " " << StandingName(n.standing()) << " "
+            << ToString(n.members()) << "\n";
+      }
     } else if (cmd == "now") {
       int i;
       int64_t ns;

@@ -1,7 +1,8 @@
-// A tiny in-memory driver for tests: N cores, a FIFO network that the test
-// controls (deliver, drop, isolate), synced storage per node, and the client
-// replies seen. It follows the driver contract of target/core/README.md:
-// persist records, then send messages, then deliver replies.
+// A tiny in-memory driver for tests: N cores (plus spare nodes outside the
+// bootstrap membership), a FIFO network that the test controls (deliver,
+// drop, isolate), synced storage per node with an incarnation beside it
+// (wiping a disk draws a new one), and the client replies seen. It follows the driver contract of
+// target/core/README.md: persist records, then send messages, then deliver replies.
 #pragma once
 
 #include <deque>
@@ -17,11 +18,16 @@ namespace chaos::core::testing {
 
 class TestCluster {
  public:
-  explicit TestCluster(int n, Config base = Config{}) : base_(std::move(base)) {
+  explicit TestCluster(int n, Config base = Config{}, int spares = 0) : base_(std::move(base)) {
     for (int i = 0; i < n; ++i) base_.nodes.push_back(NodeId{i});
-    disks_.resize(static_cast<size_t>(n));
-    cores_.resize(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) Start(i);
+    int all = n + spares;
+    disks_.resize(static_cast<size_t>(all));
+    cores_.resize(static_cast<size_t>(all));
+    incarnations_.assign(static_cast<size_t>(all), 1);
+    // A spare's disk is not one the bootstrap membership counted on.
+    joining_.assign(static_cast<size_t>(all), false);
+    for (int i = n; i < all; ++i) joining_[static_cast<size_t>(i)] = true;
+    for (int i = 0; i < all; ++i) Start(i);
   }
 
   Core& node(int i) { return *cores_[static_cast<size_t>(i)]; }
@@ -33,10 +39,21 @@ class TestCluster {
     Config c = base_;
     c.self = NodeId{i};
     c.seed = base_.seed + static_cast<uint64_t>(i);
+    c.incarnation = incarnations_[static_cast<size_t>(i)];
+    c.joining = joining_[static_cast<size_t>(i)];
     cores_[static_cast<size_t>(i)] = std::make_unique<Core>(c, disks_[static_cast<size_t>(i)]);
     Drain(i);
   }
   void Crash(int i) { cores_[static_cast<size_t>(i)].reset(); }
+  // Crashes node i, loses its disk and restarts it on an empty one.
+  void Wipe(int i) {
+    Crash(i);
+    disks_[static_cast<size_t>(i)] = PersistentState{};
+    ++incarnations_[static_cast<size_t>(i)];
+    joining_[static_cast<size_t>(i)] = true;
+    Start(i);
+  }
+  int64_t incarnation(int i) const { return incarnations_[static_cast<size_t>(i)]; }
 
   // Moves node i's Ready into storage, the network and the reply list.
   void Drain(int i) {
@@ -112,6 +129,8 @@ class TestCluster {
   Config base_;
   std::vector<PersistentState> disks_;
   std::vector<std::unique_ptr<Core>> cores_;
+  std::vector<int64_t> incarnations_;
+  std::vector<bool> joining_;
   std::deque<Message> network_;
   std::set<int> isolated_;
   std::vector<Reply> replies_;
@@ -134,6 +153,18 @@ inline Command Read(int64_t client, int64_t seq, std::string key) {
   c.seq = seq;
   c.op = OpKind::kRead;
   c.key = std::move(key);
+  return c;
+}
+// A membership change: kind is "learner", "promote", "remove" or "pin".
+inline Command Change(int64_t client, int64_t seq, std::string kind, int node,
+                      int64_t incarnation = 0) {
+  Command c;
+  c.client_id = client;
+  c.seq = seq;
+  c.op = OpKind::kConfig;
+  c.key = std::move(kind);
+  c.value = node;
+  c.from = incarnation;
   return c;
 }
 inline Command Cas(int64_t client, int64_t seq, std::string key, int64_t from, int64_t to) {

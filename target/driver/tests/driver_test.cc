@@ -1,7 +1,8 @@
 // Tests of the driver on MemEnv: what it acknowledges survives a power loss,
 // its persist policy syncs exactly the batches with acceptor state, it writes
 // snapshot files and recovers from them, it refuses another node's directory,
-// and the lazy-accept canary loses an acknowledged write.
+// it keeps the disk's incarnation in IDENTITY, and the lazy-accept canary loses an acknowledged
+// write.
 #include "target/driver/driver.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +22,10 @@ class OneNode : public Clock, public Transport, public ReplySink {
     options_.cluster_id = "test";
   }
   int64_t LeaseNowNs() override { return now_ns_; }
-  void Send(const core::Message& m) override { inbox_.push_back(m); }
+  void Send(const core::Message& m) override {
+    sent_incarnations_.push_back(m.incarnation);
+    inbox_.push_back(m);
+  }
   void Deliver(const core::Reply& r) override { replies_.push_back(r); }
 
   Status Open(int node_id = 0, int cluster_size = 1) {
@@ -95,6 +99,7 @@ class OneNode : public Clock, public Transport, public ReplySink {
   DriverOptions options_;
   std::unique_ptr<Driver> driver_;
   std::deque<core::Message> inbox_;
+  std::vector<int64_t> sent_incarnations_;
   std::vector<core::Reply> replies_;
   int64_t now_ns_ = 1'000'000'000;
 };
@@ -192,6 +197,31 @@ TEST(DriverTest, RefusesAnotherNodesDirectory) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("data/IDENTITY"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("belongs to node 0"), std::string::npos) << s.ToString();
+}
+
+// Proves the incarnation comes from IDENTITY: a new directory draws one
+// (> 1, or DriverOptions::new_incarnation), a recovery keeps it, a wiped
+// disk gets a new one, and the core's messages carry it.
+TEST(DriverTest, IncarnationLivesInIdentity) {
+  OneNode n;
+  ASSERT_TRUE(n.Open().ok());
+  int64_t drawn = n.driver_->incarnation();
+  EXPECT_GT(drawn, 1);
+  n.ElectSelf();
+  ASSERT_FALSE(n.sent_incarnations_.empty());
+  for (int64_t inc : n.sent_incarnations_) EXPECT_EQ(inc, drawn);
+  n.PowerLoss();
+  ASSERT_TRUE(n.Open().ok());
+  EXPECT_EQ(n.driver_->incarnation(), drawn);
+
+  OneNode wiped;
+  wiped.options_.new_incarnation = 7;
+  ASSERT_TRUE(wiped.Open().ok());
+  EXPECT_EQ(wiped.driver_->incarnation(), 7);
+  wiped.PowerLoss();
+  wiped.options_.new_incarnation = 8;  // only a new directory takes it
+  ASSERT_TRUE(wiped.Open().ok());
+  EXPECT_EQ(wiped.driver_->incarnation(), 7);
 }
 
 }  // namespace

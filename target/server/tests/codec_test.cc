@@ -10,6 +10,7 @@ core::Batch SampleBatch() {
   b.commands.push_back(core::Command{7, 3, core::OpKind::kCas, "k", 0, 1, 2});
   b.commands.push_back(core::Command{8, 1, core::OpKind::kWrite, "other", -5, 0, 0});
   b.commands.push_back(core::Command{9, 2, core::OpKind::kWrite, "k", 3, 0, 0, /*retry=*/true});
+  b.commands.push_back(core::Command{0, 0, core::OpKind::kConfig, "pin", 2, 77, 0});
   return b;
 }
 
@@ -22,6 +23,8 @@ core::Snapshot SampleSnapshot() {
   session.last_reply = core::Reply{9, 4, core::ReplyStatus::kFail, std::nullopt, core::NodeId{}};
   session.last_slot = 11;
   s.sessions[9] = session;
+  s.members.voters = {core::Member{core::NodeId{0}, 0}, core::Member{core::NodeId{2}, 77}};
+  s.members.learners = {core::Member{core::NodeId{1}, 5}};
   return s;
 }
 
@@ -50,7 +53,7 @@ TEST(Codec, EveryMessageRoundTrips) {
       core::InstallSnapshot{b, SampleSnapshot()},
   };
   for (const auto& body : bodies) {
-    core::Message m{core::NodeId{0}, core::NodeId{2}, body};
+    core::Message m{core::NodeId{0}, core::NodeId{2}, body, 123};
     peer_api::PeerMessage wire;
     EncodeMessage(m, &wire);
     auto back = DecodeMessage(wire, 3);
@@ -61,6 +64,7 @@ TEST(Codec, EveryMessageRoundTrips) {
   // Spot-check decoded values, not just re-encoding.
   peer_api::PeerMessage wire;
   EncodeMessage(core::Message{core::NodeId{0}, core::NodeId{1}, bodies[3]}, &wire);
+  EXPECT_EQ(DecodeMessage(wire, 3)->incarnation, 0);
   auto p = std::get<core::Promise>(DecodeMessage(wire, 3)->body);
   EXPECT_EQ(p.entries[0].batch, SampleBatch());
   EXPECT_EQ(*p.snapshot, SampleSnapshot());

@@ -21,6 +21,28 @@ TEST(Snapshot, WriteThenLatest) {
   EXPECT_EQ(env.ListDir("s")->size(), 1u);
 }
 
+// Proves the format version: files are sealed as version 2, version 1 files
+// (before membership changes) are still read, and a newer one is refused.
+TEST(Snapshot, FormatVersions) {
+  std::string v2 = Seal(kSnapshotMagic, 7, "payload");
+  auto read = Unseal(kSnapshotMagic, "f", v2);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->version, 2u);
+  // Rewrite the version field; the checksum does not cover bytes 8..15.
+  std::string v1 = v2;
+  v1[8] = 1;
+  read = Unseal(kSnapshotMagic, "f", v1);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->version, 1u);
+  EXPECT_EQ(read->payload, "payload");
+  std::string v3 = v2;
+  v3[8] = 3;
+  read = Unseal(kSnapshotMagic, "f", v3);
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().ToString().find("f: unsupported format version 3"), std::string::npos)
+      << read.status().ToString();
+}
+
 // Proves a snapshot survives power loss once Write returned, and a crash mid-write keeps the old
 // one.
 TEST(Snapshot, PowerLoss) {
