@@ -383,10 +383,10 @@ class EtcdAdapter : public ProcessAdapter {
   Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node, int64_t) override {
     // Set and counter ops become register ops (register_workloads.h);
     // list-append and rw-register transactions become etcd Txns.
-    return ForWorkload(std::make_unique<EtcdClient>(ClientEndpoint(node), serializable_,
-                                                    context_.op_timeout_ms,
-                                                    context_.workload == "rw-register"),
-                       context_.workload, workload_state_);
+    return ForWorkload(
+        std::make_unique<EtcdClient>(ClientEndpoint(node), serializable_, context_.op_timeout_ms,
+                                     context_.workload == "rw-register"),
+        context_.workload, workload_state_);
   }
 
  private:
