@@ -5,7 +5,7 @@
 // UnderFaketime(): libfaketime is preloaded and reads the node's control file
 // kFaketimeFile, which the clock nemesis rewrites atomically (temp file, then
 // rename: a half-written file kills the process). Settings, measured in
-// ../shared/INFRA.md and docs/docker-engine.md:
+// docs/docker-engine.md:
 //   FAKETIME_DONT_FAKE_MONOTONIC=1  only the wall clock moves; without it the
 //                                   monotonic clock is put on the wall-clock
 //                                   scale and condition-variable waits hang.
