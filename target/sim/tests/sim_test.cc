@@ -5,6 +5,20 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+// Under AddressSanitizer a simulated run is about twenty times slower, and
+// promise-geq's first failing seed at 5 nodes is 116 (target/sim/README.md):
+// there its scenario is left to the release build, which runs this test and
+// ctest sim_bug_promise-geq.
+#if defined(__SANITIZE_ADDRESS__)
+#define CHAOS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHAOS_SANITIZED 1
+#endif
+#endif
+
 namespace chaos::sim {
 namespace {
 
@@ -110,7 +124,11 @@ TEST(SimTest, MajorityOffByOneIsCaught) {
 // minority-swap (first failing seeds 1 and 116 with 5 nodes, 2026-12-05,
 // with the driver on MemEnv and the membership schedule).
 TEST(SimTest, ScenariosCatchPromiseBugs) {
-  for (const char* bug : {"forget-promise", "promise-geq"}) {
+  std::vector<const char*> bugs = {"forget-promise"};
+#ifndef CHAOS_SANITIZED
+  bugs.push_back("promise-geq");
+#endif
+  for (const char* bug : bugs) {
     SimOptions o;
     o.bug = bug;
     o.nodes = 5;
