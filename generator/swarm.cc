@@ -60,16 +60,23 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     p.faults.push_back({"partition", spec});
     p.interval_ns = Uniform(rng, 800, 2000) * kMs;
   } else if (p.kind == "stalled-leader") {
-    if (faults.contains("clock") && Coin(rng)) {
-      double rate = std::uniform_real_distribution<double>(0.4, 0.55)(rng);
+    // A leader whose clock runs slow is the case a lease must allow for:
+    // most stalls come with one.
+    if (faults.contains("clock") && rng() % 4 != 0) {
+      double rate = std::uniform_real_distribution<double>(0.4, 0.47)(rng);
       p.faults.push_back({"clock", {{"mode", "drift"}, {"rate", rate}, {"targets", "leader"}}});
     }
-    p.faults.push_back({"partition", {{"mode", "leader"}, {"stall_ms", Uniform(rng, 500, 2500)}}});
-    p.interval_ns = LogUniformMs(rng, 600, 5000) * kMs;
+    // A stall from a fifth of a second to seconds (a pause, a GC), and half
+    // the time none: the leader is cut off while it runs on.
+    Json spec = {{"mode", "leader"}};
+    if (Coin(rng)) spec["stall_ms"] = LogUniformMs(rng, 200, 2500);
+    p.faults.push_back({"partition", spec});
+    p.interval_ns = LogUniformMs(rng, 500, 3000) * kMs;
   } else if (p.kind == "crash") {
     std::string nemesis = faults.contains("lose-unsynced") ? "lose-unsynced" : "kill";
-    p.faults.push_back({nemesis, {{"mode", Pick<std::string>(rng, {"majority", "all"})}}});
-    p.interval_ns = Uniform(rng, 1000, 4000) * kMs;
+    // The mode is drawn at each start (FaultStart::modes).
+    p.faults.push_back({nemesis, Json::object(), {"majority", "all"}});
+    p.interval_ns = Uniform(rng, 1000, 3000) * kMs;
   } else if (p.kind == "slow-network") {
     p.faults.push_back({"packet",
                         {{"mode", "delay"},
@@ -142,8 +149,10 @@ SwarmPeriod DrawSwarmPeriod(std::mt19937_64& rng, const std::set<std::string>& f
   } else {
     DrawScenario(rng, faults, p);
   }
-  p.period_ns = Uniform(rng, 8'000, 20'000) * kMs;
-  p.quiet_ns = Uniform(rng, 0, 3000) * kMs;
+  // About 10 s a period with its quiet: a two-minute run deals the whole
+  // deck of nine and begins the next.
+  p.period_ns = Uniform(rng, 5'000, 12'000) * kMs;
+  p.quiet_ns = Uniform(rng, 0, 2000) * kMs;
   return p;
 }
 
@@ -176,10 +185,12 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
   auto deck = std::make_shared<std::vector<std::string>>();
   return Cycle([rng, allowed, deck] {
     if (deck->empty()) {
-      // The leader scenarios twice: each needs several repetitions to hit.
+      // The leader scenarios and crashes twice: each needs several
+      // repetitions to hit.
       for (const auto& kind : SwarmKinds(*allowed)) {
         deck->push_back(kind);
-        if (kind == "stale-leader" || kind == "minority-swap" || kind == "stalled-leader") {
+        if (kind == "stale-leader" || kind == "minority-swap" || kind == "stalled-leader" ||
+            kind == "crash") {
           deck->push_back(kind);
         }
       }
@@ -188,8 +199,11 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
     std::string kind = deck->back();
     deck->pop_back();
     auto period = std::make_shared<SwarmPeriod>(DrawSwarmPeriod(*rng, *allowed, kind));
-    auto start = [period](size_t i) {
+    auto start = [period, rng](size_t i) {
       Json spec = period->faults[i].spec;
+      if (const auto& modes = period->faults[i].modes; !modes.empty()) {
+        spec["mode"] = Pick(*rng, modes);
+      }
       spec["period"] = period->kind;  // which kind of period, for the report and the log
       return Invoke("start-" + period->faults[i].nemesis, spec);
     };

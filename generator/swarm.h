@@ -5,7 +5,7 @@
 // while a disk is slow and a clock jumps. Instead the run is cut into
 // periods, and each period draws, from the seed alone, one kind of period
 // (dealt from a shuffled deck of every kind, the three leader scenarios
-// twice, nine periods, before the deck is dealt again):
+// and crashes twice, ten periods, before the deck is dealt again):
 //
 //   mix           a random subset of the supported nemeses (each in with
 //                 probability 1/2, at least one), modes drawn by the nemeses,
@@ -15,16 +15,20 @@
 //   minority-swap partition:minority-swap, swap 0.6-2 s, restart none (1 in
 //                 5), minority (1 in 5) or others, the old leader's disk
 //                 slowed 20-100 ms per write 3 times in 4;
-//   stalled-leader partition mode leader with a stall of 0.5-2.5 s, half the
-//                 time under a slow clock on the leader alone (drift
-//                 x0.4-x0.55: a lease that allows for a drift of 0.45 on
-//                 either side still ends before the followers' promise);
-//   crash         lose-unsynced (else kill) of a majority or all nodes;
+//   stalled-leader partition mode leader, with a stall of 0.2-2.5 s
+//                 (log-uniform) half the time, three times in four
+//                 under a slow clock on the leader alone
+//                 (drift x0.4-x0.47: a lease that allows for a drift of
+//                 0.45 on either side still ends before the followers'
+//                 promise);
+//   crash         lose-unsynced (else kill) of a majority or of all nodes,
+//                 drawn at each crash;
 //   slow-network  packet delay 20-80 ms toward every peer plus a partition;
 //
 // each scenario repeated on an interval of its own range (minority-swap
-// 0.8-2 s, stalled-leader 0.6-5 s, crash 1-4 s, slow-network 2-5 s), for a
-// period of 8 to 20 s, followed by 0-3 s without faults. A period kind is drawn only when
+// 0.8-2 s, stalled-leader 0.5-3 s, crash 1-3 s, slow-network 2-5 s), for a
+// period of 5 to 12 s, followed by 0-2 s without faults (about 10 s in all,
+// so a two-minute run meets every kind). A period kind is drawn only when
 // the adapter supports every nemesis it needs (`faults`), so the same code
 // serves any adapter; nothing here knows which mistake, if any, the system
 // under test has.
@@ -53,6 +57,7 @@ namespace chaos::generator {
 struct FaultStart {
   std::string nemesis;
   history::Json spec;
+  std::vector<std::string> modes = {};  // if any, each start draws its "mode" from these
 };
 
 // One period of the swarm schedule.

@@ -88,8 +88,8 @@ TEST(Swarm, KindsFollowTheSupportedFaults) {
   for (int i = 0; i < 600; ++i) {
     SwarmPeriod p = DrawSwarmPeriod(rng, faults, SwarmKinds(faults)[i % 5]);
     ASSERT_FALSE(p.faults.empty());
-    ASSERT_GE(p.period_ns, 8 * kS);
-    ASSERT_LE(p.period_ns, 20 * kS);
+    ASSERT_GE(p.period_ns, 5 * kS);
+    ASSERT_LE(p.period_ns, 12 * kS);
     for (const auto& f : p.faults) {
       EXPECT_TRUE(f.nemesis == "partition" || f.nemesis == "kill" || f.nemesis == "pause")
           << f.nemesis;
@@ -98,7 +98,53 @@ TEST(Swarm, KindsFollowTheSupportedFaults) {
   }
 }
 
-// Proves the deck deals every kind within the first nine periods of a run.
+// Proves a stalled leader comes with a slow clock on the leader three times
+// in four where the adapter has the clock fault, at a rate inside the bound
+// a lease allows for (0.45 either side), and is always a leader partition.
+TEST(Swarm, StalledLeaderUsuallyRunsASlowClock) {
+  std::mt19937_64 rng(7);
+  int with_clock = 0;
+  int with_stall = 0;
+  constexpr int kDraws = 400;
+  for (int i = 0; i < kDraws; ++i) {
+    SwarmPeriod p = DrawSwarmPeriod(rng, kRegisterFaults, "stalled-leader");
+    ASSERT_EQ(p.faults.back().nemesis, "partition");
+    EXPECT_EQ(p.faults.back().spec["mode"], "leader");
+    if (p.faults.back().spec.contains("stall_ms")) {
+      ++with_stall;
+      EXPECT_GE(p.faults.back().spec["stall_ms"].get<int64_t>(), 199);
+      EXPECT_LE(p.faults.back().spec["stall_ms"].get<int64_t>(), 2500);
+    }
+    if (p.faults.size() == 2) {
+      ++with_clock;
+      EXPECT_EQ(p.faults[0].nemesis, "clock");
+      double rate = p.faults[0].spec["rate"].get<double>();
+      EXPECT_GE(rate, 0.4);
+      EXPECT_LE(rate, 0.47);
+    }
+  }
+  EXPECT_GT(with_clock, kDraws * 65 / 100);
+  EXPECT_LT(with_clock, kDraws * 85 / 100);
+  EXPECT_GT(with_stall, kDraws * 40 / 100);
+  EXPECT_LT(with_stall, kDraws * 60 / 100);
+}
+
+// Proves crashes draw majority or all at each start, so one crash period
+// meets both.
+TEST(Swarm, CrashDrawsItsModeAtEachStart) {
+  std::map<std::string, int> modes;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    for (const auto& op : NemesisOps(seed, kRegisterFaults, 300)) {
+      if (op.f != "start-lose-unsynced" || op.value["period"] != "crash") continue;
+      ++modes[op.value["mode"].get<std::string>()];
+    }
+  }
+  EXPECT_EQ(modes.size(), 2u);
+  EXPECT_GT(modes["majority"], 0);
+  EXPECT_GT(modes["all"], 0);
+}
+
+// Proves the deck deals every kind within the first ten periods of a run.
 TEST(Swarm, EveryKindEarly) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     std::vector<std::string> kinds;
@@ -107,7 +153,7 @@ TEST(Swarm, EveryKindEarly) {
       std::string kind = op.value["period"].get<std::string>();
       if (kinds.empty() || kinds.back() != kind) kinds.push_back(kind);
     }
-    std::set<std::string> first(kinds.begin(), kinds.begin() + std::min<size_t>(9, kinds.size()));
+    std::set<std::string> first(kinds.begin(), kinds.begin() + std::min<size_t>(10, kinds.size()));
     EXPECT_EQ(first.size(), 6u) << "seed " << seed;
   }
 }
