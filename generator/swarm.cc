@@ -150,9 +150,14 @@ SwarmPeriod DrawSwarmPeriod(std::mt19937_64& rng, const std::set<std::string>& f
     DrawScenario(rng, faults, p);
   }
   // About 10 s a period with its quiet: a two-minute run deals the whole
-  // deck of nine and begins the next.
+  // deck of ten and begins the next.
   p.period_ns = Uniform(rng, 5'000, 12'000) * kMs;
   p.quiet_ns = Uniform(rng, 0, 2000) * kMs;
+  // A period ends only between compositions, so one composition must fit
+  // in it: n faults take (n + 3) / 2 intervals (ComposeFaults). Without
+  // this a mix of six faults on a 10 s interval held one period for 45 s.
+  int64_t fit_ns = 2 * p.period_ns / static_cast<int64_t>(p.faults.size() + 3);
+  p.interval_ns = std::min(p.interval_ns, fit_ns);
   return p;
 }
 

@@ -28,7 +28,8 @@
 // each scenario repeated on an interval of its own range (minority-swap
 // 0.8-2 s, stalled-leader 0.5-3 s, crash 1-3 s, slow-network 2-5 s), for a
 // period of 5 to 12 s, followed by 0-2 s without faults (about 10 s in all,
-// so a two-minute run meets every kind). A period kind is drawn only when
+// so a two-minute run meets every kind). An interval is cut short when one
+// composition of the period's faults would not fit in the period. A period kind is drawn only when
 // the adapter supports every nemesis it needs (`faults`), so the same code
 // serves any adapter; nothing here knows which mistake, if any, the system
 // under test has.

@@ -144,6 +144,19 @@ TEST(Swarm, CrashDrawsItsModeAtEachStart) {
   EXPECT_GT(modes["all"], 0);
 }
 
+// Proves one composition of a period's faults fits in the period (a period
+// ends only between compositions), for every kind.
+TEST(Swarm, OneCompositionFitsInItsPeriod) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2000; ++i) {
+    const auto kinds = SwarmKinds(kRegisterFaults);
+    SwarmPeriod p = DrawSwarmPeriod(rng, kRegisterFaults, kinds[i % kinds.size()]);
+    int64_t composition_ns = p.interval_ns * static_cast<int64_t>(p.faults.size() + 3) / 2;
+    ASSERT_LE(composition_ns, p.period_ns + 1) << p.kind << " with " << p.faults.size();
+    ASSERT_GT(p.interval_ns, 0);
+  }
+}
+
 // Proves the deck deals every kind within the first ten periods of a run.
 TEST(Swarm, EveryKindEarly) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
