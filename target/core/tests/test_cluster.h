@@ -138,41 +138,33 @@ class TestCluster {
   bool agreement_violated_ = false;
 };
 
-inline Command Write(int64_t client, int64_t seq, std::string key, int64_t v) {
+// The fields every command has; the builders below add their operands.
+inline Command Base(int64_t client, int64_t seq, OpKind op, std::string key) {
   Command c;
   c.client_id = client;
   c.seq = seq;
-  c.op = OpKind::kWrite;
+  c.op = op;
   c.key = std::move(key);
+  return c;
+}
+inline Command Write(int64_t client, int64_t seq, std::string key, int64_t v) {
+  Command c = Base(client, seq, OpKind::kWrite, std::move(key));
   c.value = v;
   return c;
 }
 inline Command Read(int64_t client, int64_t seq, std::string key) {
-  Command c;
-  c.client_id = client;
-  c.seq = seq;
-  c.op = OpKind::kRead;
-  c.key = std::move(key);
-  return c;
+  return Base(client, seq, OpKind::kRead, std::move(key));
 }
 // A membership change: kind is "learner", "promote", "remove" or "pin".
 inline Command Change(int64_t client, int64_t seq, std::string kind, int node,
                       int64_t incarnation = 0) {
-  Command c;
-  c.client_id = client;
-  c.seq = seq;
-  c.op = OpKind::kConfig;
-  c.key = std::move(kind);
+  Command c = Base(client, seq, OpKind::kConfig, std::move(kind));
   c.value = node;
   c.from = incarnation;
   return c;
 }
 inline Command Cas(int64_t client, int64_t seq, std::string key, int64_t from, int64_t to) {
-  Command c;
-  c.client_id = client;
-  c.seq = seq;
-  c.op = OpKind::kCas;
-  c.key = std::move(key);
+  Command c = Base(client, seq, OpKind::kCas, std::move(key));
   c.from = from;
   c.to = to;
   return c;
