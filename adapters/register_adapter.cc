@@ -29,6 +29,8 @@ constexpr const char* kLogDir = "/var/log/chaos/register";
 constexpr const char* kLogFile = "/var/log/chaos/register/register.log";
 constexpr const char* kStdoutFile = "/var/log/chaos/register.stdout";
 constexpr int kPort = 7000;
+// The deadline of one leader probe (Leader()).
+constexpr int64_t kProbeTimeoutMs = 100;
 // The lease's bound on clock rate error when --read-mode lease (adapter
 // option max-clock-drift): the clock nemesis drifts at x0.55 and x1.45, inside it.
 constexpr const char* kMaxClockDriftDefault = "0.45";
@@ -251,13 +253,22 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
   Result<std::optional<std::string>> Leader() override {
-    // The node that serves a read is the leader (followers redirect).
-    CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(0, 0x7fff0000 + leader_queries_++));
-    server::OpResult r = client->Get("chaos-leader-probe");
-    if (r.outcome != server::Outcome::kOk) return std::optional<std::string>();
-    for (const auto& n : context_.inventory.nodes) {
-      if (n.client.ToString() == r.node) {
-        return std::optional<std::string>(n.name);
+    // Asks the nodes one at a time, from a different one each call, without
+    // following redirects: the leader serves the probe read, a follower names
+    // the leader it follows. A node that is stopped or cut off costs one
+    // short deadline, so that a nemesis may poll this while a node stalls.
+    const auto& nodes = context_.inventory.nodes;
+    int64_t query = leader_queries_++;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      int first = static_cast<int>((static_cast<size_t>(query) + i) % nodes.size());
+      CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(first, 0x7fff0000 + query, kProbeTimeoutMs,
+                                                     /*redirects_max=*/0));
+      server::OpResult r = client->Get("chaos-leader-probe");
+      std::string address = r.outcome == server::Outcome::kOk ? r.node : r.leader;
+      for (const auto& n : nodes) {
+        if (!address.empty() && n.client.ToString() == address) {
+          return std::optional<std::string>(n.name);
+        }
       }
     }
     return std::optional<std::string>();
@@ -267,7 +278,18 @@ class RegisterAdapter : public ProcessAdapter {
                                              int64_t process) override {
     int id = NodeId(context_.inventory, node);
     if (id < 0) return InvalidArgument("node " + node.name + " is not in the inventory");
-    CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(id, process + 1));
+    // Where each op starts (adapter option clients): at the client's own
+    // node, at the last leader, or (mixed, the default) half the clients
+    // each way, so that a node cut off or stalled keeps clients of its own
+    // while the others follow the leader.
+    auto placement = context_.options.find("clients");
+    std::string clients = placement == context_.options.end() ? "mixed" : placement->second;
+    if (clients != "home" && clients != "leader" && clients != "mixed") {
+      return InvalidArgument(
+          "register: adapter option clients must be home, leader or mixed, got " + clients);
+    }
+    bool home = clients == "home" || (clients == "mixed" && process % 2 == 0);
+    CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(id, process + 1, 0, 8, home));
     std::map<std::string, std::string> node_by_address;
     for (const auto& n : context_.inventory.nodes) node_by_address[n.client.ToString()] = n.name;
     // Set and counter ops become register ops (register_workloads.h).
@@ -278,7 +300,10 @@ class RegisterAdapter : public ProcessAdapter {
 
  private:
   // A client whose first contact is node `first` (addresses in node-id order).
-  Result<std::unique_ptr<server::RegisterClient>> MakeClient(int first, int64_t client_id) {
+  Result<std::unique_ptr<server::RegisterClient>> MakeClient(int first, int64_t client_id,
+                                                             int64_t timeout_ms = 0,
+                                                             int redirects_max = 8,
+                                                             bool home_first = false) {
     server::RegisterClientOptions options;
     const auto& nodes = context_.inventory.nodes;
     for (size_t i = 0; i < nodes.size(); ++i) {
@@ -287,7 +312,10 @@ class RegisterAdapter : public ProcessAdapter {
       options.address_by_id.push_back(nodes[i].client.ToString());
     }
     options.client_id = client_id;
-    options.timeout_ms = context_.op_timeout_ms;
+    options.timeout_ms =
+        timeout_ms > 0 ? std::min(timeout_ms, context_.op_timeout_ms) : context_.op_timeout_ms;
+    options.redirects_max = redirects_max;
+    options.home_first = home_first;
     return server::RegisterClient::Create(options);
   }
 

@@ -61,15 +61,31 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     p.interval_ns = Uniform(rng, 800, 2000) * kMs;
   } else if (p.kind == "stalled-leader") {
     // A leader whose clock runs slow is the case a lease must allow for:
-    // most stalls come with one.
+    // most stalls come with one, on the leader alone (libfaketime also
+    // stretches a node's timed waits, so slow clocks on the followers would
+    // slow their elections as much as the leader's lease).
     if (faults.contains("clock") && rng() % 4 != 0) {
       double rate = std::uniform_real_distribution<double>(0.4, 0.47)(rng);
       p.faults.push_back({"clock", {{"mode", "drift"}, {"rate", rate}, {"targets", "leader"}}});
     }
-    // A stall from a fifth of a second to seconds (a pause, a GC), and half
-    // the time none: the leader is cut off while it runs on.
+    // A quarter of the time no stall: the leader is cut off while it runs
+    // on. A quarter, a stall from a fifth of a second to seconds (a pause, a
+    // GC). Half the time a stall that ends just after the others have a new
+    // leader (seen through the adapter), 0-50 ms later: the moment an old
+    // leader's lease matters, whatever the system's election timeout.
     Json spec = {{"mode", "leader"}};
-    if (Coin(rng)) spec["stall_ms"] = LogUniformMs(rng, 200, 2500);
+    switch (rng() % 4) {
+      case 0:
+        break;
+      case 1:
+        spec["stall_ms"] = LogUniformMs(rng, 200, 2500);
+        break;
+      default:
+        spec["stall_ms"] = 5000;
+        spec["wake"] = "successor";
+        spec["wake_delay_ms"] = Uniform(rng, 0, 50);
+        break;
+    }
     p.faults.push_back({"partition", spec});
     p.interval_ns = LogUniformMs(rng, 500, 3000) * kMs;
   } else if (p.kind == "crash") {
@@ -205,12 +221,11 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
     deck->pop_back();
     auto period = std::make_shared<SwarmPeriod>(DrawSwarmPeriod(*rng, *allowed, kind));
     auto start = [period, rng](size_t i) {
-      Json spec = period->faults[i].spec;
-      if (const auto& modes = period->faults[i].modes; !modes.empty()) {
-        spec["mode"] = Pick(*rng, modes);
-      }
+      const FaultStart& f = period->faults[i];
+      Json spec = f.spec;
+      if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
       spec["period"] = period->kind;  // which kind of period, for the report and the log
-      return Invoke("start-" + period->faults[i].nemesis, spec);
+      return Invoke("start-" + f.nemesis, spec);
     };
     auto stop = [period](size_t i) { return Invoke("stop-" + period->faults[i].nemesis, nullptr); };
     std::vector<GeneratorPtr> steps;

@@ -15,12 +15,14 @@
 //   minority-swap partition:minority-swap, swap 0.6-2 s, restart none (1 in
 //                 5), minority (1 in 5) or others, the old leader's disk
 //                 slowed 20-100 ms per write 3 times in 4;
-//   stalled-leader partition mode leader, with a stall of 0.2-2.5 s
-//                 (log-uniform) half the time, three times in four
-//                 under a slow clock on the leader alone
-//                 (drift x0.4-x0.47: a lease that allows for a drift of
-//                 0.45 on either side still ends before the followers'
-//                 promise);
+//   stalled-leader partition mode leader: a quarter of the time no stall,
+//                 a quarter a stall of 0.2-2.5 s (log-uniform), half the
+//                 time a stall that ends 0-50 ms after the adapter names
+//                 a new leader among the others; three times in four
+//                 under a slow clock on the leader alone, in force before
+//                 the cut (drift x0.4-x0.47: a lease that allows for a
+//                 drift of 0.45 on either side still ends before the
+//                 followers' promise);
 //   crash         lose-unsynced (else kill) of a majority or of all nodes,
 //                 drawn at each crash;
 //   slow-network  packet delay 20-80 ms toward every peer plus a partition;

@@ -236,7 +236,7 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
       "name:mode/mode picks modes; all (the default schedule, also with no --nemesis); none");
   run->add_option("--adapter-option", flags.adapter_options,
                   "KEY=VALUE for the adapter, repeatable (register: max-clock-drift, tick-ms, "
-                  "election-ticks)");
+                  "election-ticks, clients=home|leader|mixed)");
   run->add_option("--nemesis-spec", flags.nemesis_specs,
                   "NEMESIS=JSON: fix what each start of that nemesis does, e.g. "
                   "clock='{\"mode\":\"drift\",\"rate\":0.55}' (repeatable)");

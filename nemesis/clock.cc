@@ -113,11 +113,16 @@ class ClockNemesis : public Nemesis {
     CHAOS_RETURN_IF_ERROR(Reset(n, was.rate != 1 || was.strobe_delta_ms != 0));
     NodeClock now;
     Command cmd = adapters::WriteFaketime(FaketimeOffset(0));
+    // A bump or a rate is read by the system within a second: the start
+    // completes when it is in force, so that what the schedule does next
+    // (cut off the node whose clock runs slow) meets the skewed clock.
     if (plan.mode == "bump") {
-      cmd = adapters::WriteFaketime(FaketimeOffset(plan.delta_ms));
+      cmd = adapters::WriteFaketime(FaketimeOffset(plan.delta_ms))
+                .Then(Command("sleep").Arg(kRateSettleSeconds));
       now.offset_ms = plan.delta_ms;
     } else if (plan.mode == "drift") {
-      cmd = adapters::WriteFaketime(FaketimeRate(plan.rate));
+      cmd = adapters::WriteFaketime(FaketimeRate(plan.rate))
+                .Then(Command("sleep").Arg(kRateSettleSeconds));
       now.rate = plan.rate;
     } else {  // strobe
       cmd = Command("mkdir")

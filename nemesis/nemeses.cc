@@ -25,7 +25,11 @@ using control::Command;
 // does not step down (check-quorum) for another election timeout, while the
 // other side has elected a leader and written. That is the schedule that
 // exposes leases longer than the followers' promise (--bug stale-lease-read).
-// The stall is recorded in the op.
+// With "wake": "successor" the side runs on as soon as the adapter names a
+// leader outside it (plus "wake_delay_ms", default 0), stall_ms at the
+// latest: it wakes just after its successor took over, when a lease it
+// still believes in is most dangerous, however long the system's elections
+// take. The stall (and the successor seen) is recorded in the op.
 //
 // Mode "stale-leader" (never drawn at random: it also kills and pauses) is
 // the simulator's scenario of that name: the stalled, cut-off leader wakes
@@ -104,6 +108,15 @@ class PartitionNemesis : public Nemesis {
       return InvalidArgument("partition: stall_ms needs an adapter that can pause a node; " +
                              context_.adapter->name() + " cannot");
     }
+    std::string wake = "time";
+    if (spec.is_object() && spec.contains("wake")) {
+      wake = spec["wake"].is_string() ? spec["wake"].get<std::string>() : spec["wake"].dump();
+    }
+    if (wake != "time" && wake != "successor") {
+      return InvalidArgument("partition: wake must be time or successor, got " + wake);
+    }
+    int64_t wake_delay_ms = IntField(spec, "wake_delay_ms", 0);
+    if (wake_delay_ms < 0) return InvalidArgument("partition: wake_delay_ms must be >= 0");
     CHAOS_ASSIGN_OR_RETURN(PartitionPlan plan,
                            PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
     std::vector<std::string> side;  // stalled
@@ -116,7 +129,17 @@ class PartitionNemesis : public Nemesis {
     CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan));
     Json description = {{"mode", mode}, {"nodes", affected}, {"groups", plan.groups}};
     if (!side.empty()) {
-      std::this_thread::sleep_until(began + std::chrono::milliseconds(stall_ms));
+      auto deadline = began + std::chrono::milliseconds(stall_ms);
+      if (wake == "successor") {
+        std::string successor = AwaitLeaderOutside(side, deadline);
+        if (!successor.empty()) {
+          description["successor"] = successor;
+          description["successor_ms"] = MsSince(began);
+          deadline = std::min(deadline, std::chrono::steady_clock::now() +
+                                            std::chrono::milliseconds(wake_delay_ms));
+        }
+      }
+      std::this_thread::sleep_until(deadline);
       CHAOS_RETURN_IF_ERROR(Resume(side));
       description["stalled"] = side;
       description["stalled_ms"] = MsSince(began);
@@ -158,6 +181,20 @@ class PartitionNemesis : public Nemesis {
 
   static std::vector<std::string> RandomModes() {
     return {"halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader"};
+  }
+
+  // Polls the adapter until it names a leader outside `side` (the rest of
+  // the cluster has elected one) or `deadline` passes; "" then.
+  std::string AwaitLeaderOutside(const std::vector<std::string>& side,
+                                 std::chrono::steady_clock::time_point deadline) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string leader = Leader(context_.adapter);
+      if (!leader.empty() && std::find(side.begin(), side.end(), leader) == side.end()) {
+        return leader;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return "";
   }
 
   static int64_t MsSince(std::chrono::steady_clock::time_point t) {

@@ -98,26 +98,38 @@ TEST(Swarm, KindsFollowTheSupportedFaults) {
   }
 }
 
-// Proves a stalled leader comes with a slow clock on the leader three times
-// in four where the adapter has the clock fault, at a rate inside the bound
-// a lease allows for (0.45 either side), and is always a leader partition.
+// Proves a stalled leader comes with a slow clock three times in four where
+// the adapter has the clock fault, at x0.4-x0.47 (a lease that allows for a
+// drift of 0.45 either side still ends before the followers' promise), and
+// is always a leader partition:
+// a quarter without a stall, a quarter with a timed stall of 0.2-2.5 s,
+// half woken 0-50 ms after a successor is seen (5 s at most).
 TEST(Swarm, StalledLeaderUsuallyRunsASlowClock) {
   std::mt19937_64 rng(7);
   int with_clock = 0;
-  int with_stall = 0;
-  constexpr int kDraws = 400;
+  int timed = 0;
+  int successor = 0;
+  constexpr int kDraws = 600;
   for (int i = 0; i < kDraws; ++i) {
     SwarmPeriod p = DrawSwarmPeriod(rng, kRegisterFaults, "stalled-leader");
     ASSERT_EQ(p.faults.back().nemesis, "partition");
-    EXPECT_EQ(p.faults.back().spec["mode"], "leader");
-    if (p.faults.back().spec.contains("stall_ms")) {
-      ++with_stall;
-      EXPECT_GE(p.faults.back().spec["stall_ms"].get<int64_t>(), 199);
-      EXPECT_LE(p.faults.back().spec["stall_ms"].get<int64_t>(), 2500);
+    const auto& spec = p.faults.back().spec;
+    EXPECT_EQ(spec["mode"], "leader");
+    if (spec.contains("wake")) {
+      ++successor;
+      EXPECT_EQ(spec["wake"], "successor");
+      EXPECT_EQ(spec["stall_ms"], 5000);
+      EXPECT_GE(spec["wake_delay_ms"].get<int64_t>(), 0);
+      EXPECT_LE(spec["wake_delay_ms"].get<int64_t>(), 50);
+    } else if (spec.contains("stall_ms")) {
+      ++timed;
+      EXPECT_GE(spec["stall_ms"].get<int64_t>(), 199);
+      EXPECT_LE(spec["stall_ms"].get<int64_t>(), 2500);
     }
     if (p.faults.size() == 2) {
       ++with_clock;
       EXPECT_EQ(p.faults[0].nemesis, "clock");
+      EXPECT_EQ(p.faults[0].spec["targets"], "leader");
       double rate = p.faults[0].spec["rate"].get<double>();
       EXPECT_GE(rate, 0.4);
       EXPECT_LE(rate, 0.47);
@@ -125,8 +137,10 @@ TEST(Swarm, StalledLeaderUsuallyRunsASlowClock) {
   }
   EXPECT_GT(with_clock, kDraws * 65 / 100);
   EXPECT_LT(with_clock, kDraws * 85 / 100);
-  EXPECT_GT(with_stall, kDraws * 40 / 100);
-  EXPECT_LT(with_stall, kDraws * 60 / 100);
+  EXPECT_GT(timed, kDraws * 18 / 100);
+  EXPECT_LT(timed, kDraws * 32 / 100);
+  EXPECT_GT(successor, kDraws * 42 / 100);
+  EXPECT_LT(successor, kDraws * 58 / 100);
 }
 
 // Proves crashes draw majority or all at each start, so one crash period

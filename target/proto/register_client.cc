@@ -2,8 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "target/proto/register.grpc.pb.h"
@@ -63,16 +65,24 @@ struct RegisterClient::Impl {
         std::chrono::system_clock::now() + std::chrono::milliseconds(options.timeout_ms);
     OpResult result;
     bool maybe_sent = false;  // some attempt may have reached a leader
-    std::string address = leader.empty() ? options.addresses[current] : leader;
+    if (options.home_first) current = 0;
+    std::string address =
+        leader.empty() || options.home_first ? options.addresses[current] : leader;
     // Bounded twice: by the deadline, and by a cap on attempts (redirects
     // with a leader hint count against redirects_max; waiting for an election
     // sleeps 20 ms per attempt, so the cap is never the binding limit).
     int redirects = 0;
     constexpr int kAttemptsMax = 10000;
+    auto attempt_time = std::chrono::milliseconds(
+        options.attempt_timeout_ms > 0 ? options.attempt_timeout_ms
+                                       : std::max<int64_t>(1, options.timeout_ms / 3));
+    std::set<std::string> timed_out;  // nodes an attempt of this operation timed out at
+    size_t stale_hints = 0;           // hints naming one of them, passed over
     for (int attempt = 0; attempt < kAttemptsMax && redirects <= options.redirects_max; ++attempt) {
-      if (std::chrono::system_clock::now() >= deadline) break;
+      auto now = std::chrono::system_clock::now();
+      if (now >= deadline) break;
       grpc::ClientContext context;
-      context.set_deadline(deadline);
+      context.set_deadline(std::min(deadline, now + attempt_time));
       api::Reply reply;
       grpc::Status status = call(StubFor(address), &context, &reply);
       result.node = address;
@@ -93,7 +103,20 @@ struct RegisterClient::Impl {
                          why.find("Connection refused") != std::string::npos);
         if (!not_sent) maybe_sent = true;
         result.error = address + ": " + status.error_message();
-        if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) break;
+        if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+          if (std::chrono::system_clock::now() >= deadline) break;
+          // Only this attempt's time is up: the node may be stopped or cut
+          // off. Try the others (a retry reuses the sequence number, so the
+          // cluster applies the operation at most once).
+          timed_out.insert(address);
+          for (size_t i = 0;
+               i + 1 < options.addresses.size() && timed_out.contains(options.addresses[current]);
+               ++i) {
+            current = (current + 1) % options.addresses.size();
+          }
+          address = options.addresses[current];
+          continue;
+        }
         address = options.addresses[current];
         // A node that is down fails fast; pause so a retry loop does not spin.
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -111,9 +134,18 @@ struct RegisterClient::Impl {
           if (reply.has_value()) result.value = reply.value();
           result.error = reply.detail();
           return result;
-        case api::Reply::NOT_LEADER:
+        case api::Reply::NOT_LEADER: {
           result.error = address + ": not leader";
-          if (std::string hint = LeaderAddress(reply); !hint.empty() && hint != address) {
+          // A hint naming a node this operation already timed out at may be
+          // stale (the others have not noticed yet): passed over while
+          // other nodes remain to ask, then followed (a slow leader).
+          std::string hint = LeaderAddress(reply);
+          if (!hint.empty() && timed_out.contains(hint) &&
+              stale_hints++ < options.addresses.size() - 1) {
+            hint.clear();
+          }
+          if (!hint.empty() && hint != address) {
+            result.leader = hint;
             address = hint;
             ++redirects;
           } else {
@@ -124,6 +156,7 @@ struct RegisterClient::Impl {
           }
           leader.clear();
           continue;
+        }
         default:
           result.outcome = Outcome::kUnknown;
           result.error = address + ": " + reply.detail();

@@ -30,6 +30,7 @@ struct OpResult {
   Outcome outcome = Outcome::kUnknown;
   std::optional<int64_t> value;  // nullopt: the key is absent
   std::string node;              // address of the node that answered last
+  std::string leader;            // the leader the last NOT_LEADER reply named, "" if none
   std::string error;             // why, for kFail / kUnknown
 };
 
@@ -42,6 +43,14 @@ struct RegisterClientOptions {
   // address_by_id[i] (e.g. a port published on 127.0.0.1) rather than to the
   // cluster-network address in the reply. Empty: follow the reply's address.
   std::vector<std::string> address_by_id;
+  // The deadline of one attempt at one node, within the operation's: a node
+  // that is stopped or cut off takes this much of the operation, not all of
+  // it, and the rest goes to the other nodes. 0: a third of timeout_ms.
+  int64_t attempt_timeout_ms = 0;
+  // Every operation starts at addresses[0], the node the client is bound
+  // to, as a Jepsen client talks to its own node, and follows redirects from
+  // there; otherwise it starts at the last leader that answered.
+  bool home_first = false;
   int redirects_max = 8;  // NOT_LEADER redirects to a named leader per operation; while no
                           // leader is known the client retries until the deadline
 };

@@ -122,6 +122,16 @@ void LocalCluster::Kill(int i) {
   pids_[idx] = 0;
 }
 
+void LocalCluster::Pause(int i) {
+  pid_t pid = pids_[static_cast<size_t>(i)];
+  if (pid > 0) ::kill(pid, SIGSTOP);
+}
+
+void LocalCluster::Resume(int i) {
+  pid_t pid = pids_[static_cast<size_t>(i)];
+  if (pid > 0) ::kill(pid, SIGCONT);
+}
+
 Status LocalCluster::Terminate(int i) {
   size_t idx = static_cast<size_t>(i);
   if (pids_[idx] <= 0) return Status::Ok();

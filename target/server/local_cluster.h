@@ -33,6 +33,8 @@ class LocalCluster {
   Status StartNode(int i);  // (re)starts node i and waits until it listens
   void Kill(int i);         // SIGKILL and reap
   Status Terminate(int i);  // SIGTERM, wait (bounded) for a clean exit 0
+  void Pause(int i);        // SIGSTOP
+  void Resume(int i);       // SIGCONT
   bool running(int i) const { return pids_[static_cast<size_t>(i)] > 0; }
   const std::vector<std::string>& addresses() const { return addresses_; }
   std::string log_path(int i) const;

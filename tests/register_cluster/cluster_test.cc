@@ -285,6 +285,33 @@ grpc::Status CallPut(const std::string& address, const register_api::PutRequest&
 
 // Proves malformed and oversized requests get a clear gRPC error and change nothing, and the absent
 // key reads as absent.
+// Proves an op whose first attempt goes to a stopped leader completes at the
+// new leader within its deadline: one attempt at one node gets a third of the
+// op's time, and the followers' hints naming the stopped node are passed over.
+TEST(RegisterCluster, AStoppedLeaderTakesOneAttemptNotTheWholeOp) {
+  auto cluster = StartCluster("stopped-leader");
+  ASSERT_TRUE(cluster);
+  int leader = LeaderOf(*cluster);
+  ASSERT_GE(leader, 0);
+  const std::string stopped = cluster->addresses()[static_cast<size_t>(leader)];
+  RegisterClientOptions o;
+  o.addresses = cluster->addresses();
+  o.client_id = 7;
+  o.timeout_ms = 3000;
+  auto client = std::move(RegisterClient::Create(o)).value();
+  OpResult first = client->Put("k", 1);
+  ASSERT_EQ(first.outcome, Outcome::kOk) << first.error;
+  ASSERT_EQ(first.node, stopped);  // the client now starts its ops there
+  cluster->Pause(leader);
+  OpResult second = client->Put("k", 2);
+  OpResult read = client->Get("k");
+  cluster->Resume(leader);
+  ASSERT_EQ(second.outcome, Outcome::kOk) << second.error;
+  EXPECT_NE(second.node, stopped);
+  ASSERT_EQ(read.outcome, Outcome::kOk) << read.error;
+  EXPECT_EQ(read.value, 2);
+}
+
 TEST(RegisterCluster, BadRequestsAreRefusedAndChangeNothing) {
   auto cluster = StartCluster("bad");
   ASSERT_TRUE(cluster);
