@@ -261,8 +261,10 @@ class RegisterAdapter : public ProcessAdapter {
     int64_t query = leader_queries_++;
     for (size_t i = 0; i < nodes.size(); ++i) {
       int first = static_cast<int>((static_cast<size_t>(query) + i) % nodes.size());
-      CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(first, 0x7fff0000 + query, kProbeTimeoutMs,
-                                                     /*redirects_max=*/0));
+      server::RegisterClientOptions probe = ClientOptions(first, 0x7fff0000 + query);
+      probe.timeout_ms = std::min(kProbeTimeoutMs, probe.timeout_ms);
+      probe.redirects_max = 0;
+      CHAOS_ASSIGN_OR_RETURN(auto client, server::RegisterClient::Create(std::move(probe)));
       server::OpResult r = client->Get("chaos-leader-probe");
       std::string address = r.outcome == server::Outcome::kOk ? r.node : r.leader;
       for (const auto& n : nodes) {
@@ -288,8 +290,9 @@ class RegisterAdapter : public ProcessAdapter {
       return InvalidArgument(
           "register: adapter option clients must be home, leader or mixed, got " + clients);
     }
-    bool home = clients == "home" || (clients == "mixed" && process % 2 == 0);
-    CHAOS_ASSIGN_OR_RETURN(auto client, MakeClient(id, process + 1, 0, 8, home));
+    server::RegisterClientOptions options = ClientOptions(id, process + 1);
+    options.home_first = clients == "home" || (clients == "mixed" && process % 2 == 0);
+    CHAOS_ASSIGN_OR_RETURN(auto client, server::RegisterClient::Create(std::move(options)));
     std::map<std::string, std::string> node_by_address;
     for (const auto& n : context_.inventory.nodes) node_by_address[n.client.ToString()] = n.name;
     // Set and counter ops become register ops (register_workloads.h).
@@ -299,11 +302,9 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
  private:
-  // A client whose first contact is node `first` (addresses in node-id order).
-  Result<std::unique_ptr<server::RegisterClient>> MakeClient(int first, int64_t client_id,
-                                                             int64_t timeout_ms = 0,
-                                                             int redirects_max = 8,
-                                                             bool home_first = false) {
+  // The options of a client whose first contact is node `first` (addresses
+  // in node-id order), with the run's op timeout.
+  server::RegisterClientOptions ClientOptions(int first, int64_t client_id) const {
     server::RegisterClientOptions options;
     const auto& nodes = context_.inventory.nodes;
     for (size_t i = 0; i < nodes.size(); ++i) {
@@ -312,11 +313,8 @@ class RegisterAdapter : public ProcessAdapter {
       options.address_by_id.push_back(nodes[i].client.ToString());
     }
     options.client_id = client_id;
-    options.timeout_ms =
-        timeout_ms > 0 ? std::min(timeout_ms, context_.op_timeout_ms) : context_.op_timeout_ms;
-    options.redirects_max = redirects_max;
-    options.home_first = home_first;
-    return server::RegisterClient::Create(options);
+    options.timeout_ms = context_.op_timeout_ms;
+    return options;
   }
 
   std::atomic<int64_t> leader_queries_{0};

@@ -61,4 +61,8 @@ Result<std::vector<std::string>> TargetsOf(const history::Json& spec, const char
 // spec[name] when it is an integer, else `fallback`.
 int64_t IntField(const history::Json& spec, const char* name, int64_t fallback);
 
+// spec[name] as text (a string as it is, anything else as JSON), else
+// `fallback`: what an error message can quote.
+std::string TextField(const history::Json& spec, const char* name, std::string fallback);
+
 }  // namespace chaos::nemesis

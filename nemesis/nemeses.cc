@@ -80,11 +80,7 @@ class PartitionNemesis : public Nemesis {
     if (mode == "minority-swap") {
       int64_t swap_ms = IntField(spec, "swap_ms", 1200);
       if (swap_ms < 0) return InvalidArgument("partition: swap_ms must be >= 0");
-      std::string restart = "none";
-      if (spec.is_object() && spec.contains("restart")) {
-        const Json& r = spec["restart"];
-        restart = r.is_string() ? r.get<std::string>() : r.dump();
-      }
+      std::string restart = TextField(spec, "restart", "none");
       if (restart != "none" && restart != "minority" && restart != "others") {
         return InvalidArgument("partition: restart must be none, minority or others, got " +
                                restart);
@@ -108,10 +104,7 @@ class PartitionNemesis : public Nemesis {
       return InvalidArgument("partition: stall_ms needs an adapter that can pause a node; " +
                              context_.adapter->name() + " cannot");
     }
-    std::string wake = "time";
-    if (spec.is_object() && spec.contains("wake")) {
-      wake = spec["wake"].is_string() ? spec["wake"].get<std::string>() : spec["wake"].dump();
-    }
+    std::string wake = TextField(spec, "wake", "time");
     if (wake != "time" && wake != "successor") {
       return InvalidArgument("partition: wake must be time or successor, got " + wake);
     }
@@ -430,6 +423,12 @@ int64_t IntField(const Json& spec, const char* name, int64_t fallback) {
     return spec[name].get<int64_t>();
   }
   return fallback;
+}
+
+std::string TextField(const Json& spec, const char* name, std::string fallback) {
+  if (!spec.is_object() || !spec.contains(name)) return fallback;
+  const Json& v = spec[name];
+  return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
 const std::vector<std::string>& NemesisNames() {
