@@ -14,7 +14,13 @@ control::Session* SessionFor(const AdapterContext& context, const control::NodeI
 
 Status SignalProcess(control::Session* session, const std::string& process,
                      const std::string& signal) {
-  auto r = session->Run(Command("pkill").Args({"-" + signal, "-x", process}));
+  // Through the connection's long-lived shell: one round trip, not a new
+  // channel and exec. Under a test's load an exec took 0.2-0.4 s, as long as
+  // the register's election timeout; a stall must end when it was meant to.
+  control::RunOptions options;
+  options.timeout_ms = 10'000;
+  auto r =
+      session->RunInShell(Command("pkill").Args({"-" + signal, "-x", process}).ToString(), options);
   if (!r.ok()) return r.status();
   if (r->exit_status > 1) {
     return Internal(session->node().name + ": pkill -" + signal + " " + process +

@@ -4,9 +4,11 @@
 #include "adapters/register_adapter.h"
 
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "adapters/adapter.h"
 #include "adapters/faketime.h"
@@ -124,6 +126,107 @@ class RegisterClientAdapter : public Client {
   std::unique_ptr<server::RegisterClient> client_;
   std::map<std::string, std::string> node_by_address_;
   std::string last_node_;  // address that answered the last op, "" if none
+};
+
+// Who leads, asked of every node at once. Each node has a probe client of
+// its own, kept across calls (no connection set-up per question) and bound to
+// that node alone (no redirects, no other node tried): the leader serves the
+// probe read, a follower names the leader it follows. A node that is stopped
+// or cut off costs at most kProbeTimeoutMs, and is not asked again while its
+// last probe is still waiting. The answer is the node a majority names as
+// soon as one does; else, once every asked node has answered, the one node
+// that served the probe, or the node named most often.
+class LeaderProbes {
+ public:
+  // clients[i] asks node names[i], whose client address is addresses[i].
+  LeaderProbes(std::vector<std::unique_ptr<server::RegisterClient>> clients,
+               std::vector<std::string> names, std::vector<std::string> addresses)
+      : shared_(std::make_shared<Shared>()), names_(std::move(names)) {
+    shared_->clients = std::move(clients);
+    shared_->addresses = std::move(addresses);
+    shared_->busy.assign(shared_->clients.size(), false);
+  }
+
+  // Probes still waiting hold the clients; let them finish (each is bounded
+  // by its deadline) before the process may tear gRPC down.
+  ~LeaderProbes() {
+    std::unique_lock lock(shared_->mu);
+    shared_->cv.wait(lock, [&] {
+      return std::none_of(shared_->busy.begin(), shared_->busy.end(), [](bool b) { return b; });
+    });
+  }
+
+  std::optional<std::string> Ask() {
+    const size_t n = shared_->clients.size();
+    auto round = std::make_shared<Round>();
+    round->named.assign(n, -1);
+    round->served.assign(n, false);
+    std::unique_lock lock(shared_->mu);
+    for (size_t i = 0; i < n; ++i) {
+      if (shared_->busy[i]) continue;
+      shared_->busy[i] = true;
+      ++round->asked;
+      std::thread([shared = shared_, round, i] {
+        server::OpResult r = shared->clients[i]->Get("chaos-leader-probe");
+        bool served = r.outcome == server::Outcome::kOk;
+        const std::string& address = served ? r.node : r.leader;
+        int named = -1;
+        for (size_t j = 0; j < shared->addresses.size(); ++j) {
+          if (!address.empty() && shared->addresses[j] == address) named = static_cast<int>(j);
+        }
+        std::lock_guard guard(shared->mu);
+        round->named[i] = named;
+        round->served[i] = served && named == static_cast<int>(i);
+        ++round->answered;
+        shared->busy[i] = false;
+        shared->cv.notify_all();
+      }).detach();
+    }
+    const int quorum = static_cast<int>(n / 2 + 1);
+    std::vector<int> votes(n, 0);
+    shared_->cv.wait(lock, [&] {
+      std::fill(votes.begin(), votes.end(), 0);
+      for (int named : round->named) {
+        if (named >= 0) ++votes[static_cast<size_t>(named)];
+      }
+      return round->answered == round->asked ||
+             std::any_of(votes.begin(), votes.end(), [&](int v) { return v >= quorum; });
+    });
+    int best = -1;
+    for (size_t j = 0; j < n; ++j) {
+      if (votes[j] >= quorum) best = static_cast<int>(j);
+    }
+    if (best < 0 && std::count(round->served.begin(), round->served.end(), true) == 1) {
+      best = static_cast<int>(std::find(round->served.begin(), round->served.end(), true) -
+                              round->served.begin());
+    }
+    for (size_t j = 0; best < 0 && j < n; ++j) {
+      if (votes[j] > 0 && (best < 0 || votes[j] > votes[static_cast<size_t>(best)])) {
+        best = static_cast<int>(j);
+      }
+    }
+    if (best < 0) return std::nullopt;
+    return names_[static_cast<size_t>(best)];
+  }
+
+ private:
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::unique_ptr<server::RegisterClient>> clients;
+    std::vector<std::string> addresses;
+    std::vector<bool> busy;  // a probe of this node is waiting for its answer
+  };
+  // One call's answers: for each node, the node it named (-1: none or not
+  // asked) and whether it served the probe itself.
+  struct Round {
+    std::vector<int> named;
+    std::vector<bool> served;
+    int asked = 0;
+    int answered = 0;
+  };
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::string> names_;
 };
 
 class RegisterAdapter : public ProcessAdapter {
@@ -253,27 +356,27 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
   Result<std::optional<std::string>> Leader() override {
-    // Asks the nodes one at a time, from a different one each call, without
-    // following redirects: the leader serves the probe read, a follower names
-    // the leader it follows. A node that is stopped or cut off costs one
-    // short deadline, so that a nemesis may poll this while a node stalls.
-    const auto& nodes = context_.inventory.nodes;
-    int64_t query = leader_queries_++;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      int first = static_cast<int>((static_cast<size_t>(query) + i) % nodes.size());
-      server::RegisterClientOptions probe = ClientOptions(first, 0x7fff0000 + query);
-      probe.timeout_ms = std::min(kProbeTimeoutMs, probe.timeout_ms);
-      probe.redirects_max = 0;
-      CHAOS_ASSIGN_OR_RETURN(auto client, server::RegisterClient::Create(std::move(probe)));
-      server::OpResult r = client->Get("chaos-leader-probe");
-      std::string address = r.outcome == server::Outcome::kOk ? r.node : r.leader;
-      for (const auto& n : nodes) {
-        if (!address.empty() && n.client.ToString() == address) {
-          return std::optional<std::string>(n.name);
-        }
+    std::lock_guard lock(probes_mu_);
+    if (probes_ == nullptr) {
+      const auto& nodes = context_.inventory.nodes;
+      std::vector<std::unique_ptr<server::RegisterClient>> clients;
+      std::vector<std::string> names;
+      std::vector<std::string> addresses;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        server::RegisterClientOptions probe =
+            ClientOptions(static_cast<int>(i), 0x7fff0000 + static_cast<int64_t>(i));
+        probe.addresses.resize(1);  // this node alone
+        probe.timeout_ms = std::min(kProbeTimeoutMs, probe.timeout_ms);
+        probe.redirects_max = 0;
+        CHAOS_ASSIGN_OR_RETURN(auto client, server::RegisterClient::Create(std::move(probe)));
+        clients.push_back(std::move(client));
+        names.push_back(nodes[i].name);
+        addresses.push_back(nodes[i].client.ToString());
       }
+      probes_ = std::make_unique<LeaderProbes>(std::move(clients), std::move(names),
+                                               std::move(addresses));
     }
-    return std::optional<std::string>();
+    return probes_->Ask();
   }
 
   Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node,
@@ -317,7 +420,8 @@ class RegisterAdapter : public ProcessAdapter {
     return options;
   }
 
-  std::atomic<int64_t> leader_queries_{0};
+  std::mutex probes_mu_;
+  std::unique_ptr<LeaderProbes> probes_;  // made at the first Leader()
   std::shared_ptr<RegisterWorkloadState> workload_state_ =
       std::make_shared<RegisterWorkloadState>();
 };

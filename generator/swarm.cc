@@ -61,10 +61,11 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     p.interval_ns = Uniform(rng, 800, 2000) * kMs;
   } else if (p.kind == "stalled-leader") {
     // A leader whose clock runs slow is the case a lease must allow for:
-    // most stalls come with one, on the leader alone (libfaketime also
-    // stretches a node's timed waits, so slow clocks on the followers would
-    // slow their elections as much as the leader's lease).
-    if (faults.contains("clock") && rng() % 4 != 0) {
+    // every cut comes with one when the clock can be set, on the leader
+    // alone (libfaketime also stretches a node's timed waits, so slow clocks
+    // on the followers would slow their elections as much as the leader's
+    // lease). Setting it takes seconds (clock.cc), so each cut is costly.
+    if (faults.contains("clock")) {
       double rate = std::uniform_real_distribution<double>(0.4, 0.47)(rng);
       p.faults.push_back({"clock", {{"mode", "drift"}, {"rate", rate}, {"targets", "leader"}}});
     }

@@ -18,8 +18,9 @@
 //   stalled-leader partition mode leader: a quarter of the time no stall,
 //                 a quarter a stall of 0.2-2.5 s (log-uniform), half the
 //                 time a stall that ends 0-50 ms after the adapter names
-//                 a new leader among the others; three times in four
-//                 under a slow clock on the leader alone, in force before
+//                 a new leader among the others; always under a slow
+//                 clock on the leader alone (when the adapter has the
+//                 clock fault), in force before
 //                 the cut (drift x0.4-x0.47: a lease that allows for a
 //                 drift of 0.45 on either side still ends before the
 //                 followers' promise);

@@ -98,13 +98,13 @@ TEST(Swarm, KindsFollowTheSupportedFaults) {
   }
 }
 
-// Proves a stalled leader comes with a slow clock three times in four where
-// the adapter has the clock fault, at x0.4-x0.47 (a lease that allows for a
+// Proves a stalled leader always comes with a slow clock where the adapter
+// has the clock fault (and never without it), at x0.4-x0.47 (a lease that allows for a
 // drift of 0.45 either side still ends before the followers' promise), and
 // is always a leader partition:
 // a quarter without a stall, a quarter with a timed stall of 0.2-2.5 s,
 // half woken 0-50 ms after a successor is seen (5 s at most).
-TEST(Swarm, StalledLeaderUsuallyRunsASlowClock) {
+TEST(Swarm, StalledLeaderRunsASlowClock) {
   std::mt19937_64 rng(7);
   int with_clock = 0;
   int timed = 0;
@@ -135,8 +135,10 @@ TEST(Swarm, StalledLeaderUsuallyRunsASlowClock) {
       EXPECT_LE(rate, 0.47);
     }
   }
-  EXPECT_GT(with_clock, kDraws * 65 / 100);
-  EXPECT_LT(with_clock, kDraws * 85 / 100);
+  EXPECT_EQ(with_clock, kDraws);
+  std::set<std::string> no_clock = kRegisterFaults;
+  no_clock.erase("clock");
+  EXPECT_EQ(DrawSwarmPeriod(rng, no_clock, "stalled-leader").faults.size(), 1u);
   EXPECT_GT(timed, kDraws * 18 / 100);
   EXPECT_LT(timed, kDraws * 32 / 100);
   EXPECT_GT(successor, kDraws * 42 / 100);

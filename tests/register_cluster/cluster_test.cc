@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "adapters/register_adapter.h"
 #include "checker/checker.h"
 #include "target/proto/register.grpc.pb.h"
 #include "target/proto/register_client.h"
@@ -310,6 +311,44 @@ TEST(RegisterCluster, AStoppedLeaderTakesOneAttemptNotTheWholeOp) {
   EXPECT_NE(second.node, stopped);
   ASSERT_EQ(read.outcome, Outcome::kOk) << read.error;
   EXPECT_EQ(read.value, 2);
+}
+
+// Proves the register adapter's Leader() names the node that leads, and,
+// while that node is stopped, its successor once the others elect one.
+TEST(RegisterCluster, TheAdapterNamesTheLeaderAndThenItsSuccessor) {
+  auto cluster = StartCluster("adapter-leader");
+  ASSERT_TRUE(cluster);
+  int leader = LeaderOf(*cluster);
+  ASSERT_GE(leader, 0);
+  adapters::AdapterContext context;
+  for (int i = 0; i < cluster->size(); ++i) {
+    const std::string& address = cluster->addresses()[static_cast<size_t>(i)];
+    control::NodeInfo node;
+    node.name = "n" + std::to_string(i + 1);
+    node.address = address.substr(0, address.rfind(':'));
+    node.client = {node.address, std::stoi(address.substr(address.rfind(':') + 1))};
+    context.inventory.nodes.push_back(node);
+  }
+  auto adapter = adapters::MakeRegisterAdapter(std::move(context));
+  // Polls Leader() until `done` holds of its answer (bounded), returns the last answer.
+  auto poll = [&](auto done) {
+    std::string named;
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      auto r = adapter->Leader();
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      named = r.ok() && r->has_value() ? **r : "";
+      if (done(named)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return named;
+  };
+  const std::string first = "n" + std::to_string(leader + 1);
+  EXPECT_EQ(poll([&](const std::string& n) { return n == first; }), first);
+  cluster->Pause(leader);
+  std::string successor = poll([&](const std::string& n) { return !n.empty() && n != first; });
+  cluster->Resume(leader);
+  EXPECT_FALSE(successor.empty());
+  EXPECT_NE(successor, first);
 }
 
 TEST(RegisterCluster, BadRequestsAreRefusedAndChangeNothing) {
