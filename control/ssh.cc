@@ -591,6 +591,17 @@ Result<RemoteResult> Session::RunInShell(const std::string& line, const RunOptio
 
 Result<std::string> Session::Check(const Command& command, int timeout_ms) {
   CHAOS_ASSIGN_OR_RETURN(RemoteResult r, Run(command, timeout_ms));
+  return Checked(command, timeout_ms, std::move(r));
+}
+
+Result<std::string> Session::CheckInShell(const Command& command, int timeout_ms) {
+  RunOptions options;
+  options.timeout_ms = timeout_ms;
+  CHAOS_ASSIGN_OR_RETURN(RemoteResult r, RunInShell(command.ToString(), options));
+  return Checked(command, timeout_ms, std::move(r));
+}
+
+Result<std::string> Session::Checked(const Command& command, int timeout_ms, RemoteResult r) const {
   if (r.ok()) return std::move(r.out);
   std::string err = r.err;
   while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();

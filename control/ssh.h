@@ -94,6 +94,10 @@ class Session {
   // Runs `command` and returns its stdout if it exited 0; otherwise an error
   // naming the node, the command's exit status (or timeout) and its stderr.
   Result<std::string> Check(const Command& command, int timeout_ms = 60'000);
+  // Check, with the command run in the long-lived shell (RunInShell): one
+  // round trip, for commands whose timing matters (a nemesis's faults). The
+  // command must not read its stdin.
+  Result<std::string> CheckInShell(const Command& command, int timeout_ms = 60'000);
 
   // SFTP. Upload writes `remote_path`.chaos-upload, sets `mode`, then renames
   // it over `remote_path` (so a running binary can be replaced). Download
@@ -127,6 +131,8 @@ class Session {
   struct Impl;
   // "n1 (127.0.0.1:42201): " + reason
   Status Error(StatusCode code, const std::string& reason) const;
+  // Check's answer for `command`'s result `r`.
+  Result<std::string> Checked(const Command& command, int timeout_ms, RemoteResult r) const;
   Status ConnectLocked();
   void DisconnectLocked();
   // A new session channel, opened. A connection that broke since its last

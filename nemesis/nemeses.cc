@@ -1,6 +1,7 @@
 // Partition, kill and pause.
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -157,10 +158,10 @@ class PartitionNemesis : public Nemesis {
         OnNodes(context_.inventory, NodeNames(context_.inventory), [&](const control::NodeInfo& n) {
           // Flush our chain only; a missing chain is already healed.
           return Session(n)
-              ->Check(Command("iptables")
-                          .Args({"-w", "-F", "CHAOS"})
-                          .StderrTo("/dev/null")
-                          .Or(Command("true")))
+              ->CheckInShell(Command("iptables")
+                                 .Args({"-w", "-F", "CHAOS"})
+                                 .StderrTo("/dev/null")
+                                 .Or(Command("true")))
               .status();
         });
     for (const Status* s : {&resumed, &fast, &flushed}) {
@@ -301,33 +302,43 @@ class PartitionNemesis : public Nemesis {
     return Status::Ok();
   }
 
+  // The node's CHAOS chain becomes exactly `addresses`' DROP rules, in one
+  // iptables-restore (one process, one atomic commit: declaring the chain
+  // with --noflush empties it) through the connection's long-lived shell, so
+  // that a cut lands within a round trip of when it was asked for. The chain
+  // is hooked into INPUT and OUTPUT once per node.
   Status Apply(const control::NodeInfo& n, const std::vector<std::string>& addresses) {
-    auto ipt = [](std::vector<std::string> args) {
-      Command c("iptables");
-      c.Arg("-w");
-      c.Args(args);
-      return c;
-    };
-    // Create the chain and hook it in once; then replace its rules.
-    Command cmd = ipt({"-N", "CHAOS"}).StderrTo("/dev/null").Or(Command("true"));
-    cmd.Then(ipt({"-C", "INPUT", "-j", "CHAOS"})
-                 .StderrTo("/dev/null")
-                 .Or(ipt({"-I", "INPUT", "-j", "CHAOS"})));
-    cmd.Then(ipt({"-C", "OUTPUT", "-j", "CHAOS"})
-                 .StderrTo("/dev/null")
-                 .Or(ipt({"-I", "OUTPUT", "-j", "CHAOS"})));
-    cmd.Then(ipt({"-F", "CHAOS"}));
+    std::vector<std::string> lines = {"*filter", ":CHAOS - [0:0]"};
     for (const auto& a : addresses) {
-      cmd.Then(ipt({"-A", "CHAOS", "-s", a, "-j", "DROP"}));
-      cmd.Then(ipt({"-A", "CHAOS", "-d", a, "-j", "DROP"}));
+      lines.push_back("-A CHAOS -s " + a + " -j DROP");
+      lines.push_back("-A CHAOS -d " + a + " -j DROP");
     }
-    return Session(n)->Check(cmd, 20'000).status();
+    lines.push_back("COMMIT");
+    Command cmd = Command("printf").Arg("%s\\n").Args(lines).Pipe(
+        Command("iptables-restore").Args({"-w", "--noflush"}));
+    {
+      std::lock_guard lock(hooked_mu_);
+      if (!hooked_.contains(n.name)) {
+        for (const char* chain : {"INPUT", "OUTPUT"}) {
+          auto ipt = [&](const char* op) {
+            return Command("iptables").Args({"-w", op, chain, "-j", "CHAOS"});
+          };
+          cmd.Then(ipt("-C").StderrTo("/dev/null").Or(ipt("-I")));
+        }
+      }
+    }
+    CHAOS_RETURN_IF_ERROR(Session(n)->CheckInShell(cmd, 20'000).status());
+    std::lock_guard lock(hooked_mu_);
+    hooked_.insert(n.name);
+    return Status::Ok();
   }
 
   NemesisContext context_;
   std::mt19937_64 rng_;
   std::set<std::string> stalled_;  // paused by stall_ms and not yet resumed
   std::set<std::string> slowed_;   // disks slowed by slow_ms and not yet healthy again
+  std::mutex hooked_mu_;           // Apply runs on every node at once
+  std::set<std::string> hooked_;   // nodes whose INPUT and OUTPUT jump to CHAOS
 };
 
 // Kill and pause differ only in the adapter calls they make.
