@@ -31,9 +31,11 @@ struct Store {
 // another txn can run between its halves (as a store that commits one txn in
 // two log entries); txn-stale-read answers each read from the state as it
 // was when this client's previous txn ran (as a replica that has not applied
-// the newest entries).
+// the newest entries). lost-write acknowledges every fourth register write
+// of a client without applying it (as a leader that answers before the write
+// is durable and then loses it), for proving the register checker.
 const std::set<std::string>& MemoryBugs() {
-  static const std::set<std::string> kBugs = {"txn-split-apply", "txn-stale-read"};
+  static const std::set<std::string> kBugs = {"txn-split-apply", "txn-stale-read", "lost-write"};
   return kBugs;
 }
 
@@ -80,7 +82,8 @@ class MemoryClient : public Client {
       return Completed(invoke, OpType::kOk, Json::array({key, read}));
     }
     if (invoke.f == "write" && v[1].is_number_integer()) {
-      store_->registers[key] = v[1].get<int64_t>();
+      const bool lost = bugs_.count("lost-write") != 0 && ++writes_ % 4 == 0;
+      if (!lost) store_->registers[key] = v[1].get<int64_t>();
       return Completed(invoke, OpType::kOk, v);
     }
     if (invoke.f == "cas" && v[1].is_array() && v[1].size() == 2 && v[1][0].is_number_integer() &&
@@ -176,6 +179,7 @@ class MemoryClient : public Client {
   std::shared_ptr<Store> store_;
   std::string workload_;
   std::set<std::string> bugs_;
+  int64_t writes_ = 0;  // register writes of this client (lost-write)
   // txn-stale-read: this client's view as of its previous txn.
   std::map<int64_t, std::vector<int64_t>> stale_lists_;
   std::map<int64_t, int64_t> stale_registers_;
@@ -206,7 +210,7 @@ class MemoryAdapter : public Adapter {
     for (const std::string& bug : context_.bugs) {
       if (MemoryBugs().count(bug) == 0) {
         return InvalidArgument("memory adapter: unknown --bug " + bug +
-                               " (txn-split-apply, txn-stale-read)");
+                               " (txn-split-apply, txn-stale-read, lost-write)");
       }
     }
     return std::unique_ptr<Client>(std::make_unique<MemoryClient>(

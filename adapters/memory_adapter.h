@@ -10,6 +10,7 @@
 // Transactions (workloads list-append and rw-register, f txn) run under the
 // same mutex, so they are strict-serializable, unless a seeded mistake
 // (--bug txn-split-apply or txn-stale-read, described in the .cc) is on.
+// --bug lost-write makes the registers lose some acknowledged writes.
 #pragma once
 
 #include <memory>

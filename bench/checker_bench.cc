@@ -13,6 +13,10 @@
 //                 --info-percent P (default 1) --every-order --time-limit S
 //        checker_bench --history history.jsonl [--threads T] [--time-limit S]
 //                 (a recorded keyed register history, rules on and off)
+//        checker_bench --write FILE [history-ops] [--ops-per-key N] [--groups G]
+//                 (writes a keyed history as JSONL, G keys at a time, each
+//                 group moving to a fresh key as `chaos run` does: the input
+//                 of `chaos check --keyed`'s streaming check)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -48,7 +52,60 @@ Op MakeOp(int64_t process, OpType type, const char* f, Json value, int64_t time)
   return op;
 }
 
-// About `history_ops` history entries (invocations and completions).
+// Appends the invocations and completions of `n` calls on `key`, the first
+// taking effect at `offset`, by 5-10 processes (new ones from *next_process).
+void AppendKey(int64_t key, int64_t n, int64_t offset, std::mt19937_64& rng, int info_percent,
+               int64_t* next_process, std::vector<Timed>* events) {
+  const int c = 5 + static_cast<int>(rng() % 6);  // concurrent processes on this key
+  std::vector<int64_t> process(static_cast<size_t>(c)), busy(static_cast<size_t>(c), -1);
+  for (auto& p : process) p = (*next_process)++;
+  Json reg = nullptr;
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t slot = static_cast<size_t>(i % c);
+    const int64_t at = offset + 10 * i;  // the instant the op takes effect
+    int64_t invoke = at - static_cast<int64_t>(rng() % static_cast<uint64_t>(10 * c));
+    invoke = std::max(invoke, busy[slot] + 1);
+    const int64_t complete = at + static_cast<int64_t>(rng() % static_cast<uint64_t>(10 * c));
+    busy[slot] = complete;
+    const bool crashed = static_cast<int>(rng() % 100) < info_percent;
+    const bool applies = !crashed || rng() % 2 == 0;
+    const int kind = static_cast<int>(rng() % 3);
+    const char* f;
+    Json in, out;
+    OpType type = OpType::kOk;
+    if (kind == 0) {
+      f = "read";
+      out = reg;
+    } else if (kind == 1) {
+      f = "write";
+      in = out = static_cast<int>(rng() % 5);
+      if (applies) reg = in;
+    } else {
+      f = "cas";
+      in = out = Json::array({static_cast<int>(rng() % 5), static_cast<int>(rng() % 5)});
+      if (reg != in[0]) {
+        type = OpType::kFail;
+      } else if (applies) {
+        reg = in[1];
+      }
+    }
+    if (crashed) type = OpType::kInfo;
+    const int64_t p = process[slot];
+    events->push_back({invoke, MakeOp(p, OpType::kInvoke, f, Json::array({key, in}), invoke)});
+    events->push_back(
+        {complete,
+         MakeOp(p, type, f, Json::array({key, type == OpType::kOk ? out : in}), complete)});
+    if (crashed) process[slot] = (*next_process)++;
+  }
+}
+
+void SortByTime(std::vector<Timed>& events) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Timed& a, const Timed& b) { return a.time < b.time; });
+}
+
+// About `history_ops` history entries (invocations and completions); every
+// key runs over the whole history.
 History Generate(int64_t history_ops, int64_t ops_per_key, uint64_t seed, int info_percent) {
   std::mt19937_64 rng(seed);
   const int64_t calls = history_ops / 2;
@@ -58,51 +115,10 @@ History Generate(int64_t history_ops, int64_t ops_per_key, uint64_t seed, int in
   int64_t next_process = 0;
   for (int64_t key = 0; key < keys; ++key) {
     const int64_t n = calls / keys + (key < calls % keys ? 1 : 0);
-    const int c = 5 + static_cast<int>(rng() % 6);  // concurrent processes on this key
-    std::vector<int64_t> process(static_cast<size_t>(c)), busy(static_cast<size_t>(c), -1);
-    for (auto& p : process) p = next_process++;
-    Json reg = nullptr;
     const int64_t offset = static_cast<int64_t>(rng() % 1000);
-    for (int64_t i = 0; i < n; ++i) {
-      const size_t slot = static_cast<size_t>(i % c);
-      const int64_t at = offset + 10 * i;  // the instant the op takes effect
-      int64_t invoke = at - static_cast<int64_t>(rng() % static_cast<uint64_t>(10 * c));
-      invoke = std::max(invoke, busy[slot] + 1);
-      const int64_t complete = at + static_cast<int64_t>(rng() % static_cast<uint64_t>(10 * c));
-      busy[slot] = complete;
-      const bool crashed = static_cast<int>(rng() % 100) < info_percent;
-      const bool applies = !crashed || rng() % 2 == 0;
-      const int kind = static_cast<int>(rng() % 3);
-      const char* f;
-      Json in, out;
-      OpType type = OpType::kOk;
-      if (kind == 0) {
-        f = "read";
-        out = reg;
-      } else if (kind == 1) {
-        f = "write";
-        in = out = static_cast<int>(rng() % 5);
-        if (applies) reg = in;
-      } else {
-        f = "cas";
-        in = out = Json::array({static_cast<int>(rng() % 5), static_cast<int>(rng() % 5)});
-        if (reg != in[0]) {
-          type = OpType::kFail;
-        } else if (applies) {
-          reg = in[1];
-        }
-      }
-      if (crashed) type = OpType::kInfo;
-      const int64_t p = process[slot];
-      events.push_back({invoke, MakeOp(p, OpType::kInvoke, f, Json::array({key, in}), invoke)});
-      events.push_back(
-          {complete,
-           MakeOp(p, type, f, Json::array({key, type == OpType::kOk ? out : in}), complete)});
-      if (crashed) process[slot] = next_process++;
-    }
+    AppendKey(key, n, offset, rng, info_percent, &next_process, &events);
   }
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Timed& a, const Timed& b) { return a.time < b.time; });
+  SortByTime(events);
   History h;
   h.reserve(events.size());
   for (Timed& e : events) {
@@ -110,6 +126,39 @@ History Generate(int64_t history_ops, int64_t ops_per_key, uint64_t seed, int in
     h.push_back(std::move(e.op));
   }
   return h;
+}
+
+// Writes about `history_ops` entries as JSONL, keys in turn as `chaos run`'s
+// workload hands them out: `groups` keys at a time, each group moving to a
+// fresh key after `ops_per_key` calls. Generated a window of keys at a time,
+// so the history is never held whole.
+int WriteSequential(const std::string& path, int64_t history_ops, int64_t ops_per_key,
+                    uint64_t seed, int info_percent, int64_t groups) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) {
+    std::fprintf(stderr, "checker_bench: cannot write %s\n", path.c_str());
+    return 2;
+  }
+  std::mt19937_64 rng(seed);
+  const int64_t keys = std::max<int64_t>(1, history_ops / 2 / ops_per_key);
+  int64_t next_process = 0, index = 0;
+  for (int64_t first = 0; first < keys; first += groups) {
+    std::vector<Timed> events;
+    const int64_t window = (first / groups) * (10 * ops_per_key + 2000);
+    for (int64_t key = first; key < std::min(keys, first + groups); ++key) {
+      const int64_t offset = window + static_cast<int64_t>(rng() % 1000);
+      AppendKey(key, ops_per_key, offset, rng, info_percent, &next_process, &events);
+    }
+    SortByTime(events);
+    for (Timed& e : events) {
+      e.op.index = index++;
+      std::fprintf(out, "%s\n", chaos::history::OpToJsonLine(e.op).c_str());
+    }
+  }
+  const bool ok = std::fclose(out) == 0;
+  std::printf("wrote %lld entries, %lld keys to %s\n", static_cast<long long>(index),
+              static_cast<long long>(keys), path.c_str());
+  return ok ? 0 : 2;
 }
 
 double PeakRssMiB() {
@@ -160,6 +209,8 @@ int main(int argc, char** argv) {
   int info_percent = 1;
   bool canonical_pending = true;
   std::string recorded;
+  std::string write_path;
+  int64_t groups = 4;
   double time_limit_s = 300;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -175,6 +226,10 @@ int main(int argc, char** argv) {
       canonical_pending = false;
     } else if (a == "--history" && i + 1 < argc) {
       recorded = argv[++i];
+    } else if (a == "--write" && i + 1 < argc) {
+      write_path = argv[++i];
+    } else if (a == "--groups" && i + 1 < argc) {
+      groups = std::max<int64_t>(1, std::atoll(argv[++i]));
     } else if (a == "--time-limit" && i + 1 < argc) {
       time_limit_s = std::atof(argv[++i]);
     } else {
@@ -182,6 +237,10 @@ int main(int argc, char** argv) {
     }
   }
   if (!recorded.empty()) return CheckRecorded(recorded, threads, time_limit_s);
+  if (!write_path.empty()) {
+    return WriteSequential(write_path, sizes.empty() ? 10000000 : sizes[0], ops_per_key, seed,
+                           info_percent, groups);
+  }
   if (sizes.empty()) sizes = {10000, 100000, 1000000};
   std::printf(
       "| history ops | keys | calls/key | verdict | check s | ops/s | states | states/s | cache "

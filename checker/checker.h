@@ -25,12 +25,17 @@
 // uses its own pool of threads and shares nothing between calls.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "history/codec.h"
 #include "history/op.h"
 
 namespace chaos::checker {
@@ -64,6 +69,11 @@ struct LinearizableOptions {
   // Exact rules that prune the orders and subsets of pending (info) calls the
   // search tries (checker/search.h). False only to measure or test them.
   bool canonical_pending = true;
+  // Set by anyone (another thread) to stop the searches: those not finished
+  // answer unknown, cause "stopped". With stop_on_first_invalid an invalid
+  // key sets it, so checks sharing it stop together. Not owned; null: each
+  // check has its own.
+  std::atomic<bool>* stop = nullptr;
 };
 
 // Search statistics, summed over keys.
@@ -111,10 +121,55 @@ std::string StoryLine(const nlohmann::json& entry);
 // The names of the models CheckLinearizable accepts.
 const std::vector<std::string>& ModelNames();
 
+// One key of a keyed history checked on its own, before the rest of the
+// history is known: online during `chaos run` (checker/online.h).
+struct KeyCheck {
+  nlohmann::json key;
+  Verdict verdict = Verdict::kUnknown;
+  std::string cause;
+  int64_t calls = 0;        // calls the search had (fail ops and unknown reads dropped)
+  int64_t last_index = -1;  // the largest op index among the ops checked
+  // When valid: every model state a linearization of the key can end in, as
+  // the model prints it (register, cas-register: the value).
+  std::vector<nlohmann::json> final_states;
+  SearchStats stats;
+};
+// Keyed by the key as JSON text (CheckResult::per_key's keys).
+using KeyChecks = std::map<std::string, KeyCheck>;
+
+// Checks `key_history`, the ops of one key (values [key v]; ops of one key
+// only, or the result is unknown with an input cause), exploring every
+// linearization for the states it can end in. A key with an op whose outcome
+// is unknown (info, or never completed) is checked as usual, without final
+// states.
+KeyCheck CheckKeyAlone(const history::History& key_history, const LinearizableOptions& options);
+
 // Checks `history` (client ops; nemesis ops are ignored). Never crashes on
 // any input: ops the model cannot read give kUnknown with a cause naming the
 // op. Use ValidateLinearizableOptions first to reject bad options.
-CheckResult CheckLinearizable(const history::History& history, const LinearizableOptions& options);
+//
+// `checked` (keyed register and cas-register models): keys already checked
+// alone. A key found valid there is not searched again when its ops in
+// `history` are those checked (up to its last_index) followed only by ok
+// reads, each accepted by one of its final states: exactly the linearizable
+// extensions, since every later read is invoked after every checked op
+// completed. Any other key is searched as usual; its per_key entry and the
+// verdict are those of a check without `checked`, except the `states` count.
+CheckResult CheckLinearizable(const history::History& history, const LinearizableOptions& options,
+                              const KeyChecks* checked = nullptr);
+
+// Checks a keyed history as it streams by, holding only the ops of keys not
+// yet complete: `open` is called twice (two passes over the same history).
+// The first pass records where each key's last op is; the second buffers each
+// key's ops and checks the key on a worker thread as soon as its last op is
+// read. Unkeyed, the whole history is one key. The verdict, per_key and
+// counterexample are those of CheckLinearizable on the whole history, except
+// search statistics and, when several keys are invalid or the history has
+// several unusable ops, which one is named. Errors reading the file are
+// returned; an unusable history gives input_error as CheckLinearizable does.
+Result<CheckResult> CheckLinearizableStream(
+    const std::function<Result<std::unique_ptr<history::HistoryReader>>()>& open,
+    const LinearizableOptions& options);
 
 // InvalidArgument naming the problem (unknown model, bad initial value, ...).
 Status ValidateLinearizableOptions(const LinearizableOptions& options);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <new>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "base/check.h"
 #include "checker/checker.h"
 #include "checker/model.h"
+#include "checker/pair.h"
 #include "checker/search.h"
 #include "checker/shrink.h"
 
@@ -96,10 +98,65 @@ nlohmann::json OpSummary(const history::History& h, int64_t pos) {
 // The op a person names for a call: its completion, or its invocation if none.
 int64_t ShownPos(const Call& c) { return c.complete_pos >= 0 ? c.complete_pos : c.invoke_pos; }
 
-std::string Where(const history::History& h, int64_t pos) {
+int64_t IndexAt(const history::History& h, int64_t pos) {
   const history::Op& op = h[static_cast<size_t>(pos)];
-  return "op " + std::to_string(op.index != history::kAbsent ? op.index : pos);
+  return op.index != history::kAbsent ? op.index : pos;
 }
+
+}  // namespace
+
+std::string KeyId(const nlohmann::json& key) {
+  return key.is_string() ? "s" + std::string(history::NameOf(key)) : key.dump();
+}
+
+PairCall MakePairCall(const history::Op& iop, const history::Op* cop, int64_t inv, int64_t comp,
+                      const OpIndex& index_of, const LinearizableOptions& options,
+                      const Model& model, ValueTable& values) {
+  PairCall out;
+  auto where = [&](int64_t pos) { return "op " + std::to_string(index_of(pos)); };
+  const std::string f = FName(iop.f);
+  Call& call = out.call;
+  bool cas_mismatch = false;
+  if (cop != nullptr && cop->is_fail()) {
+    if (options.failed_cas != FailedCas::kMismatch || f != "cas") return out;
+    cas_mismatch = true;
+  }
+  const bool ok = cop != nullptr && cop->is_ok();
+  call.known_output = ok || cas_mismatch;
+  nlohmann::json value = ok && !cop->value.is_null() ? cop->value : iop.value;
+  if (options.keyed) {
+    if (!value.is_array() || value.size() != 2) {
+      out.status = InvalidArgument(where(ok ? comp : inv) +
+                                   ": a keyed op's value must be [key value], got " + value.dump());
+      return out;
+    }
+    out.key = value[0];
+    nlohmann::json v = value[1];
+    value = std::move(v);
+  }
+  Status s = model.Encode(f, value, values, &call);
+  if (!s.ok()) {
+    out.status = InvalidArgument(where(ok ? comp : inv) + ": " + s.message());
+    return out;
+  }
+  if (cas_mismatch) call.fn = Fn::kCasFailed;
+  call.invoke_pos = inv;
+  call.complete_pos = call.known_output ? comp : -1;
+  out.keep = call.known_output || !model.IsPureRead(call);
+  return out;
+}
+
+std::string PairingError(const history::Op& op, int64_t index, const OpIndex& index_of,
+                         const int64_t* open_pos) {
+  if (open_pos != nullptr) {
+    return "op " + std::to_string(index) + ": process " + op.process.ToString() +
+           " invokes while its op " + std::to_string(index_of(*open_pos)) + " is still open";
+  }
+  return "op " + std::to_string(index) + ": completion by process " + op.process.ToString() +
+         " without an invocation";
+}
+
+namespace {
 
 Prepared Prepare(const history::History& h, const LinearizableOptions& options, const Model& model,
                  ValueTable& values) {
@@ -107,44 +164,20 @@ Prepared Prepare(const history::History& h, const LinearizableOptions& options, 
   std::map<history::Process, int64_t> open;
   std::map<std::string, size_t> piece_of_key;
   auto piece_for = [&](const nlohmann::json& key) -> Piece& {
-    std::string k = key.is_string() ? "s" + std::string(history::NameOf(key)) : key.dump();
-    auto [it, inserted] = piece_of_key.emplace(k, out.pieces.size());
+    auto [it, inserted] = piece_of_key.emplace(KeyId(key), out.pieces.size());
     if (inserted) {
       out.pieces.emplace_back();
       out.pieces.back().key = key;
     }
     return out.pieces[it->second];
   };
+  const OpIndex index_of = [&](int64_t pos) { return IndexAt(h, pos); };
   auto handle = [&](int64_t inv, int64_t comp) -> Status {
-    const history::Op& iop = h[static_cast<size_t>(inv)];
-    const history::Op* cop = comp >= 0 ? &h[static_cast<size_t>(comp)] : nullptr;
-    const std::string f = FName(iop.f);
-    Call call;
-    bool cas_mismatch = false;
-    if (cop != nullptr && cop->is_fail()) {
-      if (options.failed_cas != FailedCas::kMismatch || f != "cas") return Status::Ok();
-      cas_mismatch = true;
-    }
-    const bool ok = cop != nullptr && cop->is_ok();
-    call.known_output = ok || cas_mismatch;
-    nlohmann::json value = ok && !cop->value.is_null() ? cop->value : iop.value;
-    nlohmann::json key;
-    if (options.keyed) {
-      if (!value.is_array() || value.size() != 2) {
-        return InvalidArgument(Where(h, ok ? comp : inv) +
-                               ": a keyed op's value must be [key value], got " + value.dump());
-      }
-      key = value[0];
-      nlohmann::json v = value[1];
-      value = std::move(v);
-    }
-    Status s = model.Encode(f, value, values, &call);
-    if (!s.ok()) return InvalidArgument(Where(h, ok ? comp : inv) + ": " + s.message());
-    if (cas_mismatch) call.fn = Fn::kCasFailed;
-    call.invoke_pos = inv;
-    call.complete_pos = call.known_output ? comp : -1;
-    if (!call.known_output && model.IsPureRead(call)) return Status::Ok();
-    piece_for(key).calls.push_back(std::move(call));
+    PairCall pc = MakePairCall(h[static_cast<size_t>(inv)],
+                               comp >= 0 ? &h[static_cast<size_t>(comp)] : nullptr, inv, comp,
+                               index_of, options, model, values);
+    if (!pc.status.ok()) return pc.status;
+    if (pc.keep) piece_for(pc.key).calls.push_back(std::move(pc.call));
     return Status::Ok();
   };
   for (int64_t pos = 0; pos < static_cast<int64_t>(h.size()); ++pos) {
@@ -153,17 +186,14 @@ Prepared Prepare(const history::History& h, const LinearizableOptions& options, 
     auto it = open.find(op.process);
     if (op.is_invoke()) {
       if (it != open.end()) {
-        out.status =
-            InvalidArgument(Where(h, pos) + ": process " + op.process.ToString() +
-                            " invokes while its " + Where(h, it->second) + " is still open");
+        out.status = InvalidArgument(PairingError(op, IndexAt(h, pos), index_of, &it->second));
         return out;
       }
       open.emplace(op.process, pos);
       continue;
     }
     if (it == open.end()) {
-      out.status = InvalidArgument(Where(h, pos) + ": completion by process " +
-                                   op.process.ToString() + " without an invocation");
+      out.status = InvalidArgument(PairingError(op, IndexAt(h, pos), index_of, nullptr));
       return out;
     }
     int64_t inv = it->second;
@@ -237,11 +267,6 @@ std::string FactText(const Model& model, const ValueTable& values, const Fact& f
            values.ValueOf(f.value).dump();
   }
   return values.ValueOf(f.place).dump();
-}
-
-int64_t IndexAt(const history::History& h, int64_t pos) {
-  const history::Op& op = h[static_cast<size_t>(pos)];
-  return op.index != history::kAbsent ? op.index : pos;
 }
 
 // Why the failing call cannot take effect in the shrunk history: what it
@@ -447,9 +472,140 @@ nlohmann::json BuildCounterexample(const history::History& h, const Piece& piece
   return cx;
 }
 
+// The options checked, the model made and `h` split into pieces; else the
+// cause that makes the check unknown.
+struct Setup {
+  std::unique_ptr<Model> model;
+  Prepared prepared;
+  std::string cause;         // "unusable options: ..." or "unusable input: ..."
+  bool input_error = false;  // the history (not the options) is unusable
+};
+
+Setup SetUp(const history::History& h, const LinearizableOptions& options, ValueTable& values) {
+  Setup out;
+  Status valid_options = ValidateLinearizableOptions(options);
+  if (!valid_options.ok()) {
+    out.cause = "unusable options: " + valid_options.message();
+    return out;
+  }
+  auto made = MakeModel(ModelOptions{options.model, options.initial, options.nil_read}, values);
+  CHAOS_CHECK(made.ok());
+  out.model = std::move(*made);
+  out.prepared = Prepare(h, options, *out.model, values);
+  if (!out.prepared.status.ok()) {
+    out.cause = "unusable input: " + out.prepared.status.message();
+    out.input_error = true;
+  }
+  return out;
+}
+
+// The model state a register's final state (as printed) stands for, or
+// nullopt when the model cannot make it (only register models are rebuilt).
+std::optional<State> RegisterState(const Model& model, ValueTable& values,
+                                   const nlohmann::json& printed) {
+  if (model.name() != "register" && model.name() != "cas-register") return std::nullopt;
+  if (printed == model.StateToJson(model.Initial(), values)) return model.Initial();
+  Call write;
+  if (!model.Encode("write", printed, values, &write).ok()) return std::nullopt;
+  State state;
+  if (!model.Step(model.Initial(), write, &state)) return std::nullopt;
+  return state;
+}
+
+// True when `piece` is the calls `checked` saw, all before its last index,
+// followed only by ok pure reads that one of its final states accepts. Those
+// reads are invoked after every checked call completed, so a linearization
+// of the whole is one of the checked calls followed by the reads.
+bool ExtendsChecked(const history::History& h, const Piece& piece, const KeyCheck& checked,
+                    const Model& model, ValueTable& values) {
+  if (checked.verdict != Verdict::kValid || checked.final_states.empty()) return false;
+  int64_t covered = 0;
+  std::vector<const Call*> later;
+  for (const Call& c : piece.calls) {
+    if (IndexAt(h, c.invoke_pos) > checked.last_index) {
+      later.push_back(&c);
+      continue;
+    }
+    ++covered;
+    if (c.complete_pos < 0 || IndexAt(h, c.complete_pos) > checked.last_index) return false;
+  }
+  if (covered != checked.calls) return false;
+  for (const Call* c : later) {
+    if (c->complete_pos < 0 || !model.IsPureRead(*c)) return false;
+  }
+  for (const nlohmann::json& printed : checked.final_states) {
+    std::optional<State> state = RegisterState(model, values, printed);
+    if (!state) return false;
+    State next;
+    bool accepted = true;
+    for (const Call* c : later) accepted = accepted && model.Step(*state, *c, &next);
+    if (accepted) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-CheckResult CheckLinearizable(const history::History& history, const LinearizableOptions& options) {
+KeyCheck CheckKeyAlone(const history::History& h, const LinearizableOptions& options) {
+  const auto start = Clock::now();
+  KeyCheck out;
+  for (size_t pos = 0; pos < h.size(); ++pos) {
+    out.last_index = std::max(out.last_index, IndexAt(h, static_cast<int64_t>(pos)));
+  }
+  ValueTable values;
+  Setup setup = SetUp(h, options, values);
+  if (!setup.cause.empty()) {
+    out.cause = setup.cause;
+    return out;
+  }
+  const Model& model = *setup.model;
+  Prepared& prepared = setup.prepared;
+  if (prepared.pieces.size() > 1 || options.model == "multi-register") {
+    // Not one key's history: checked whole, without final states.
+    CheckResult r = CheckLinearizable(h, options);
+    out.verdict = r.verdict;
+    out.cause = r.cause;
+    out.stats = r.stats;
+    return out;
+  }
+  if (prepared.pieces.empty()) {
+    out.verdict = Verdict::kValid;
+    out.final_states.push_back(model.StateToJson(model.Initial(), values));
+    return out;
+  }
+  Piece& piece = prepared.pieces[0];
+  out.key = piece.key;
+  out.calls = static_cast<int64_t>(piece.calls.size());
+  std::atomic<bool> own_stop{false};
+  std::atomic<int64_t> bytes_used{0};
+  SearchLimits limits;
+  limits.deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(std::min(options.time_limit_s, 1e7)));
+  limits.stop = options.stop != nullptr ? options.stop : &own_stop;
+  limits.bytes_used = &bytes_used;
+  limits.bytes_limit = options.memory_limit_bytes;
+  const bool pending = std::any_of(piece.calls.begin(), piece.calls.end(),
+                                   [](const Call& c) { return c.complete_pos < 0; });
+  std::vector<State> finals;
+  SearchOutcome o;
+  try {
+    o = Search(model, piece.calls, limits, options.canonical_pending, pending ? nullptr : &finals);
+  } catch (const std::bad_alloc&) {
+    o = SearchOutcome();
+    o.cause = "memory-limit (allocation failed)";
+  }
+  out.verdict = o.verdict;
+  out.cause = o.cause;
+  for (const State& s : finals) out.final_states.push_back(model.StateToJson(s, values));
+  out.stats.states = o.states;
+  out.stats.cache_hits = o.cache_hits;
+  out.stats.cache_bytes = o.cache_bytes_peak;
+  out.stats.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return out;
+}
+
+CheckResult CheckLinearizable(const history::History& history, const LinearizableOptions& options,
+                              const KeyChecks* checked) {
   const auto start = Clock::now();
   const auto deadline =
       start + std::chrono::duration_cast<Clock::duration>(
@@ -461,24 +617,16 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   };
 
-  Status valid_options = ValidateLinearizableOptions(options);
-  if (!valid_options.ok()) {
-    result.verdict = Verdict::kUnknown;
-    result.cause = "unusable options: " + valid_options.message();
-    return result;
-  }
   ValueTable values;
-  ModelOptions mo{options.model, options.initial, options.nil_read};
-  auto made = MakeModel(mo, values);
-  CHAOS_CHECK(made.ok());
-  const Model& model = **made;
-  Prepared prepared = Prepare(history, options, model, values);
-  if (!prepared.status.ok()) {
+  Setup setup = SetUp(history, options, values);
+  if (!setup.cause.empty()) {
     result.verdict = Verdict::kUnknown;
-    result.cause = "unusable input: " + prepared.status.message();
-    result.input_error = true;
+    result.cause = setup.cause;
+    result.input_error = setup.input_error;
     return result;
   }
+  const Model& model = *setup.model;
+  Prepared& prepared = setup.prepared;
   std::vector<Piece> pieces = std::move(prepared.pieces);
   if (options.model == "multi-register" && !options.keyed && pieces.size() == 1) {
     nlohmann::json key = pieces[0].key;
@@ -492,11 +640,26 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return pieces[a].calls.size() > pieces[b].calls.size();
   });
-  std::atomic<bool> stop{false};
+  std::atomic<bool> own_stop{false};
+  std::atomic<bool>& stop = options.stop != nullptr ? *options.stop : own_stop;
   std::atomic<int64_t> bytes_used{0};
   SearchLimits limits;
   limits.deadline = deadline;
   limits.stop = &stop;
+  std::vector<char> reused(pieces.size(), 0);
+  if (checked != nullptr && options.keyed) {
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      auto it = checked->find(pieces[i].key.dump());
+      if (it == checked->end() || !ExtendsChecked(history, pieces[i], it->second, model, values)) {
+        continue;
+      }
+      reused[i] = 1;
+      pieces[i].outcome = SearchOutcome();
+      pieces[i].outcome.verdict = Verdict::kValid;
+      pieces[i].outcome.states = it->second.stats.states;
+      pieces[i].outcome.cache_hits = it->second.stats.cache_hits;
+    }
+  }
   limits.bytes_used = &bytes_used;
   limits.bytes_limit = options.memory_limit_bytes;
   std::atomic<size_t> next{0};
@@ -505,6 +668,7 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
       size_t k = next.fetch_add(1);
       if (k >= order.size()) return;
       Piece& p = pieces[order[k]];
+      if (reused[order[k]] != 0) continue;
       if (stop.load()) {
         p.outcome.verdict = Verdict::kUnknown;
         p.outcome.cause = "stopped";

@@ -323,9 +323,9 @@ const std::vector<std::string>& OtherCheckerNames() {
 }
 
 Result<CheckerOutput> RunChecker(const std::string& name, const History& h,
-                                 const LinearizableOptions& options) {
+                                 const LinearizableOptions& options, const KeyChecks* checked) {
   if (name == "linearizable") {
-    CheckResult r = CheckLinearizable(h, options);
+    CheckResult r = CheckLinearizable(h, options, checked);
     Json j = r.ToJson();
     return CheckerOutput{"linearizable", r.verdict, std::move(j)};
   }

@@ -49,9 +49,10 @@ CheckerOutput Compose(std::vector<CheckerOutput> outputs);
 
 // The names RunChecker accepts besides "linearizable".
 const std::vector<std::string>& OtherCheckerNames();
-// Runs a checker by name ("linearizable" uses `options`); InvalidArgument for
-// an unknown name.
+// Runs a checker by name ("linearizable" uses `options` and `checked`, as
+// CheckLinearizable does); InvalidArgument for an unknown name.
 Result<CheckerOutput> RunChecker(const std::string& name, const history::History& history,
-                                 const LinearizableOptions& options);
+                                 const LinearizableOptions& options,
+                                 const KeyChecks* checked = nullptr);
 
 }  // namespace chaos::checker

@@ -133,8 +133,15 @@ class Cache {
 }  // namespace
 
 SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const SearchLimits& limits,
-                     bool canonical_pending) {
+                     bool canonical_pending, std::vector<State>* final_states) {
   SearchOutcome out;
+  if (final_states != nullptr) {
+    final_states->clear();
+    for (const Call& c : calls) {
+      CHAOS_CHECK_MSG(c.complete_pos >= 0, "final states asked of a search with pending call %lld",
+                      static_cast<long long>(c.invoke_pos));
+    }
+  }
   if (calls.size() > static_cast<size_t>(INT32_MAX / 4)) {
     out.cause = "memory-limit: " + std::to_string(calls.size()) + " ops in one search";
     return out;
@@ -144,6 +151,7 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
   for (const Call& c : calls) total_must += c.complete_pos >= 0 ? 1 : 0;
   if (total_must == 0) {
     out.verdict = Verdict::kValid;
+    if (final_states != nullptr) final_states->push_back(model.Initial());
     return out;
   }
 
@@ -372,7 +380,16 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
           if (c.complete_pos >= 0) ++linearized_must;
           out.max_linearized =
               std::max<int64_t>(out.max_linearized, static_cast<int64_t>(stack.size()));
-          if (linearized_must == total_must) return finish(Verdict::kValid, "");
+          if (linearized_must == total_must) {
+            if (final_states == nullptr) return finish(Verdict::kValid, "");
+            // Every call is linearized: keep the state and look for others.
+            if (std::find(final_states->begin(), final_states->end(), state) ==
+                final_states->end()) {
+              final_states->push_back(state);
+            }
+            entry = kNone;
+            continue;
+          }
           entry = next[0];
           continue;
         }
@@ -406,7 +423,10 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
         }
       }
     }
-    if (stack.empty()) return finish(Verdict::kInvalid, "");
+    if (stack.empty()) {
+      if (final_states != nullptr && !final_states->empty()) return finish(Verdict::kValid, "");
+      return finish(Verdict::kInvalid, "");
+    }
     Frame top = std::move(stack.back());
     stack.pop_back();
     state = std::move(top.before);

@@ -73,7 +73,13 @@ struct SearchOutcome {
 //    same state (a write overwritten before anyone read it): the search also
 //    explores that call without it, which leaves it free for later.
 // False only to measure or test them.
+//
+// final_states: when not null, the search does not stop at the first
+// linearization: it explores every configuration and collects each distinct
+// state a complete linearization ends in (valid if there is one). Only for
+// calls that all have a completion (a pending call could still change the
+// state after the last completion; a programmer error otherwise).
 SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const SearchLimits& limits,
-                     bool canonical_pending = true);
+                     bool canonical_pending = true, std::vector<State>* final_states = nullptr);
 
 }  // namespace chaos::checker

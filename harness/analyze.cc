@@ -105,7 +105,8 @@ checker::CheckerOutput CheckNodeLogs(const std::string& run_dir,
   return checker::CheckerOutput{"logs", verdict, std::move(result)};
 }
 
-Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_limit_s, RunLog* log) {
+Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_limit_s, RunLog* log,
+                                     const checker::KeyChecks* checked) {
   Json test = Json::object();
   {
     std::ifstream in(run_dir + "/test.json");
@@ -126,7 +127,8 @@ Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_lim
   std::vector<checker::CheckerOutput> outputs;
   Json linearizable;
   for (const auto& name : names) {
-    CHAOS_ASSIGN_OR_RETURN(checker::CheckerOutput o, checker::RunChecker(name, h, options));
+    CHAOS_ASSIGN_OR_RETURN(checker::CheckerOutput o,
+                           checker::RunChecker(name, h, options, checked));
     if (name == "linearizable") linearizable = o.result;
     outputs.push_back(std::move(o));
   }
@@ -148,6 +150,7 @@ Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_lim
   Json results = linearizable.is_object() ? linearizable : Json::object();
   results["valid"] = checker::VerdictJson(all.verdict);
   results["checkers"] = all.result["results"];
+  if (test.contains("stopped_early")) results["stopped_early"] = test["stopped_early"];
   std::ofstream(run_dir + "/results.json") << results.dump(2) << "\n";
   Status s = reports::WriteReport(run_dir);
   if (!s.ok() && log) log->Line("report: " + s.message(), true);

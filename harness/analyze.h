@@ -52,6 +52,8 @@ struct RunOutcome {
   // The test's name as the run resolved it (RunOptions::test_name, or the
   // default made from the adapter, workload and nemeses).
   std::string test_name;
+  // Non-empty when --stop-on-invalid ended the main phase early: when and why.
+  std::string stopped_early;
 };
 
 // The checker options for a run's history (test.json's workload): a keyed
@@ -70,8 +72,12 @@ checker::CheckerOutput CheckNodeLogs(const std::string& run_dir,
                                      std::optional<int64_t> origin_unix_ns);
 
 // Checks run_dir/history.jsonl and writes results.json, history.edn and the
-// report. The workload in test.json picks the checkers.
-Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_limit_s, RunLog* log);
+// report. The workload in test.json picks the checkers. `checked`: keys the
+// run checked online (checker/online.h), not searched again when their ops
+// are those checked plus final reads (CheckLinearizable's `checked`).
+// test.json's `stopped_early` is copied into results.json.
+Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_limit_s, RunLog* log,
+                                     const checker::KeyChecks* checked = nullptr);
 
 // Re-checks a stored run (history.jsonl with the model test.json names) and
 // rewrites results.json and the report. `run_dir` may be store/latest.

@@ -117,9 +117,11 @@ int Run(RunFlags& flags, const std::string& command_line) {
     options.seed = seed + static_cast<uint64_t>(i);
     auto outcome = harness::RunTest(options, *inventory);
     if (!outcome.ok()) return ReportError(outcome.status());
-    std::printf("%s: %s  (seed %llu)\n  report: %s/report.html\n", outcome->test_name.c_str(),
+    std::printf("%s: %s  (seed %llu)\n", outcome->test_name.c_str(),
                 checker::VerdictName(outcome->verdict),
-                static_cast<unsigned long long>(options.seed), outcome->run_dir.c_str());
+                static_cast<unsigned long long>(options.seed));
+    if (!outcome->stopped_early.empty()) std::printf("  %s\n", outcome->stopped_early.c_str());
+    std::printf("  report: %s/report.html\n", outcome->run_dir.c_str());
     std::fflush(stdout);
     worst = harness::WorstExitCode(worst, outcome->exit_code);
     if (outcome->exit_code >= 3) break;  // aborted
@@ -179,6 +181,7 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
         line += ", " + std::to_string(cell.run.ops_per_key) + " ops per key";
       }
       if (!cell.run.bugs.empty()) line += ", bug " + JoinCommas(cell.run.bugs);
+      if (cell.run.stop_on_invalid) line += ", stop on invalid";
       if (cell.run.read_mode != harness::RunOptions().read_mode)
         line += ", " + cell.run.read_mode + " reads";
       for (const auto& [name, spec] : cell.run.nemesis_specs) line += ", " + name + "=" + spec;
@@ -269,6 +272,9 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   run->add_option("--read-mode", flags.run.read_mode, "register reads: log | read-index | lease");
   run->add_option("--checker-time-limit", flags.run.checker_time_limit_s,
                   "seconds the checker may search");
+  run->add_flag("--stop-on-invalid", flags.run.stop_on_invalid,
+                "register workload: end the run at the first key the online check finds invalid "
+                "(heal, final reads, check and store as usual)");
   run->add_option("--store", flags.run.store_dir, "store folder (default <repo>/store)");
   run->add_option("--name", flags.run.test_name, "test name (store/<name>/...)");
   run->add_flag("--leave-db-running", flags.run.leave_db_running,
@@ -308,6 +314,9 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   test_all->add_flag("--test-cluster", all.test_cluster,
                      "use the docker cluster of the tests (chaos-test)");
   test_all->add_flag("--list", all.list, "print the matrix's cells and exit");
+  test_all->add_flag("--stop-on-invalid", all.base.stop_on_invalid,
+                     "every cell: end a run at its first invalid key (the cell field "
+                     "stop_on_invalid sets it per cell)");
   test_all->callback([exit_code] { *exit_code = TestAll(all, CommandLine()); });
 }
 

@@ -22,6 +22,7 @@
 
 #include "adapters/adapter.h"
 #include "base/strings.h"
+#include "checker/online.h"
 #include "checker/others.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
@@ -50,8 +51,10 @@ std::atomic<bool> g_abort{false};
 // the progress line.
 class Recorder {
  public:
-  Recorder(std::unique_ptr<history::JsonlWriter> writer, Clock::time_point start)
-      : writer_(std::move(writer)), start_(start) {}
+  // `online` (may be null) sees every op recorded, in index order.
+  Recorder(std::unique_ptr<history::JsonlWriter> writer, Clock::time_point start,
+           checker::OnlineChecker* online)
+      : writer_(std::move(writer)), start_(start), online_(online) {}
 
   int64_t NowNs() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
@@ -70,7 +73,9 @@ class Recorder {
     } else if (op.is_info()) {
       ++info_;
     }
-    return writer_->Append(op);
+    Status written = writer_->Append(op);
+    if (online_ != nullptr) online_->Add(op);
+    return written;
   }
   Status Close() { return writer_->Close(); }
   void Counts(int64_t* ok, int64_t* fail, int64_t* info) {
@@ -84,6 +89,7 @@ class Recorder {
   std::mutex mu_;
   std::unique_ptr<history::JsonlWriter> writer_;
   Clock::time_point start_;
+  checker::OnlineChecker* online_;
   int64_t next_index_ = 0;
   int64_t ok_ = 0, fail_ = 0, info_ = 0;
 };
@@ -95,6 +101,9 @@ struct Phase {
   generator::Generator* gen = nullptr;
   int concurrency = 1;
   std::string fault;  // the fault in force, for the progress line
+  // The main phase ends early when the runner asks (--stop-on-invalid); the
+  // final reads run to their end.
+  bool stoppable = false;
 };
 
 class Runner {
@@ -116,6 +125,10 @@ class Runner {
   void HealEverything(const std::string& why);
   void DownloadLogs();
   Result<checker::Verdict> CheckAndStore();
+  // Workers stop asking for ops: an abort, or an early stop of the main phase.
+  bool Stopping(const Phase& phase) const { return g_abort || (phase.stoppable && stop_main_); }
+  // The online check found `key` invalid.
+  void OnInvalidKey(const checker::KeyCheck& key);
 
   RunOptions options_;
   control::Inventory inventory_;
@@ -134,7 +147,25 @@ class Runner {
   std::atomic<int64_t> next_process_{0};
   Json test_json_;
   bool default_schedule_ = false;  // --nemesis all: generator/swarm.h
+  std::unique_ptr<checker::OnlineChecker> online_;
+  std::atomic<bool> stop_main_{false};
+  std::mutex stopped_mu_;
+  Json stopped_early_;  // {at_s, key, cause} once the main phase was stopped early
 };
+
+void Runner::OnInvalidKey(const checker::KeyCheck& key) {
+  const double at_s = static_cast<double>(recorder_->NowNs()) / 1e9;
+  char when[32];
+  std::snprintf(when, sizeof when, "%.1f", at_s);
+  std::lock_guard<std::mutex> lock(stopped_mu_);
+  const bool stop = options_.stop_on_invalid && !stop_main_;
+  log_->Line("online check: key " + key.key.dump() + " is invalid (found at " + when + " s)" +
+                 (stop ? "; stopping the run early" : ""),
+             true);
+  if (!stop) return;
+  stopped_early_ = {{"at_s", at_s}, {"key", key.key}, {"cause", key.cause}};
+  stop_main_ = true;
+}
 
 Status Runner::Prepare() {
   if (options_.concurrency <= 0)
@@ -236,7 +267,7 @@ void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
   const control::NodeInfo& node = inventory_.nodes[thread % inventory_.nodes.size()];
   int64_t process = next_process_.fetch_add(1);
   std::unique_ptr<adapters::Client> client;
-  while (!g_abort) {
+  while (!Stopping(phase)) {
     if (client == nullptr) {
       auto c = adapter_->OpenClient(node, process);
       if (!c.ok()) {
@@ -299,7 +330,7 @@ void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
 }
 
 void Runner::NemesisWorker(Phase& phase) {
-  while (!g_abort) {
+  while (!Stopping(phase)) {
     generator::Context ctx{recorder_->NowNs(), Process::Nemesis(), -1, phase.concurrency};
     std::unique_lock<std::mutex> lock(phase.mu);
     generator::Answer answer = phase.gen->Next(ctx);
@@ -382,6 +413,7 @@ Status Runner::RunPhase(generator::Generator& gen, double limit_s, bool with_nem
   Phase phase;
   phase.gen = &gen;
   phase.concurrency = options_.concurrency;
+  phase.stoppable = with_nemesis;  // the main phase
   // A hard stop past the generator's own time limit, for slow final reads.
   int64_t deadline_ns = recorder_->NowNs() + static_cast<int64_t>((limit_s + 30) * 1e9);
   std::atomic<bool> stop_progress{false};
@@ -558,7 +590,16 @@ Result<RunOutcome> Runner::Run() {
   }
 
   CHAOS_ASSIGN_OR_RETURN(auto writer, history::JsonlWriter::Create(run_dir_ + "/history.jsonl"));
-  recorder_ = std::make_unique<Recorder>(std::move(writer), Clock::now());
+  // The register workload's keys are checked as they complete (the
+  // transactional, set and counter workloads are checked after the run).
+  if (options_.check && options_.workload == "register") {
+    online_ = std::make_unique<checker::OnlineChecker>(
+        CheckerOptions(test_json_, options_.checker_time_limit_s),
+        [this](const checker::KeyCheck& key) {
+          if (key.verdict == checker::Verdict::kInvalid) OnInvalidKey(key);
+        });
+  }
+  recorder_ = std::make_unique<Recorder>(std::move(writer), Clock::now(), online_.get());
   // Where the history's time 0 is on the wall clock: places node log lines
   // (checker "logs") on the history's time line.
   test_json_["history_origin_unix_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -626,7 +667,17 @@ Result<RunOutcome> Runner::Run() {
     outcome.ops_completed = ok + fail + info;
     outcome.main_phase_s = static_cast<double>(recorder_->NowNs() - main_start_ns) / 1e9;
   }
-  HealEverything(g_abort ? "aborted" : "end of test");
+  if (stop_main_) {
+    std::lock_guard<std::mutex> lock(stopped_mu_);
+    test_json_["stopped_early"] = stopped_early_;
+    char line[200];
+    std::snprintf(line, sizeof line, "stopped early at %.1f s of %.0f s: key %s is invalid",
+                  stopped_early_.value("at_s", 0.0), options_.time_limit_s,
+                  stopped_early_["key"].dump().c_str());
+    log_->Line(line, true);
+    outcome.stopped_early = line;
+  }
+  HealEverything(g_abort ? "aborted" : stop_main_ ? "stopped early" : "end of test");
 
   if (!g_abort) {
     std::snprintf(what, sizeof what, "healed; recovering for %.0f s", options_.recovery_time_s);
@@ -640,6 +691,15 @@ Result<RunOutcome> Runner::Run() {
     log_->Line("final reads of " + std::to_string(keys.size()) + " keys", true);
     auto final_gen = workload_.final_reads(keys);
     CHAOS_RETURN_IF_ERROR(RunPhase(*final_gen, 30, false));
+  }
+  checker::KeyChecks online_keys;
+  if (online_) {
+    online_->Stop();
+    online_keys = online_->Results();
+    log_->Line("online check: " + std::to_string(online_->checked()) +
+                   " keys checked during the run, " + std::to_string(online_->skipped()) +
+                   " left to the check after it",
+               true);
   }
   Status closed = recorder_->Close();
   if (!closed.ok()) log_->Line("history: " + closed.message(), true);
@@ -660,7 +720,8 @@ Result<RunOutcome> Runner::Run() {
   }
   log_->Line("checking the history", true);
   CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict,
-                         CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get()));
+                         CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get(),
+                                     online_ ? &online_keys : nullptr));
   outcome.verdict = verdict;
   outcome.exit_code = g_abort ? 3 : ExitCodeFor(verdict);
   // The state the nodes kept is evidence of what went wrong.

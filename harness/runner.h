@@ -12,6 +12,10 @@
 // store/latest points at the newest run (set when the run starts, so a run
 // whose controller died can still be analysed).
 //
+// With the register workload (keyed, linearizable), each key is checked in
+// the background as soon as its sub-history is complete (checker/online.h),
+// and the check after the run does not search those keys again.
+//
 // Every fault the run started is healed on every path out: the normal end,
 // Ctrl-C (SIGINT/SIGTERM set a flag the workers watch), and errors.
 //
@@ -61,6 +65,11 @@ struct RunOptions {
   // False: store the history but skip the check and the report (the verdict
   // stays unknown): bench/harness_bench measures the runner alone.
   bool check = true;
+  // True: end the run at the first key the online check finds invalid (the
+  // register workload): stop the generator, let ops in flight complete or
+  // time out, heal, recover, read finally, check and store as usual.
+  // test.json and results.json then carry `stopped_early`.
+  bool stop_on_invalid = false;
   // True: the system is left running on the nodes at the end (no Teardown),
   // to look at it; the next run's Setup stops it.
   bool leave_db_running = false;

@@ -76,6 +76,14 @@ class FieldReader {
     return Status::Ok();
   }
 
+  Status Bool(const char* key, bool* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Status::Ok();
+    if (!v->is_boolean()) return InvalidArgument(where_ + "." + key + ": must be true or false");
+    *out = v->get<bool>();
+    return Status::Ok();
+  }
+
   template <typename T>
   Status Number(const char* key, T min, T* out) const {
     const Json* v = Find(key);
@@ -103,7 +111,7 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
       "bug",        "read_mode",        "expect",        "seeds",
       "seed",       "time_limit",       "concurrency",   "ops_per_key",
       "cells",      "nemesis_interval", "recovery_time", "until_found",
-      "op_timeout", "adapter_options",  "nemesis_specs"};
+      "op_timeout", "adapter_options",  "nemesis_specs", "stop_on_invalid"};
   for (const auto& [key, value] : cell.items()) {
     if (!kKnown.contains(key)) return InvalidArgument(where + "." + key + ": unknown field");
   }
@@ -128,10 +136,8 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("op_timeout", 1, &out.run.op_timeout_ms));
   CHAOS_RETURN_IF_ERROR(r.StringMap("adapter_options", false, &out.run.adapter_options));
   CHAOS_RETURN_IF_ERROR(r.StringMap("nemesis_specs", true, &out.run.nemesis_specs));
-  if (const Json* v = r.Find("until_found"); v != nullptr) {
-    if (!v->is_boolean()) return InvalidArgument(where + ".until_found: must be true or false");
-    out.until_found = v->get<bool>();
-  }
+  CHAOS_RETURN_IF_ERROR(r.Bool("until_found", &out.until_found));
+  CHAOS_RETURN_IF_ERROR(r.Bool("stop_on_invalid", &out.run.stop_on_invalid));
   out.run.nemeses = nemesis == "none" ? std::vector<std::string>() : SplitCommas(nemesis);
   out.run.bugs = SplitCommas(bug);
   if (expect.empty()) {

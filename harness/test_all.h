@@ -16,7 +16,8 @@
 // seeds, seed, time_limit, nemesis_interval, recovery_time, concurrency,
 // ops_per_key, op_timeout (ms), adapter_options ({"election-ticks": 100}),
 // nemesis_specs ({"partition": {"mode": "leader", "stall_ms": 1300}}),
-// until_found (stop the cell's seeds at its first invalid run).
+// until_found (stop the cell's seeds at its first invalid run),
+// stop_on_invalid (end each run at its first invalid key: RunOptions).
 // A correct cell holds when no run is invalid or unknown; a bug cell when the
 // bug is found in at least 4 runs of 5 (with until_found: in any run).
 //

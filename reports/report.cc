@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -857,6 +858,13 @@ std::string ConfigRows(const RunData& d) {
   row("started", JsonField(t, "start_time"));
   row("concurrency", JsonField(t, "concurrency"));
   if (t.contains("bug") && !t["bug"].is_null()) row("bug (canary)", JsonField(t, "bug"));
+  if (t.contains("stopped_early") && t["stopped_early"].is_object()) {
+    const json& stop = t["stopped_early"];
+    char text[160];
+    std::snprintf(text, sizeof text, "at %.1f s (--stop-on-invalid): key %s was found invalid",
+                  stop.value("at_s", 0.0), stop.value("key", json()).dump().c_str());
+    row("stopped early", text, "stopped-early");
+  }
   return s.str();
 }
 

@@ -16,22 +16,7 @@ namespace {
 
 using testing::KnossosDir;
 
-LinearizableOptions OptionsFor(const std::string& file) {
-  LinearizableOptions o;
-  o.time_limit_s = 120;
-  o.memory_limit_bytes = 2LL << 30;
-  o.shrink = false;
-  if (file.rfind("multi-register/", 0) == 0) {
-    o.model = "multi-register";
-    o.initial = {{"x", 0}, {"y", 0}};
-  } else if (file.rfind("mutex/", 0) == 0) {
-    o.model = "mutex";
-  } else {
-    o.model = "cas-register";
-    o.initial = 0;
-  }
-  return o;
-}
+LinearizableOptions OptionsFor(const std::string& file) { return testing::KnossosOptionsFor(file); }
 
 CheckResult CheckFile(const std::string& file, const LinearizableOptions& o) {
   auto h = history::ReadHistory(KnossosDir() + "/" + file);
@@ -41,21 +26,12 @@ CheckResult CheckFile(const std::string& file, const LinearizableOptions& o) {
 }
 
 TEST(KnossosCorpus, EveryExpectedVerdict) {
-  std::ifstream expected(KnossosDir() + "/EXPECTED.md");
-  ASSERT_TRUE(expected.good()) << KnossosDir();
-  std::regex row(R"(^\| (\S+\.edn) \| (linearizable|not linearizable) \|$)");
-  std::string line;
-  int files = 0;
-  while (std::getline(expected, line)) {
-    std::smatch m;
-    if (!std::regex_match(line, m, row)) continue;
-    ++files;
-    const std::string file = m[1];
-    const Verdict want = m[2] == "linearizable" ? Verdict::kValid : Verdict::kInvalid;
+  const int files = testing::ForEachKnossosHistory([](const std::string& file, bool linearizable) {
+    const Verdict want = linearizable ? Verdict::kValid : Verdict::kInvalid;
     CheckResult r = CheckFile(file, OptionsFor(file));
     EXPECT_EQ(VerdictName(r.verdict), std::string(VerdictName(want))) << file << ": " << r.cause;
-  }
-  EXPECT_GE(files, 120);
+  });
+  EXPECT_GE(files, 120) << KnossosDir();
 }
 
 struct Failure {

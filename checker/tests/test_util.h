@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <regex>
 #include <string>
 
+#include "checker/checker.h"
 #include "history/op.h"
 
 namespace chaos::checker::testing {
@@ -15,6 +19,42 @@ namespace chaos::checker::testing {
 inline std::string KnossosDir() {
   const char* src = std::getenv("CHAOS_SOURCE_DIR");
   return std::string(src != nullptr ? src : ".") + "/tests/data/knossos";
+}
+
+// The options a corpus file needs: its model (by folder) and initial value.
+inline LinearizableOptions KnossosOptionsFor(const std::string& file) {
+  LinearizableOptions o;
+  o.time_limit_s = 120;
+  o.memory_limit_bytes = 2LL << 30;
+  o.shrink = false;
+  if (file.rfind("multi-register/", 0) == 0) {
+    o.model = "multi-register";
+    o.initial = {{"x", 0}, {"y", 0}};
+  } else if (file.rfind("mutex/", 0) == 0) {
+    o.model = "mutex";
+  } else {
+    o.model = "cas-register";
+    o.initial = 0;
+  }
+  return o;
+}
+
+// Calls `each(file, linearizable)` for every history EXPECTED.md lists;
+// returns how many (-1 when EXPECTED.md cannot be read).
+inline int ForEachKnossosHistory(
+    const std::function<void(const std::string& file, bool linearizable)>& each) {
+  std::ifstream expected(KnossosDir() + "/EXPECTED.md");
+  if (!expected.good()) return -1;
+  std::regex row(R"(^\| (\S+\.edn) \| (linearizable|not linearizable) \|$)");
+  std::string line;
+  int files = 0;
+  while (std::getline(expected, line)) {
+    std::smatch m;
+    if (!std::regex_match(line, m, row)) continue;
+    ++files;
+    each(m[1], m[2] == "linearizable");
+  }
+  return files;
 }
 
 inline history::Op MakeOp(int64_t process, history::OpType type, std::string f,

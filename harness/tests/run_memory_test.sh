@@ -31,6 +31,46 @@ for workload in register set counter list-append rw-register; do
   check "$workload: analyze agrees (exit $?)" grep -q "valid" "$tmp/analyze"
 done
 
+# Online checking: the keys checked during the run give the verdict and
+# per-key results a whole check gives (chaos analyze re-checks everything).
+run=$(readlink -f "$tmp/store/memory-none/"*/ | head -1)
+check "online: chaos.log counts the keys checked during the run" \
+  grep -q "online check: [1-9][0-9]* keys checked during the run" "$run/chaos.log"
+cp "$run/results.json" "$tmp/online.json"
+"$chaos" analyze "$run" >/dev/null 2>&1
+check "online: per_key and verdict equal the whole check's" python3 -c "
+import json
+a=json.load(open('$tmp/online.json')); b=json.load(open('$run/results.json'))
+strip=lambda p:{k:{f:v for f,v in e.items() if f!='states'} for k,e in p.items()}
+assert a['valid']==b['valid'] and strip(a['per_key'])==strip(b['per_key']), (a['valid'], b['valid'])
+"
+
+# --stop-on-invalid: a register that loses acknowledged writes (memory
+# --bug lost-write) is found early; the run stops long before its 60 s,
+# heals, reads finally and stores everything as usual.
+start=$SECONDS
+"$chaos" run --adapter memory --bug lost-write --stop-on-invalid --time-limit 60 \
+  --recovery-time 0 --concurrency 4 --ops-per-key 20 --seed 3 --store "$tmp/stop" \
+  >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "stop-on-invalid: exit 1, invalid (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 1
+check "stop-on-invalid: ended well before the time limit ($((SECONDS - start)) s)" \
+  test $((SECONDS - start)) -lt 30
+check "stop-on-invalid: says it stopped early" grep -q "stopped early at .* key .* is invalid" "$tmp/out"
+run=$(readlink -f "$tmp/stop/latest")
+for f in test.json history.jsonl history.edn results.json chaos.log report.html; do
+  check "stop-on-invalid: $f stored" test -s "$run/$f"
+done
+check "stop-on-invalid: healed" grep -q "healed every fault (stopped early)" "$run/chaos.log"
+check "stop-on-invalid: final reads ran" grep -q "final reads of" "$run/chaos.log"
+check "stop-on-invalid: results.json and test.json say when" python3 -c "
+import json
+r=json.load(open('$run/results.json')); t=json.load(open('$run/test.json'))
+assert r['valid'] is False and r['stopped_early']['at_s'] < 30, r.get('stopped_early')
+assert t['stopped_early']==r['stopped_early'] and t['aborted'] is False
+"
+check "stop-on-invalid: the report shows it" grep -q 'id="stopped-early"' "$run/report.html"
+
 # Transactions: the stored history re-checks valid with chaos check; each
 # seeded transaction mistake of the memory store is found and named.
 valid_run=$(ls -d "$tmp"/store/memory-list-append*/*/ | head -1)
@@ -69,21 +109,24 @@ check "unsupported nemesis: says which" grep -q "memory adapter does not support
 cat >"$tmp/matrix.json" <<'JSON'
 {"adapter": "memory", "time_limit": 0.5, "recovery_time": 0, "concurrency": 3, "seeds": 2,
  "cells": [{"workload": "register"}, {"workload": "set", "seeds": 1},
-           {"name": "memory-expects-invalid", "expect": "invalid", "seeds": 1}]}
+           {"name": "memory-expects-invalid", "expect": "invalid", "seeds": 1},
+           {"name": "memory-lost-write", "bug": "lost-write", "stop_on_invalid": true,
+            "time_limit": 60, "ops_per_key": 20, "seeds": 1}]}
 JSON
 "$chaos" test-all --matrix "$tmp/matrix.json" --store "$tmp/all" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "test-all: exit 0, the worst verdict (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 0
+check "test-all: exit 1, the worst verdict: the lost-write cell (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 1
 summary=$(ls -d "$tmp"/all/test-all/*/ | head -1)
 check "test-all: summary.json and .html" test -s "$summary/summary.json" -a -s "$summary/summary.html"
-check "test-all: 3 cells, 4 runs" python3 -c "
+check "test-all: 4 cells, 5 runs" python3 -c "
 import json,sys
 s=json.load(open('$summary/summary.json'))
 c=s['cells']
-assert len(c)==3 and [len(x['runs']) for x in c]==[2,1,1], c
+assert len(c)==4 and [len(x['runs']) for x in c]==[2,1,1,1], c
 assert c[0]['as_expected'] and c[1]['as_expected'] and not c[2]['as_expected'], c
+assert c[3]['as_expected'] and c[3]['runs'][0]['verdict']=='invalid', c[3]
 assert s['as_expected'] is False
-assert all(r['verdict']=='valid' for x in c for r in x['runs'])
+assert all(r['verdict']=='valid' for x in c[:3] for r in x['runs'])
 "
 check "test-all: says not as expected" grep -q "NOT as expected" "$tmp/out"
 first=$(python3 -c "import json;print(json.load(open('$summary/summary.json'))['cells'][0]['runs'][0]['report'])")
