@@ -15,7 +15,7 @@ const nlohmann::json* KeyOf(const history::Op& op) {
 
 void KeyTracker::TryComplete(const std::string& id, KeyState& state,
                              std::vector<nlohmann::json>* complete) {
-  if (state.complete || state.info || state.open > 0 || !state.staying.empty()) return;
+  if (state.complete || state.open > 0 || !state.staying.empty()) return;
   state.complete = true;
   complete->push_back(key_values_[id]);
 }
@@ -47,8 +47,10 @@ void KeyTracker::Add(const history::Op& op, std::vector<nlohmann::json>* complet
   auto it = keys_.find(latest->second);
   if (it == keys_.end() || it->second.open == 0) return;  // a completion without invocation
   if (op.is_info()) {
-    it->second.info = true;  // open for ever
-    return;
+    // It may still take effect; its process is retired (a fresh one takes
+    // its place), so it will not come back to this key.
+    it->second.info = true;
+    it->second.staying.erase(op.process);
   }
   it->second.open -= 1;
   TryComplete(latest->second, it->second, complete);
@@ -89,51 +91,46 @@ void OnlineChecker::Add(const history::Op& op) {
     if (it == open_key_.end()) return;
     id = it->second;
     open_key_.erase(it);
-  } else if (key == nullptr || late || tracker_.HasInfo(*key)) {
-    // Not keyed, a final read of a key already complete, or a key left to
-    // the check after the run.
+  } else if (key == nullptr || late) {
+    // Not keyed, or a final read of a key already complete.
     return;
   } else {
     open_key_[op.process] = id;
   }
   auto buffer = buffers_.find(id);
   if (op.is_invoke()) buffer = buffers_.try_emplace(id).first;
-  if (buffer != buffers_.end()) {
-    if (op.is_info()) {
-      buffers_.erase(buffer);  // complete only at the end: left to the check after the run
-    } else {
-      buffer->second.push_back(op);
-    }
-  }
+  if (buffer != buffers_.end()) buffer->second.push_back(op);
   for (const nlohmann::json& k : complete) {
     auto done = buffers_.find(k.dump());
     if (done == buffers_.end()) continue;
-    history::History ops = std::move(done->second);
+    Queued queued{std::move(done->second), tracker_.HasInfo(k)};
     buffers_.erase(done);
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_ || queue_.size() >= kQueuedKeysMax) {
       ++skipped_;
       continue;
     }
-    queue_.push_back(std::move(ops));
+    queue_.push_back(std::move(queued));
     cv_.notify_one();
   }
 }
 
 void OnlineChecker::Work() {
   while (true) {
-    history::History ops;
+    Queued queued;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
       if (stopped_) return;
-      ops = std::move(queue_.front());
+      queued = std::move(queue_.front());
       queue_.pop_front();
     }
-    KeyCheck result = CheckKeyAlone(ops, options_);
-    result.key = ops.front().value[0];  // also when every op was dropped (all failed)
+    KeyCheck result = CheckKeyAlone(queued.ops, options_);
+    result.key = queued.ops.front().value[0];  // also when every op was dropped (all failed)
     if (result.verdict == Verdict::kUnknown && result.cause == "stopped") return;
-    {
+    // With an info op only an invalid verdict holds for the whole key (online.h).
+    if (queued.info && result.verdict != Verdict::kInvalid) continue;
+    if (!queued.info) {
       std::lock_guard<std::mutex> lock(mu_);
       results_[result.key.dump()] = result;
     }

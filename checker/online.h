@@ -4,8 +4,8 @@
 //
 // When is a key's sub-history complete? KeyTracker's rule, from the ops alone:
 //  - an op is open from its invocation until its ok or fail completion; an
-//    info completion leaves it open for ever (it may take effect at any time),
-//    so a key with an info op is never complete before the history ends;
+//    info completion ends it for the process (which is replaced), though the
+//    op may still take effect at any time: the key is marked as having one;
 //  - the workload has moved on from key K when every process that invoked an
 //    op on K has since invoked an op on another key;
 //  - K is complete when no op on it is open and the workload has moved on.
@@ -17,10 +17,15 @@
 //
 // OnlineChecker buffers each key's ops until the key is complete, then checks
 // it (CheckKeyAlone) on one background thread: Add never waits for a check.
-// Bounds: at most kQueuedKeysMax complete keys wait for the thread; a key
-// completed beyond that, and a key with an info op, is not checked online and
-// its ops are dropped at once (the check after the run reads the history
-// file and checks those keys). Each check has the options' time limit.
+// A key with an info op is checked too, but only an invalid verdict counts:
+// the info op may take effect after the key's final reads, which the online
+// check never sees, so a valid verdict proves nothing about the whole key
+// and is not kept in Results(); an invalid one stands (a linearization of
+// the whole key, cut to the ops checked, would be one of those ops). Bounds:
+// at most kQueuedKeysMax complete keys wait for the thread; a key completed
+// beyond that is not checked online and its ops are dropped at once (the
+// check after the run reads the history file and checks those keys). Each
+// check has the options' time limit.
 //
 // Thread safety: KeyTracker is a plain value. OnlineChecker::Add is called by
 // one thread at a time (in history order); Stop and Results from any thread;
@@ -102,7 +107,12 @@ class OnlineChecker {
   std::map<history::Process, std::string> open_key_;  // the key of each open invocation
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<history::History> queue_;
+  // A complete key's ops, and whether one of them ended info.
+  struct Queued {
+    history::History ops;
+    bool info = false;
+  };
+  std::deque<Queued> queue_;
   KeyChecks results_;
   int64_t skipped_ = 0;
   bool stopped_ = false;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -49,16 +50,19 @@ TEST(KeyTracker, CompleteOnlyWhenNothingOpenAndEveryProcessMovedOn) {
   EXPECT_FALSE(t.IsComplete(1));
 }
 
-TEST(KeyTracker, AKeyWithAnInfoOpNeverCompletes) {
+// Proves a process that got info no longer holds its key open (it is
+// retired; a fresh process takes its place) and the key is marked.
+TEST(KeyTracker, AKeyWithAnInfoOpCompletesMarked) {
   KeyTracker t;
+  Feed(t, 2, OpType::kInvoke, "read", Json::array({0, nullptr}));
+  Feed(t, 2, OpType::kOk, "read", Json::array({0, nullptr}));
   Feed(t, 1, OpType::kInvoke, "write", Json::array({0, 1}));
-  Feed(t, 1, OpType::kInfo, "write", Json::array({0, 1}));
-  // The process that got info is replaced by a fresh one, which moves on.
-  Feed(t, 2, OpType::kInvoke, "write", Json::array({0, 3}));
-  Feed(t, 2, OpType::kOk, "write", Json::array({0, 3}));
-  EXPECT_TRUE(Feed(t, 2, OpType::kInvoke, "write", Json::array({1, 3})).empty());
-  EXPECT_FALSE(t.IsComplete(0));
+  EXPECT_TRUE(Feed(t, 1, OpType::kInfo, "write", Json::array({0, 1})).empty());
+  EXPECT_FALSE(t.IsComplete(0));  // process 2 may still invoke on key 0
+  EXPECT_EQ(Feed(t, 2, OpType::kInvoke, "write", Json::array({1, 3})), std::vector<Json>{0});
+  EXPECT_TRUE(t.IsComplete(0));
   EXPECT_TRUE(t.HasInfo(0));
+  EXPECT_FALSE(t.HasInfo(1));
 }
 
 TEST(KeyTracker, AFailedOpClosesAndNemesisOpsAreIgnored) {
@@ -184,6 +188,47 @@ TEST(OnlineChecker, ChecksCompleteKeysAndTheWholeCheckReusesThem) {
       EXPECT_EQ(whole.verdict, Verdict::kInvalid);
     }
   }
+}
+
+// Proves a key with an info op is checked online for an invalid verdict
+// only: a stale read beside an info write is reported, and neither that key
+// nor a valid key with an info op is kept for reuse after the run.
+TEST(OnlineChecker, AKeyWithAnInfoOpCountsOnlyWhenInvalid) {
+  History h;
+  // Key 0: write 1 ok, an info write of 2, then a read of 3 that nothing wrote.
+  Add(h, 2, OpType::kInvoke, "read", Json::array({0, nullptr}));
+  Add(h, 2, OpType::kOk, "read", Json::array({0, nullptr}));
+  Add(h, 1, OpType::kInvoke, "write", Json::array({0, 1}));
+  Add(h, 1, OpType::kOk, "write", Json::array({0, 1}));
+  Add(h, 1, OpType::kInvoke, "write", Json::array({0, 2}));
+  Add(h, 1, OpType::kInfo, "write", Json::array({0, 2}));
+  Add(h, 2, OpType::kInvoke, "read", Json::array({0, nullptr}));
+  Add(h, 2, OpType::kOk, "read", Json::array({0, 3}));
+  // Key 1: a write that ended info, alone: valid so far.
+  Add(h, 3, OpType::kInvoke, "write", Json::array({1, 5}));
+  Add(h, 3, OpType::kInfo, "write", Json::array({1, 5}));
+  // Process 2 moves on: key 0 is complete.
+  Add(h, 2, OpType::kInvoke, "read", Json::array({2, nullptr}));
+  std::mutex mu;
+  std::vector<Json> invalid;
+  OnlineChecker online(Keyed(), [&](const KeyCheck& k) {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(k.verdict, Verdict::kInvalid);
+    invalid.push_back(k.key);
+  });
+  for (const Op& op : h) online.Add(op);
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!invalid.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // key 1's check too
+  online.Stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(invalid, std::vector<Json>{0});
+  EXPECT_TRUE(online.Results().empty());
 }
 
 TEST(CheckKeyAlone, FinalStatesAreEveryEndingOfAValidKey) {
