@@ -71,9 +71,11 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     }
     // A quarter of the time no stall: the leader is cut off while it runs
     // on. A quarter, a stall from a fifth of a second to seconds (a pause, a
-    // GC). Half the time a stall that ends just after the others have a new
-    // leader (seen through the adapter), 0-50 ms later: the moment an old
-    // leader's lease matters, whatever the system's election timeout.
+    // GC). Half the time a stall that ends 0-50 ms after what can be seen
+    // from outside says the others took over: the adapter names a new
+    // leader, or a write invoked after the stall is acknowledged. That is
+    // the moment an old leader's lease matters, whatever the system's
+    // election timeout.
     Json spec = {{"mode", "leader"}};
     switch (rng() % 4) {
       case 0:
@@ -83,7 +85,7 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
         break;
       default:
         spec["stall_ms"] = 5000;
-        spec["wake"] = "successor";
+        spec["wake"] = Coin(rng) ? "successor" : "progress";
         spec["wake_delay_ms"] = Uniform(rng, 0, 50);
         break;
     }

@@ -19,6 +19,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "adapters/adapter.h"
 #include "base/strings.h"
@@ -51,10 +52,11 @@ std::atomic<bool> g_abort{false};
 // the progress line.
 class Recorder {
  public:
-  // `online` (may be null) sees every op recorded, in index order.
+  // `online` (may be null) sees every op recorded, in index order;
+  // `progress` every acknowledged op that changes state.
   Recorder(std::unique_ptr<history::JsonlWriter> writer, Clock::time_point start,
-           checker::OnlineChecker* online)
-      : writer_(std::move(writer)), start_(start), online_(online) {}
+           checker::OnlineChecker* online, nemesis::ProgressWatch* progress)
+      : writer_(std::move(writer)), start_(start), online_(online), progress_(progress) {}
 
   int64_t NowNs() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
@@ -66,8 +68,14 @@ class Recorder {
     op.time_ns = NowNs();
     if (op.process.is_named()) {
       // Nemesis ops: invocation and completion are both info, as in Jepsen.
+    } else if (op.is_invoke()) {
+      invoked_ns_[op.process.id] = op.time_ns;
     } else if (op.is_ok()) {
       ++ok_;
+      auto invoked = invoked_ns_.find(op.process.id);
+      if (op.f != "read" && invoked != invoked_ns_.end()) {
+        progress_->Acknowledged(start_ + std::chrono::nanoseconds(invoked->second));
+      }
     } else if (op.is_fail()) {
       ++fail_;
     } else if (op.is_info()) {
@@ -90,6 +98,8 @@ class Recorder {
   std::unique_ptr<history::JsonlWriter> writer_;
   Clock::time_point start_;
   checker::OnlineChecker* online_;
+  nemesis::ProgressWatch* progress_;
+  std::unordered_map<int64_t, int64_t> invoked_ns_;  // client process -> its open op's time
   int64_t next_index_ = 0;
   int64_t ok_ = 0, fail_ = 0, info_ = 0;
 };
@@ -136,6 +146,7 @@ class Runner {
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<control::Nodes> nodes_;
   std::unique_ptr<adapters::Adapter> adapter_;
+  nemesis::ProgressWatch progress_;  // before nemeses_ and recorder_, which point at it
   std::vector<std::unique_ptr<nemesis::Nemesis>> nemeses_;
   std::map<std::string, nemesis::Nemesis*> nemesis_by_name_;
   std::map<std::string, std::vector<std::string>> nemesis_modes_;
@@ -534,8 +545,8 @@ Result<RunOutcome> Runner::Run() {
     CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
   }
   if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 1000;
-  nemesis::NemesisContext nctx{inventory_, nodes_.get(), adapter_.get(), options_.seed,
-                               options_.build_dir};
+  nemesis::NemesisContext nctx{inventory_,    nodes_.get(),       adapter_.get(),
+                               options_.seed, options_.build_dir, &progress_};
   CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
   for (const auto& n : checked) {  // the requested ones are valid and supported; their modes?
     for (const auto& mode : nemesis_modes_[n->name()]) {
@@ -599,7 +610,8 @@ Result<RunOutcome> Runner::Run() {
           if (key.verdict == checker::Verdict::kInvalid) OnInvalidKey(key);
         });
   }
-  recorder_ = std::make_unique<Recorder>(std::move(writer), Clock::now(), online_.get());
+  recorder_ =
+      std::make_unique<Recorder>(std::move(writer), Clock::now(), online_.get(), &progress_);
   // Where the history's time 0 is on the wall clock: places node log lines
   // (checker "logs") on the history's time line.
   test_json_["history_origin_unix_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -30,7 +30,11 @@ using control::Command;
 // leader outside it (plus "wake_delay_ms", default 0), stall_ms at the
 // latest: it wakes just after its successor took over, when a lease it
 // still believes in is most dangerous, however long the system's elections
-// take. The stall (and the successor seen) is recorded in the op.
+// take. With "wake": "progress" it runs on as soon as a write invoked after
+// it stopped has been acknowledged (the rest of the cluster made progress
+// without it; nemesis/progress.h), plus "wake_delay_ms": the first moment a
+// read it serves from what it knew can be stale. The stall (and the
+// successor or the progress seen) is recorded in the op.
 //
 // Mode "stale-leader" (never drawn at random: it also kills and pauses) is
 // the simulator's scenario of that name: the stalled, cut-off leader wakes
@@ -106,8 +110,11 @@ class PartitionNemesis : public Nemesis {
                              context_.adapter->name() + " cannot");
     }
     std::string wake = TextField(spec, "wake", "time");
-    if (wake != "time" && wake != "successor") {
-      return InvalidArgument("partition: wake must be time or successor, got " + wake);
+    if (wake != "time" && wake != "successor" && wake != "progress") {
+      return InvalidArgument("partition: wake must be time, successor or progress, got " + wake);
+    }
+    if (wake == "progress" && context_.progress == nullptr) {
+      return InvalidArgument("partition: wake progress needs the clients' history");
     }
     int64_t wake_delay_ms = IntField(spec, "wake_delay_ms", 0);
     if (wake_delay_ms < 0) return InvalidArgument("partition: wake_delay_ms must be >= 0");
@@ -115,10 +122,12 @@ class PartitionNemesis : public Nemesis {
                            PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
     std::vector<std::string> side;  // stalled
     auto began = std::chrono::steady_clock::now();
+    auto stalled = began;
     if (stall_ms > 0 && !plan.groups.empty()) {
       side = *std::min_element(plan.groups.begin(), plan.groups.end(),
                                [](const auto& a, const auto& b) { return a.size() < b.size(); });
       CHAOS_RETURN_IF_ERROR(Stall(side));
+      stalled = std::chrono::steady_clock::now();
     }
     CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan));
     Json description = {{"mode", mode}, {"nodes", affected}, {"groups", plan.groups}};
@@ -129,6 +138,14 @@ class PartitionNemesis : public Nemesis {
         if (!successor.empty()) {
           description["successor"] = successor;
           description["successor_ms"] = MsSince(began);
+          deadline = std::min(deadline, std::chrono::steady_clock::now() +
+                                            std::chrono::milliseconds(wake_delay_ms));
+        }
+      } else if (wake == "progress") {
+        // Stopped since `stalled`: a write invoked after that and
+        // acknowledged was served by the rest of the cluster.
+        if (context_.progress->AwaitAcknowledgedSince(stalled, deadline)) {
+          description["progress_ms"] = MsSince(began);
           deadline = std::min(deadline, std::chrono::steady_clock::now() +
                                             std::chrono::milliseconds(wake_delay_ms));
         }

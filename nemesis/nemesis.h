@@ -34,6 +34,7 @@
 #include "control/ssh.h"
 #include "history/op.h"
 #include "nemesis/plan.h"
+#include "nemesis/progress.h"
 
 namespace chaos::nemesis {
 
@@ -45,6 +46,9 @@ struct NemesisContext {
   adapters::Adapter* adapter = nullptr;
   uint64_t seed = 0;
   std::string build_dir;  // where build/ artifacts are (chaos-nfq for packet)
+  // The clients' acknowledged writes, as the runner records them; null when
+  // nobody records (a nemesis then cannot wake on progress).
+  ProgressWatch* progress = nullptr;
 };
 
 class Nemesis {
