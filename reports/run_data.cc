@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "history/codec.h"
+#include "history/pairing.h"
 
 namespace chaos::reports {
 namespace fs = std::filesystem;
@@ -198,7 +199,7 @@ void AnalyzeHistory(RunData* d) {
   for (const std::string& n : named) IndexOf(&d->processes, &lane_of, n);
 
   std::map<std::string, int> node_ids, f_ids;
-  std::map<std::string, size_t> pending;  // process -> open pair
+  history::Pairing<size_t> pairing;  // the open pair of each process (the nemesis apart)
   std::map<std::string, size_t> open_faults;
   std::map<std::string, size_t> closing;  // kind -> window whose stop was invoked
   bool nemesis_invoked = false;           // the last nemesis op was an invocation
@@ -252,13 +253,13 @@ void AnalyzeHistory(RunData* d) {
       p.f = IndexOf(&d->fs, &f_ids, op.f);
       p.start_ms = at(i);
       p.end_ms = d->end_ms;
-      pending[proc] = d->pairs.size();
+      pairing.Invoke(op.process, d->pairs.size());
       d->pair_of_index[index] = d->pairs.size();
       d->pairs.push_back(p);
       continue;
     }
-    auto it = pending.find(proc);
-    if (it == pending.end()) {
+    size_t open = 0;
+    if (!pairing.Complete(op.process, &open)) {
       // A completion without an invocation: shown as a zero-length op.
       OpPair p;
       p.invoke = p.complete = static_cast<int64_t>(i);
@@ -271,7 +272,7 @@ void AnalyzeHistory(RunData* d) {
       d->pairs.push_back(p);
       continue;
     }
-    OpPair& p = d->pairs[it->second];
+    OpPair& p = d->pairs[open];
     p.complete = static_cast<int64_t>(i);
     p.type = op.is_ok() ? 0 : op.is_fail() ? 1 : 2;
     // Bars end at the completion, info included (as Jepsen's timeline); only
@@ -279,8 +280,7 @@ void AnalyzeHistory(RunData* d) {
     p.end_ms = at(i);
     p.complete_ms = at(i);
     if (p.node < 0 && op.node) p.node = IndexOf(&d->node_names, &node_ids, *op.node);
-    d->pair_of_index[index] = it->second;
-    pending.erase(it);
+    d->pair_of_index[index] = open;
   }
 }
 
