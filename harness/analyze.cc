@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/file.h"
 #include "history/codec.h"
 #include "reports/report.h"
 
@@ -151,7 +152,7 @@ Result<checker::Verdict> CheckRunDir(const std::string& run_dir, double time_lim
   results["valid"] = checker::VerdictJson(all.verdict);
   results["checkers"] = all.result["results"];
   if (test.contains("stopped_early")) results["stopped_early"] = test["stopped_early"];
-  std::ofstream(run_dir + "/results.json") << results.dump(2) << "\n";
+  CHAOS_RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/results.json", results.dump(2) + "\n"));
   Status s = reports::WriteReport(run_dir);
   if (!s.ok() && log) log->Line("report: " + s.message(), true);
   fs::path store = fs::path(run_dir).parent_path().parent_path();

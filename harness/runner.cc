@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +20,7 @@
 #include <thread>
 
 #include "adapters/adapter.h"
+#include "base/file.h"
 #include "base/strings.h"
 #include "checker/online.h"
 #include "checker/others.h"
@@ -115,6 +115,8 @@ class Runner {
 
  private:
   Status Prepare();
+  // test.json, written when the run starts and again when it ends.
+  Status WriteTestJson();
   void ClientWorker(Phase& phase, int thread, int64_t deadline_ns);
   void NemesisWorker(Phase& phase);
   void Progress(Phase& phase, std::atomic<bool>& stop);
@@ -224,8 +226,11 @@ Status Runner::Prepare() {
                 {"read_mode", options_.read_mode},
                 {"adapter_options", options_.adapter_options},
                 {"op_timeout_ms", options_.op_timeout_ms}};
-  std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
-  return Status::Ok();
+  return WriteTestJson();
+}
+
+Status Runner::WriteTestJson() {
+  return WriteFileAtomically(run_dir_ + "/test.json", test_json_.dump(2) + "\n");
 }
 
 Status Runner::SplitNemesisModes() {
@@ -712,7 +717,7 @@ Result<RunOutcome> Runner::Run() {
   test_json_["fatal_log_patterns"] = adapter_->FatalLogPatterns();
   test_json_["duration_s"] = std::chrono::duration<double>(Clock::now() - start_).count();
   test_json_["aborted"] = g_abort.load();
-  std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
+  CHAOS_RETURN_IF_ERROR(WriteTestJson());
 
   if (!options_.check) {
     outcome.exit_code = g_abort ? 3 : ExitCodeFor(checker::Verdict::kUnknown);
