@@ -24,12 +24,12 @@
 #include "base/strings.h"
 #include "checker/online.h"
 #include "checker/others.h"
+#include "control/on_nodes.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
 #include "generator/swarm.h"
 #include "harness/analyze.h"
 #include "harness/node_data.h"
-#include "harness/on_nodes.h"
 #include "history/codec.h"
 #include "history/validate.h"
 #include "nemesis/nemesis.h"
@@ -470,7 +470,7 @@ void Runner::HealEverything(const std::string& why) {
 
 void Runner::DownloadLogs() {
   if (!adapter_->UsesNodes()) return;
-  OnAllNodes(inventory_, [&](const control::NodeInfo& node) {
+  control::OnAllNodes(inventory_, [&](const control::NodeInfo& node) {
     std::string dir = run_dir_ + "/nodes/" + node.name;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -584,10 +584,10 @@ Result<RunOutcome> Runner::Run() {
   log_->Line("setting up " + adapter_->name() + " on " + std::to_string(inventory_.nodes.size()) +
                  " nodes",
              true);
-  CHAOS_RETURN_IF_ERROR(FirstError(
-      OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Setup(n); })));
-  CHAOS_RETURN_IF_ERROR(FirstError(
-      OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Start(n); })));
+  CHAOS_RETURN_IF_ERROR(control::FirstError(control::OnAllNodes(
+      inventory_, [&](const control::NodeInfo& n) { return adapter_->Setup(n); })));
+  CHAOS_RETURN_IF_ERROR(control::FirstError(control::OnAllNodes(
+      inventory_, [&](const control::NodeInfo& n) { return adapter_->Start(n); })));
   Status ready = WaitForCluster();
   if (!ready.ok()) {
     DownloadLogs();
@@ -712,7 +712,8 @@ Result<RunOutcome> Runner::Run() {
   if (options_.leave_db_running) {
     log_->Line("leaving " + adapter_->name() + " running on the nodes (--leave-db-running)", true);
   } else {
-    OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
+    control::OnAllNodes(inventory_,
+                        [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
   }
   test_json_["fatal_log_patterns"] = adapter_->FatalLogPatterns();
   test_json_["duration_s"] = std::chrono::duration<double>(Clock::now() - start_).count();
