@@ -198,6 +198,24 @@ GeneratorPtr ComposeFaults(size_t count, int64_t interval_ns,
   return Sequence(std::move(steps));
 }
 
+GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_t interval_ns) {
+  if (faults.empty()) return Sleep(0);
+  auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x6e656d657369ULL);
+  auto all = std::make_shared<std::vector<FaultStart>>(std::move(faults));
+  auto start = [all, rng](size_t i) {
+    const FaultStart& f = (*all)[i];
+    Json spec = f.spec;
+    // A mode given as name:mode (or name:a/b, one picked per fault);
+    // otherwise the nemesis picks one from its own seeded generator.
+    if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
+    return Invoke("start-" + f.nemesis, spec);
+  };
+  auto stop = [all](size_t i) { return Invoke("stop-" + (*all)[i].nemesis, nullptr); };
+  return Cycle([all, start, stop, interval_ns] {
+    return ComposeFaults(all->size(), interval_ns, start, stop);
+  });
+}
+
 GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
   if (faults.empty()) return Sleep(0);
   auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x737761726dULL);

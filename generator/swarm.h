@@ -87,6 +87,13 @@ GeneratorPtr ComposeFaults(size_t count, int64_t interval_ns,
                            std::function<history::Op(size_t)> start,
                            std::function<history::Op(size_t)> stop);
 
+// The schedule of `chaos run --nemesis a,b,c`: `faults` composed as
+// ComposeFaults composes them, on `interval_ns`, again and again (the
+// runner's TimeLimit ends it). A fault with modes draws its "mode" at each
+// start from a generator seeded by `seed`. Done at once when `faults` is
+// empty.
+GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_t interval_ns);
+
 // The whole schedule: periods drawn from `seed` for as long as it is asked
 // (the runner's TimeLimit ends it). Done at once when `faults` is empty.
 GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults);
