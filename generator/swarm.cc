@@ -1,9 +1,12 @@
-// The default fault schedule: swarm testing over periods (swarm.h).
+// The fault schedules of chaos run: --nemesis a,b,c and the default, swarm
+// testing over periods (swarm.h).
 #include "generator/swarm.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+
+#include "history/nemesis_op.h"
 
 namespace chaos::generator {
 namespace {
@@ -208,9 +211,9 @@ GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_
     // A mode given as name:mode (or name:a/b, one picked per fault);
     // otherwise the nemesis picks one from its own seeded generator.
     if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
-    return Invoke("start-" + f.nemesis, spec);
+    return Invoke(history::NemesisStartF(f.nemesis), spec);
   };
-  auto stop = [all](size_t i) { return Invoke("stop-" + (*all)[i].nemesis, nullptr); };
+  auto stop = [all](size_t i) { return Invoke(history::NemesisStopF((*all)[i].nemesis), nullptr); };
   return Cycle([all, start, stop, interval_ns] {
     return ComposeFaults(all->size(), interval_ns, start, stop);
   });
@@ -244,9 +247,11 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
       Json spec = f.spec;
       if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
       spec["period"] = period->kind;  // which kind of period, for the report and the log
-      return Invoke("start-" + f.nemesis, spec);
+      return Invoke(history::NemesisStartF(f.nemesis), spec);
     };
-    auto stop = [period](size_t i) { return Invoke("stop-" + period->faults[i].nemesis, nullptr); };
+    auto stop = [period](size_t i) {
+      return Invoke(history::NemesisStopF(period->faults[i].nemesis), nullptr);
+    };
     std::vector<GeneratorPtr> steps;
     steps.push_back(std::make_unique<PeriodGen>(period->period_ns, [period, start, stop] {
       return ComposeFaults(period->faults.size(), period->interval_ns, start, stop);

@@ -37,9 +37,9 @@
 // serves any adapter; nothing here knows which mistake, if any, the system
 // under test has.
 //
-// The schedule's ops are the runner's nemesis ops: "start-<nemesis>" with the
-// spec as value, "stop-<nemesis>" with null. Every period stops what it
-// started before the next begins.
+// The schedule's ops are the runner's nemesis ops (history/nemesis_op.h):
+// "start-<nemesis>" with the spec as value, "stop-<nemesis>" with null.
+// Every period stops what it started before the next begins.
 //
 // Thread safety: none (a generator, see generator.h).
 #pragma once

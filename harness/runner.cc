@@ -30,6 +30,7 @@
 #include "harness/analyze.h"
 #include "harness/node_data.h"
 #include "history/codec.h"
+#include "history/nemesis_op.h"
 #include "history/validate.h"
 #include "nemesis/nemesis.h"
 #include "reports/report.h"
@@ -397,8 +398,9 @@ void Runner::NemesisWorker(Phase& phase) {
     op.process = Process::Nemesis();
     op.type = OpType::kInfo;
     if (!Record(op)) return;
-    bool start = op.f.rfind("start-", 0) == 0;
-    std::string name = op.f.substr(op.f.find('-') + 1);
+    const std::optional<history::NemesisF> what = history::ParseNemesisF(op.f);
+    const bool start = what && what->start;
+    const std::string name = what ? what->nemesis : op.f;
     Op done = op;
     auto it = nemesis_by_name_.find(name);
     if (it == nemesis_by_name_.end()) {
@@ -501,7 +503,7 @@ void Runner::HealEverything(const std::string& why) {
     active.swap(active_faults_);
   }
   for (const auto& name : active) {
-    Op op = generator::Invoke("stop-" + name, nullptr);
+    Op op = generator::Invoke(history::NemesisStopF(name), nullptr);
     op.process = Process::Nemesis();
     op.type = OpType::kInfo;
     // A failed recording ends the run as anywhere else, but every fault is

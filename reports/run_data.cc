@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "history/codec.h"
+#include "history/nemesis_op.h"
 #include "history/pairing.h"
 
 namespace chaos::reports {
@@ -209,8 +210,7 @@ void AnalyzeHistory(RunData* d) {
     const int64_t index = op.index != history::kAbsent ? op.index : static_cast<int64_t>(i);
     if (op.process.is_nemesis()) {
       ++d->nemesis_ops;
-      const bool start = op.f.rfind("start-", 0) == 0;
-      const bool stop = op.f.rfind("stop-", 0) == 0;
+      const std::optional<history::NemesisF> fault = history::ParseNemesisF(op.f);
       // The runner records a nemesis op twice, both info as in Jepsen: the
       // invocation (the spec) and, next among the nemesis ops, its
       // completion (what was done). An op right after an invocation of the
@@ -218,8 +218,9 @@ void AnalyzeHistory(RunData* d) {
       const bool completes = !op.is_invoke() && nemesis_invoked && last_nemesis_f == op.f;
       nemesis_invoked = !completes;
       last_nemesis_f = op.f;
-      if (!start && !stop) continue;
-      std::string kind = op.f.substr(start ? 6 : 5);
+      if (!fault) continue;
+      const bool start = fault->start;
+      const std::string& kind = fault->nemesis;
       auto it = open_faults.find(kind);
       if (start && !completes) {
         if (it != open_faults.end()) continue;  // already open: keep the first start
