@@ -19,6 +19,7 @@
 #include "checker/pair.h"
 #include "checker/search.h"
 #include "checker/shrink.h"
+#include "history/pairing.h"
 
 namespace chaos::checker {
 
@@ -161,7 +162,7 @@ namespace {
 Prepared Prepare(const history::History& h, const LinearizableOptions& options, const Model& model,
                  ValueTable& values) {
   Prepared out;
-  std::map<history::Process, int64_t> open;
+  history::Pairing<int64_t> pairing;  // the position of each open invocation
   std::map<std::string, size_t> piece_of_key;
   auto piece_for = [&](const nlohmann::json& key) -> Piece& {
     auto [it, inserted] = piece_of_key.emplace(KeyId(key), out.pieces.size());
@@ -183,25 +184,22 @@ Prepared Prepare(const history::History& h, const LinearizableOptions& options, 
   for (int64_t pos = 0; pos < static_cast<int64_t>(h.size()); ++pos) {
     const history::Op& op = h[static_cast<size_t>(pos)];
     if (!op.is_client()) continue;
-    auto it = open.find(op.process);
+    int64_t inv = -1;
     if (op.is_invoke()) {
-      if (it != open.end()) {
-        out.status = InvalidArgument(PairingError(op, IndexAt(h, pos), index_of, &it->second));
+      if (!pairing.Invoke(op.process, pos, &inv)) {
+        out.status = InvalidArgument(PairingError(op, IndexAt(h, pos), index_of, &inv));
         return out;
       }
-      open.emplace(op.process, pos);
       continue;
     }
-    if (it == open.end()) {
+    if (!pairing.Complete(op.process, &inv)) {
       out.status = InvalidArgument(PairingError(op, IndexAt(h, pos), index_of, nullptr));
       return out;
     }
-    int64_t inv = it->second;
-    open.erase(it);
     out.status = handle(inv, pos);
     if (!out.status.ok()) return out;
   }
-  for (const auto& [process, inv] : open) {
+  for (const auto& [process, inv] : pairing.open()) {
     out.status = handle(inv, -1);
     if (!out.status.ok()) return out;
   }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "checker/txn/txn.h"
+#include "history/pairing.h"
 
 namespace chaos::checker {
 namespace {
@@ -26,24 +27,21 @@ struct Pair {
 // completions without an invocation (counted as malformed).
 std::vector<Pair> PairOps(const History& h, int64_t* malformed) {
   std::vector<Pair> out;
-  std::map<history::Process, size_t> open;
+  history::Pairing<size_t> pairing;  // the open invocation's place in `out`
   for (int64_t pos = 0; pos < static_cast<int64_t>(h.size()); ++pos) {
     const Op& op = h[static_cast<size_t>(pos)];
     if (!op.is_client()) continue;
     if (op.is_invoke()) {
-      auto it = open.find(op.process);
-      if (it != open.end()) ++*malformed;
-      open[op.process] = out.size();
+      if (!pairing.Invoke(op.process, out.size())) ++*malformed;
       out.push_back({pos, -1});
       continue;
     }
-    auto it = open.find(op.process);
-    if (it == open.end()) {
+    size_t invocation = 0;
+    if (!pairing.Complete(op.process, &invocation)) {
       ++*malformed;
       continue;
     }
-    out[it->second].complete = pos;
-    open.erase(it);
+    out[invocation].complete = pos;
   }
   return out;
 }

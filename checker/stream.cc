@@ -21,6 +21,7 @@
 #include "checker/checker.h"
 #include "checker/model.h"
 #include "checker/pair.h"
+#include "history/pairing.h"
 
 namespace chaos::checker {
 namespace {
@@ -44,7 +45,7 @@ struct Plan {
 
 // One open invocation: its position and the op.
 struct Open {
-  int64_t pos;
+  int64_t pos = -1;
   Op op;
 };
 
@@ -56,7 +57,7 @@ struct Open {
 // unusable history (or `pair`'s error) stops the pass and is set in *input.
 template <typename OnPair>
 Status PairOps(history::HistoryReader& reader, int64_t* ops, Status* input, OnPair pair) {
-  std::map<history::Process, Open> open;
+  history::Pairing<Open> pairing;
   std::map<int64_t, int64_t> index_at;  // positions of open ops -> index
   const OpIndex index_of = [&](int64_t pos) {
     auto it = index_at.find(pos);
@@ -69,28 +70,27 @@ Status PairOps(history::HistoryReader& reader, int64_t* ops, Status* input, OnPa
     Op& op = *next;
     if (op.index == history::kAbsent) op.index = pos;
     if (!op.is_client()) continue;
-    auto it = open.find(op.process);
     if (op.is_invoke()) {
-      if (it != open.end()) {
-        *input = InvalidArgument(PairingError(op, op.index, index_of, &it->second.pos));
+      if (const Open* open = pairing.Open(op.process)) {
+        *input = InvalidArgument(PairingError(op, op.index, index_of, &open->pos));
         return Status::Ok();
       }
       index_at[pos] = op.index;
-      open.emplace(op.process, Open{pos, std::move(op)});
+      const history::Process process = op.process;
+      pairing.Invoke(process, Open{pos, std::move(op)});
       continue;
     }
-    if (it == open.end()) {
+    Open inv;
+    if (!pairing.Complete(op.process, &inv)) {
       *input = InvalidArgument(PairingError(op, op.index, index_of, nullptr));
       return Status::Ok();
     }
-    Open inv = std::move(it->second);
-    open.erase(it);
     *input = pair(inv, &op, pos, index_of);
     if (!input->ok()) return Status::Ok();
     index_at.erase(inv.pos);
   }
   *ops = pos;
-  for (auto& [process, inv] : open) {
+  for (auto& [process, inv] : pairing.open()) {
     *input = pair(inv, nullptr, -1, index_of);
     if (!input->ok()) return Status::Ok();
   }

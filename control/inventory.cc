@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/file.h"
+
 namespace chaos::control {
 namespace {
 
@@ -140,18 +142,7 @@ std::string InventoryToJson(const Inventory& inv) {
 }
 
 Status SaveInventory(const Inventory& inventory, const std::string& path) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return IoError(tmp + ": cannot write");
-    out << InventoryToJson(inventory);
-    out.flush();
-    if (!out) return IoError(tmp + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return IoError("renaming " + tmp + " to " + path + " failed");
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, InventoryToJson(inventory));
 }
 
 Result<Inventory> InventoryFromHosts(const std::vector<std::string>& hosts, const SshOptions& ssh,

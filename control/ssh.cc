@@ -19,6 +19,7 @@
 
 #include "base/check.h"
 #include "control/known_hosts.h"
+#include "control/on_nodes.h"
 
 namespace chaos::control {
 namespace {
@@ -771,27 +772,11 @@ Session* Nodes::Get(std::string_view name) const {
 }
 
 std::vector<Result<RemoteResult>> Nodes::RunOnAll(const Command& command, int timeout_ms) const {
-  std::vector<Result<RemoteResult>> results(sessions_.size(),
-                                            Result<RemoteResult>(Internal("not run")));
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < sessions_.size(); ++i) {
-    threads.emplace_back([&, i] { results[i] = sessions_[i]->Run(command, timeout_ms); });
-  }
-  for (auto& t : threads) t.join();
-  return results;
+  return AtOnce(sessions_.size(), [&](size_t i) { return sessions_[i]->Run(command, timeout_ms); });
 }
 
 Status Nodes::ConnectAll() const {
-  std::vector<Status> statuses(sessions_.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < sessions_.size(); ++i) {
-    threads.emplace_back([&, i] { statuses[i] = sessions_[i]->Connect(); });
-  }
-  for (auto& t : threads) t.join();
-  for (auto& s : statuses) {
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
+  return FirstError(AtOnce(sessions_.size(), [&](size_t i) { return sessions_[i]->Connect(); }));
 }
 
 }  // namespace chaos::control

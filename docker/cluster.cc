@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/file.h"
 #include "control/command.h"
 #include "control/known_hosts.h"
 #include "control/ssh.h"
@@ -71,21 +72,6 @@ Status CheckEngine() {
     return Unavailable("the docker engine is not reachable (" + version.status().message() +
                        "); is dockerd running and may this user use it?");
   }
-  return Status::Ok();
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return IoError(tmp + ": cannot write");
-    out << content;
-    if (!out.flush()) return IoError(tmp + ": write failed");
-  }
-  chmod(tmp.c_str(), static_cast<mode_t>(mode));
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return IoError("renaming " + tmp + " to " + path + ": " + ec.message());
   return Status::Ok();
 }
 

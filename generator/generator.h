@@ -168,14 +168,14 @@ GeneratorPtr KeyedGroups(int processes_per_key, int64_t ops_per_key_max,
 
 // ---- Workloads ----
 
+// What a workload runs. The checker it gets follows from its name, where the
+// run is checked (harness/analyze.cc), so a stored run needs no generator.
 struct Workload {
   std::string name;      // "register" | "set" | "counter" | "list-append" | "rw-register"
   GeneratorPtr clients;  // the main phase (unbounded in time; the runner wraps TimeLimit)
   // Final reads after healing, given the keys used (pass *keys for keyed
   // workloads, anything for unkeyed ones). Each read repeats until it is ok.
   std::function<GeneratorPtr(const std::vector<int64_t>& keys)> final_reads;
-  std::string checker;  // "linearizable" (with model "cas-register", keyed) | "set" | "counter"
-  std::string model;    // for linearizable
   bool keyed = false;
   // For keyed workloads: the keys `clients` has handed out so far, in order
   // (grows as the test runs; read it under the generator's mutex). Null when

@@ -1,9 +1,12 @@
-// The default fault schedule: swarm testing over periods (swarm.h).
+// The fault schedules of chaos run: --nemesis a,b,c and the default, swarm
+// testing over periods (swarm.h).
 #include "generator/swarm.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+
+#include "history/nemesis_op.h"
 
 namespace chaos::generator {
 namespace {
@@ -200,6 +203,24 @@ GeneratorPtr ComposeFaults(size_t count, int64_t interval_ns,
   return Sequence(std::move(steps));
 }
 
+GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_t interval_ns) {
+  if (faults.empty()) return Sleep(0);
+  auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x6e656d657369ULL);
+  auto all = std::make_shared<std::vector<FaultStart>>(std::move(faults));
+  auto start = [all, rng](size_t i) {
+    const FaultStart& f = (*all)[i];
+    Json spec = f.spec;
+    // A mode given as name:mode (or name:a/b, one picked per fault);
+    // otherwise the nemesis picks one from its own seeded generator.
+    if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
+    return Invoke(history::NemesisStartF(f.nemesis), spec);
+  };
+  auto stop = [all](size_t i) { return Invoke(history::NemesisStopF((*all)[i].nemesis), nullptr); };
+  return Cycle([all, start, stop, interval_ns] {
+    return ComposeFaults(all->size(), interval_ns, start, stop);
+  });
+}
+
 GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
   if (faults.empty()) return Sleep(0);
   auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x737761726dULL);
@@ -228,9 +249,11 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
       Json spec = f.spec;
       if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
       spec["period"] = period->kind;  // which kind of period, for the report and the log
-      return Invoke("start-" + f.nemesis, spec);
+      return Invoke(history::NemesisStartF(f.nemesis), spec);
     };
-    auto stop = [period](size_t i) { return Invoke("stop-" + period->faults[i].nemesis, nullptr); };
+    auto stop = [period](size_t i) {
+      return Invoke(history::NemesisStopF(period->faults[i].nemesis), nullptr);
+    };
     std::vector<GeneratorPtr> steps;
     steps.push_back(std::make_unique<PeriodGen>(period->period_ns, [period, start, stop] {
       return ComposeFaults(period->faults.size(), period->interval_ns, start, stop);

@@ -37,9 +37,9 @@
 // serves any adapter; nothing here knows which mistake, if any, the system
 // under test has.
 //
-// The schedule's ops are the runner's nemesis ops: "start-<nemesis>" with the
-// spec as value, "stop-<nemesis>" with null. Every period stops what it
-// started before the next begins.
+// The schedule's ops are the runner's nemesis ops (history/nemesis_op.h):
+// "start-<nemesis>" with the spec as value, "stop-<nemesis>" with null.
+// Every period stops what it started before the next begins.
 //
 // Thread safety: none (a generator, see generator.h).
 #pragma once
@@ -86,6 +86,13 @@ SwarmPeriod DrawSwarmPeriod(std::mt19937_64& rng, const std::set<std::string>& f
 GeneratorPtr ComposeFaults(size_t count, int64_t interval_ns,
                            std::function<history::Op(size_t)> start,
                            std::function<history::Op(size_t)> stop);
+
+// The schedule of `chaos run --nemesis a,b,c`: `faults` composed as
+// ComposeFaults composes them, on `interval_ns`, again and again (the
+// runner's TimeLimit ends it). A fault with modes draws its "mode" at each
+// start from a generator seeded by `seed`. Done at once when `faults` is
+// empty.
+GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_t interval_ns);
 
 // The whole schedule: periods drawn from `seed` for as long as it is asked
 // (the runner's TimeLimit ends it). Done at once when `faults` is empty.

@@ -60,17 +60,6 @@ struct RunOutcome {
 // cas-register where an ok read of nil means the key was absent.
 checker::LinearizableOptions CheckerOptions(const nlohmann::json& test, double time_limit_s);
 
-// Nanoseconds since the epoch of a log line that starts with an ISO-8601 UTC
-// time ("2026-11-29T03:05:59.123456Z ..."), else nullopt.
-std::optional<int64_t> LogLineUnixNs(const std::string& line);
-
-// Checker "logs": every line of the node logs downloaded into run_dir/nodes/
-// that contains one of `patterns` (the adapter's FatalLogPatterns, which
-// test.json keeps). Invalid if any.
-checker::CheckerOutput CheckNodeLogs(const std::string& run_dir,
-                                     const std::vector<std::string>& patterns,
-                                     std::optional<int64_t> origin_unix_ns);
-
 // Checks run_dir/history.jsonl and writes results.json, history.edn and the
 // report. The workload in test.json picks the checkers. `checked`: keys the
 // run checked online (checker/online.h), not searched again when their ops

@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "adapters/adapter.h"
+#include "control/on_nodes.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
-#include "harness/on_nodes.h"
 
 namespace chaos::harness {
 namespace {
@@ -176,10 +176,10 @@ Result<std::vector<BenchRow>> BenchAdapter(const std::string& name, const BenchO
   if (adapter->UsesNodes()) CHAOS_RETURN_IF_ERROR(nodes.ConnectAll());
   std::fprintf(log, "bench: setting up %s on %zu nodes\n", adapter->name().c_str(),
                inventory.nodes.size());
-  CHAOS_RETURN_IF_ERROR(FirstError(
-      OnAllNodes(inventory, [&](const control::NodeInfo& n) { return adapter->Setup(n); })));
-  CHAOS_RETURN_IF_ERROR(FirstError(
-      OnAllNodes(inventory, [&](const control::NodeInfo& n) { return adapter->Start(n); })));
+  CHAOS_RETURN_IF_ERROR(control::FirstError(control::OnAllNodes(
+      inventory, [&](const control::NodeInfo& n) { return adapter->Setup(n); })));
+  CHAOS_RETURN_IF_ERROR(control::FirstError(control::OnAllNodes(
+      inventory, [&](const control::NodeInfo& n) { return adapter->Start(n); })));
   std::vector<BenchRow> rows;
   Status status = WaitForWrites(adapter.get(), inventory);
   int64_t process_base = 0;
@@ -198,8 +198,8 @@ Result<std::vector<BenchRow>> BenchAdapter(const std::string& name, const BenchO
       rows.push_back(row);
     }
   }
-  Status down = FirstError(
-      OnAllNodes(inventory, [&](const control::NodeInfo& n) { return adapter->Teardown(n); }));
+  Status down = control::FirstError(control::OnAllNodes(
+      inventory, [&](const control::NodeInfo& n) { return adapter->Teardown(n); }));
   CHAOS_RETURN_IF_ERROR(status);
   CHAOS_RETURN_IF_ERROR(down);
   return rows;

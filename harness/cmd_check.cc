@@ -187,36 +187,108 @@ bool Streamable(const std::string& file) {
   return !error && size >= kStreamBytes;
 }
 
-int Run(const Flags& flags) {
-  if (flags.model == "list-append" || flags.model == "rw-register") return RunTxn(flags);
+// The linearizability options the flags give; InvalidArgument naming a bad one.
+Result<checker::LinearizableOptions> LinearizableOptionsOf(const Flags& flags) {
   checker::LinearizableOptions options;
   options.model = flags.model;
   options.keyed = flags.keyed;
   options.threads = flags.threads;
   options.shrink = !flags.no_shrink;
-  auto seconds = ParseSeconds(flags.time_limit);
-  if (!seconds.ok()) return ReportError(seconds.status());
-  options.time_limit_s = *seconds;
-  auto bytes = ParseBytes(flags.memory_limit);
-  if (!bytes.ok()) return ReportError(bytes.status());
-  options.memory_limit_bytes = *bytes;
+  CHAOS_ASSIGN_OR_RETURN(options.time_limit_s, ParseSeconds(flags.time_limit));
+  CHAOS_ASSIGN_OR_RETURN(options.memory_limit_bytes, ParseBytes(flags.memory_limit));
   if (!flags.initial.empty()) {
-    auto initial = ParseInitial(flags.initial);
-    if (!initial.ok()) return ReportError(initial.status());
-    options.initial = *initial;
+    CHAOS_ASSIGN_OR_RETURN(options.initial, ParseInitial(flags.initial));
   }
   if (flags.nil_read != "unknown" && flags.nil_read != "value") {
-    return ReportError(InvalidArgument("--nil-read must be unknown or value"));
+    return InvalidArgument("--nil-read must be unknown or value");
   }
   options.nil_read =
       flags.nil_read == "value" ? checker::NilRead::kValue : checker::NilRead::kUnknown;
   if (flags.failed_cas != "void" && flags.failed_cas != "mismatch") {
-    return ReportError(InvalidArgument("--failed-cas must be void or mismatch"));
+    return InvalidArgument("--failed-cas must be void or mismatch");
   }
   options.failed_cas =
       flags.failed_cas == "mismatch" ? checker::FailedCas::kMismatch : checker::FailedCas::kVoid;
-  Status valid = checker::ValidateLinearizableOptions(options);
-  if (!valid.ok()) return ReportError(valid);
+  CHAOS_RETURN_IF_ERROR(checker::ValidateLinearizableOptions(options));
+  return options;
+}
+
+// One history checked whole by the checkers `names`.
+struct WholeCheck {
+  checker::CheckerOutput out;  // merged when there are several checkers
+  std::string explain;         // the linearizability verdict explained, unless valid
+  bool input_error = false;    // the history is unusable: `input_cause` says why
+  std::string input_cause;
+};
+
+WholeCheck CheckWhole(const history::History& h, const std::vector<std::string>& names,
+                      const checker::LinearizableOptions& options) {
+  WholeCheck check;
+  std::vector<checker::CheckerOutput> outputs;
+  for (const std::string& n : names) {
+    if (n == "linearizable") {
+      checker::CheckResult r = checker::CheckLinearizable(h, options);
+      if (r.input_error) {
+        check.input_error = true;
+        check.input_cause = r.cause;
+      }
+      if (r.verdict != checker::Verdict::kValid) check.explain += r.Explain();
+      outputs.push_back({"linearizable", r.verdict, r.ToJson()});
+    } else {
+      auto o = checker::RunChecker(n, h, options);
+      outputs.push_back(std::move(*o));
+    }
+  }
+  check.out = outputs.size() == 1 ? std::move(outputs[0]) : checker::Compose(std::move(outputs));
+  return check;
+}
+
+// A history checked whole: JSON, or the verdict line (with the
+// linearizability statistics), the explanation indented under it and each
+// other checker's verdict.
+void PrintWhole(const Flags& flags, const std::string& file, size_t ops, const WholeCheck& check,
+                size_t checker_count) {
+  const checker::CheckerOutput& out = check.out;
+  if (flags.json) {
+    std::printf("%s\n", out.result.dump().c_str());
+    return;
+  }
+  std::string line = file + ": " + checker::VerdictName(out.verdict);
+  nlohmann::json lin = out.result;
+  if (checker_count > 1) {
+    lin = out.result["results"].contains("linearizable") ? out.result["results"]["linearizable"]
+                                                         : nlohmann::json();
+  }
+  if (lin.is_object() && lin.contains("stats")) {
+    line += " (" + std::to_string(ops) + " ops, " +
+            std::to_string(lin["stats"]["states"].get<int64_t>()) + " states, " +
+            std::to_string(static_cast<int64_t>(lin["stats"]["ms"].get<double>())) + " ms)";
+  }
+  std::printf("%s\n", line.c_str());
+  if (!check.explain.empty()) {
+    std::istringstream in(check.explain);
+    std::string l;
+    bool first = true;
+    while (std::getline(in, l)) {
+      if (!first) std::printf("  %s\n", l.c_str());
+      first = false;
+    }
+  }
+  const nlohmann::json results =
+      out.result.contains("results") ? out.result["results"] : nlohmann::json::object();
+  for (const auto& [name, r] : results.items()) {
+    if (name == "linearizable") continue;
+    std::printf(
+        "  %s: %s\n", name.c_str(),
+        r["valid"].is_boolean() ? (r["valid"].get<bool>() ? "valid" : "invalid") : "unknown");
+  }
+}
+
+int Run(const Flags& flags) {
+  if (flags.model == "list-append" || flags.model == "rw-register") return RunTxn(flags);
+  Result<checker::LinearizableOptions> resolved = LinearizableOptionsOf(flags);
+  if (!resolved.ok()) return ReportError(resolved.status());
+  const checker::LinearizableOptions& options = *resolved;
   std::vector<std::string> names = SplitCommas(flags.checkers);
   if (names.empty()) return ReportError(InvalidArgument("--checker names no checker"));
   for (const std::string& n : names) {
@@ -228,6 +300,10 @@ int Run(const Flags& flags) {
   int unusable = 0;
   checker::Verdict worst = checker::Verdict::kValid;
   nlohmann::json all = nlohmann::json::array();
+  auto refuse = [&](const std::string& file, const std::string& cause) {
+    ++unusable;
+    all.push_back({{"file", file}, {"valid", "unknown"}, {"error", cause}});
+  };
   // Keyed, linearizability alone: each key is checked as soon as its last op
   // is read, and the history is never held whole.
   const bool stream = flags.keyed && names.size() == 1 && names[0] == "linearizable";
@@ -236,10 +312,9 @@ int Run(const Flags& flags) {
       auto r =
           checker::CheckLinearizableStream([&] { return history::OpenHistory(file); }, options);
       if (!r.ok() || r->input_error) {
-        ++unusable;
         const std::string cause = r.ok() ? file + ": " + r->cause : r.status().message();
         std::fprintf(stderr, "chaos: %s\n", cause.c_str());
-        all.push_back({{"file", file}, {"valid", "unknown"}, {"error", cause}});
+        refuse(file, cause);
         continue;
       }
       nlohmann::json j = r->ToJson();
@@ -252,74 +327,21 @@ int Run(const Flags& flags) {
     }
     auto h = history::ReadHistory(file);
     if (!h.ok()) {
-      ++unusable;
       std::fprintf(stderr, "chaos: %s\n", h.status().message().c_str());
-      all.push_back({{"file", file}, {"valid", "unknown"}, {"error", h.status().message()}});
+      refuse(file, h.status().message());
       continue;
     }
-    std::vector<checker::CheckerOutput> outputs;
-    std::string explain;
-    bool input_error = false;
-    std::string input_cause;
-    for (const std::string& n : names) {
-      if (n == "linearizable") {
-        checker::CheckResult r = checker::CheckLinearizable(*h, options);
-        if (r.input_error) {
-          input_error = true;
-          input_cause = r.cause;
-        }
-        if (r.verdict != checker::Verdict::kValid) explain += r.Explain();
-        outputs.push_back({"linearizable", r.verdict, r.ToJson()});
-      } else {
-        auto o = checker::RunChecker(n, *h, options);
-        outputs.push_back(std::move(*o));
-      }
-    }
-    if (input_error) {
-      ++unusable;
-      std::fprintf(stderr, "chaos: %s: %s\n", file.c_str(), input_cause.c_str());
-      all.push_back({{"file", file}, {"valid", "unknown"}, {"error", input_cause}});
+    WholeCheck check = CheckWhole(*h, names, options);
+    if (check.input_error) {
+      std::fprintf(stderr, "chaos: %s: %s\n", file.c_str(), check.input_cause.c_str());
+      refuse(file, check.input_cause);
       continue;
     }
-    checker::CheckerOutput out =
-        outputs.size() == 1 ? std::move(outputs[0]) : checker::Compose(std::move(outputs));
-    out.result["file"] = file;
-    worst = checker::Merge(worst, out.verdict);
-    counts[static_cast<int>(out.verdict)]++;
-    if (flags.json) {
-      std::printf("%s\n", out.result.dump().c_str());
-    } else {
-      std::string line = file + ": " + checker::VerdictName(out.verdict);
-      nlohmann::json lin = out.result;
-      if (names.size() > 1) {
-        lin = out.result["results"].contains("linearizable") ? out.result["results"]["linearizable"]
-                                                             : nlohmann::json();
-      }
-      if (lin.is_object() && lin.contains("stats")) {
-        line += " (" + std::to_string(h->size()) + " ops, " +
-                std::to_string(lin["stats"]["states"].get<int64_t>()) + " states, " +
-                std::to_string(static_cast<int64_t>(lin["stats"]["ms"].get<double>())) + " ms)";
-      }
-      std::printf("%s\n", line.c_str());
-      if (!explain.empty()) {
-        std::istringstream in(explain);
-        std::string l;
-        bool first = true;
-        while (std::getline(in, l)) {
-          if (!first) std::printf("  %s\n", l.c_str());
-          first = false;
-        }
-      }
-      const nlohmann::json results =
-          out.result.contains("results") ? out.result["results"] : nlohmann::json::object();
-      for (const auto& [name, r] : results.items()) {
-        if (name == "linearizable") continue;
-        std::printf(
-            "  %s: %s\n", name.c_str(),
-            r["valid"].is_boolean() ? (r["valid"].get<bool>() ? "valid" : "invalid") : "unknown");
-      }
-    }
-    all.push_back(std::move(out.result));
+    check.out.result["file"] = file;
+    worst = checker::Merge(worst, check.out.verdict);
+    counts[static_cast<int>(check.out.verdict)]++;
+    PrintWhole(flags, file, h->size(), check, names.size());
+    all.push_back(std::move(check.out.result));
   }
   return Finish(flags, all, counts, unusable, worst);
 }

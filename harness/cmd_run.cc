@@ -208,20 +208,16 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
   return outcome->exit_code;
 }
 
-}  // namespace
-
-void AddRunCommands(CLI::App& app, int* exit_code) {
-  static RunFlags flags;
-  auto* run = app.add_subcommand("run",
-                                 "Run a test: workload + faults against a cluster, "
-                                 "then check and report");
+// chaos run's options for what is tested: the system, the workload, the
+// faults and the times.
+void AddTestOptions(CLI::App* run, RunFlags& flags) {
   run->add_option("--adapter", flags.run.adapter,
                   "system under test: register | etcd | memory (in the controller, no faults) | "
                   "path/to/adapter.json (declarative)")
       ->default_str("register");
   run->add_option_function<std::string>(
          "--etcd-read",
-         [](const std::string& mode) { flags.run.adapter_options["etcd-read"] = mode; },
+         [&flags](const std::string& mode) { flags.run.adapter_options["etcd-read"] = mode; },
          "etcd reads: linearizable (default) | serializable")
       ->check(CLI::IsMember({"linearizable", "serializable"}));
   run->add_option("--workload", flags.run.workload,
@@ -263,6 +259,16 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   run->add_option("--op-timeout", flags.run.op_timeout_ms, "ms before a client op is info")
       ->default_str("1000")
       ->check(CLI::Range(10, 600000));
+}
+
+// chaos run: what is tested, the seed and repetitions, the checks, the
+// store and the nodes.
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  static RunFlags flags;
+  auto* run = app.add_subcommand("run",
+                                 "Run a test: workload + faults against a cluster, "
+                                 "then check and report");
+  AddTestOptions(run, flags);
   run->add_option_function<uint64_t>(
       "--seed", [](const uint64_t& s) { flags.seed = s, flags.seed_given = true; },
       "seed of the schedule (printed and stored in test.json)");
@@ -288,7 +294,10 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
   run->add_option("--known-hosts", flags.ssh.known_hosts,
                   "known_hosts for --nodes (default ~/.ssh/known_hosts)");
   run->callback([exit_code] { *exit_code = Run(flags, CommandLine()); });
+}
 
+// chaos test-all: a matrix of runs.
+void AddTestAllCommand(CLI::App& app, int* exit_code) {
   static TestAllFlags all;
   auto* test_all = app.add_subcommand(
       "test-all",
@@ -318,6 +327,13 @@ void AddRunCommands(CLI::App& app, int* exit_code) {
                      "every cell: end a run at its first invalid key (the cell field "
                      "stop_on_invalid sets it per cell)");
   test_all->callback([exit_code] { *exit_code = TestAll(all, CommandLine()); });
+}
+
+}  // namespace
+
+void AddRunCommands(CLI::App& app, int* exit_code) {
+  AddRunCommand(app, exit_code);
+  AddTestAllCommand(app, exit_code);
 }
 
 }  // namespace chaos::cli

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "control/command.h"
-#include "harness/on_nodes.h"
+#include "control/on_nodes.h"
 
 namespace chaos::harness {
 
@@ -15,7 +15,7 @@ using control::Command;
 void DownloadDataDirs(adapters::Adapter& adapter, const control::Nodes& nodes,
                       const control::Inventory& inventory, const std::string& run_dir,
                       int64_t bytes_max, const std::function<void(const std::string&)>& log) {
-  OnAllNodes(inventory, [&](const control::NodeInfo& node) {
+  control::OnAllNodes(inventory, [&](const control::NodeInfo& node) {
     const std::string dir = adapter.DataDir(node);
     control::Session* s = nodes.Get(node.name);
     if (dir.empty() || s == nullptr) return Status::Ok();

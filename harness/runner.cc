@@ -12,26 +12,26 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
 
 #include "adapters/adapter.h"
+#include "base/file.h"
 #include "base/strings.h"
 #include "checker/online.h"
 #include "checker/others.h"
+#include "control/on_nodes.h"
 #include "control/ssh.h"
 #include "generator/generator.h"
 #include "generator/swarm.h"
 #include "harness/analyze.h"
 #include "harness/node_data.h"
-#include "harness/on_nodes.h"
 #include "history/codec.h"
+#include "history/nemesis_op.h"
 #include "history/validate.h"
 #include "nemesis/nemesis.h"
 #include "reports/report.h"
@@ -121,20 +121,45 @@ class Runner {
   Runner(const RunOptions& options, const control::Inventory& inventory)
       : options_(options), inventory_(inventory) {}
 
+  // Reads top to bottom: what a run does, one step per call.
   Result<RunOutcome> Run();
 
  private:
+  // Before anything is created: the options resolved, the adapter and the
+  // nemeses built (each once), a wrong name or fault refused.
+  Status ResolveNemesisOptions();
+  Status BuildAdapter();
+  // --nemesis all: every nemesis the adapter supports, and its clients.
+  void ChooseDefaultSchedule();
+  Status BuildNemeses();
+  // "kill:majority/all" -> nemesis kill, modes {majority, all} (nemesis_modes_).
+  Status SplitNemesisModes();
+  // The store's run folder, store/latest, chaos.log and test.json.
   Status Prepare();
+  // test.json, written when the run starts and again when it ends.
+  Status WriteTestJson();
+  // Leftover faults healed, the system set up and started, a write accepted.
+  Status SetUpSystem();
+  Status WaitForCluster();
+  // history.jsonl, the online check and the workload.
+  Status StartHistory();
+  generator::GeneratorPtr NemesisSchedule() const;
+  Status RunMainPhase(RunOutcome* outcome);
+  Status RunPhase(generator::Generator& gen, double limit_s, bool with_nemesis);
   void ClientWorker(Phase& phase, int thread, int64_t deadline_ns);
   void NemesisWorker(Phase& phase);
   void Progress(Phase& phase, std::atomic<bool>& stop);
-  Status RunPhase(generator::Generator& gen, double limit_s, bool with_nemesis);
-  Status WaitForCluster();
-  // "kill:majority/all" -> nemesis kill, modes {majority, all} (nemesis_modes_).
-  Status SplitNemesisModes();
+  // Records `op`. A failure to record ends the run (logged; the workers
+  // stop), for client and nemesis ops alike.
+  bool Record(Op& op);
   void HealEverything(const std::string& why);
+  Status RecoverAndReadFinally();
+  // The keys the online check settled during the run.
+  checker::KeyChecks StopOnlineCheck();
+  // The history closed, logs downloaded, the system torn down, test.json.
+  Status EndOnNodes();
   void DownloadLogs();
-  Result<checker::Verdict> CheckAndStore();
+  Status CheckHistory(const checker::KeyChecks* online_keys, RunOutcome* outcome);
   // Workers stop asking for ops: an abort, or an early stop of the main phase.
   bool Stopping(const Phase& phase) const { return g_abort || (phase.stoppable && stop_main_); }
   // The online check found `key` invalid.
@@ -150,6 +175,9 @@ class Runner {
   std::vector<std::unique_ptr<nemesis::Nemesis>> nemeses_;
   std::map<std::string, nemesis::Nemesis*> nemesis_by_name_;
   std::map<std::string, std::vector<std::string>> nemesis_modes_;
+  std::map<std::string, Json> nemesis_specs_;  // --nemesis-spec, parsed
+  bool slow_by_spec_ = false;                  // a partition spec with slow_ms
+  std::vector<std::string> pre_heal_;          // nemeses that heal a dead run's leftovers
   std::set<std::string> active_faults_;
   std::mutex faults_mu_;
   std::unique_ptr<Recorder> recorder_;
@@ -163,6 +191,36 @@ class Runner {
   std::mutex stopped_mu_;
   Json stopped_early_;  // {at_s, key, cause} once the main phase was stopped early
 };
+
+Result<RunOutcome> Runner::Run() {
+  // The adapter and the nemeses first: a wrong name or an unsupported fault
+  // is refused before the run creates anything.
+  CHAOS_RETURN_IF_ERROR(ResolveNemesisOptions());
+  CHAOS_RETURN_IF_ERROR(BuildAdapter());
+  CHAOS_RETURN_IF_ERROR(BuildNemeses());
+  CHAOS_RETURN_IF_ERROR(Prepare());
+  if (default_schedule_) test_json_["schedule"] = "default";
+  start_ = Clock::now();
+  log_->Line(
+      "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
+      true);
+  CHAOS_RETURN_IF_ERROR(SetUpSystem());
+  CHAOS_RETURN_IF_ERROR(StartHistory());
+  RunOutcome outcome;
+  outcome.run_dir = run_dir_;
+  outcome.test_name = options_.test_name;
+  CHAOS_RETURN_IF_ERROR(RunMainPhase(&outcome));
+  HealEverything(g_abort ? "aborted" : stop_main_ ? "stopped early" : "end of test");
+  if (!g_abort) CHAOS_RETURN_IF_ERROR(RecoverAndReadFinally());
+  checker::KeyChecks online_keys = StopOnlineCheck();
+  CHAOS_RETURN_IF_ERROR(EndOnNodes());
+  if (!options_.check) {
+    outcome.exit_code = g_abort ? 3 : ExitCodeFor(checker::Verdict::kUnknown);
+    return outcome;
+  }
+  CHAOS_RETURN_IF_ERROR(CheckHistory(online_ ? &online_keys : nullptr, &outcome));
+  return outcome;
+}
 
 void Runner::OnInvalidKey(const checker::KeyCheck& key) {
   const double at_s = static_cast<double>(recorder_->NowNs()) / 1e9;
@@ -235,8 +293,11 @@ Status Runner::Prepare() {
                 {"read_mode", options_.read_mode},
                 {"adapter_options", options_.adapter_options},
                 {"op_timeout_ms", options_.op_timeout_ms}};
-  std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
-  return Status::Ok();
+  return WriteTestJson();
+}
+
+Status Runner::WriteTestJson() {
+  return WriteFileAtomically(run_dir_ + "/test.json", test_json_.dump(2) + "\n");
 }
 
 Status Runner::SplitNemesisModes() {
@@ -309,23 +370,13 @@ void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
     op.node = node.name;
     lock.unlock();
     phase.cv.notify_all();  // generators may now answer other workers differently
-    Status s = recorder_->Record(op);
-    if (!s.ok()) {
-      log_->Line("recording failed: " + s.message(), true);
-      g_abort = true;
-      return;
-    }
+    if (!Record(op)) return;
     Op done = client->Invoke(op);
     done.process = op.process;
     done.f = op.f;
     done.node = node.name;
     if (done.is_invoke()) done.type = OpType::kInfo;  // a client must complete
-    s = recorder_->Record(done);
-    if (!s.ok()) {
-      log_->Line("recording failed: " + s.message(), true);
-      g_abort = true;
-      return;
-    }
+    if (!Record(done)) return;
     lock.lock();
     ctx.now_ns = recorder_->NowNs();
     phase.gen->Update(done, ctx);
@@ -357,9 +408,10 @@ void Runner::NemesisWorker(Phase& phase) {
     Op op = std::get<Op>(std::move(answer));
     op.process = Process::Nemesis();
     op.type = OpType::kInfo;
-    (void)recorder_->Record(op);
-    bool start = op.f.rfind("start-", 0) == 0;
-    std::string name = op.f.substr(op.f.find('-') + 1);
+    if (!Record(op)) return;
+    const std::optional<history::NemesisF> what = history::ParseNemesisF(op.f);
+    const bool start = what && what->start;
+    const std::string name = what ? what->nemesis : op.f;
     Op done = op;
     auto it = nemesis_by_name_.find(name);
     if (it == nemesis_by_name_.end()) {
@@ -384,7 +436,7 @@ void Runner::NemesisWorker(Phase& phase) {
       phase.fault = fault;
     }
     log_->Line(history::Describe(done));
-    (void)recorder_->Record(done);
+    if (!Record(done)) return;  // the fault stays in active_faults_: healed at the end
     lock.lock();
     phase.gen->Update(done, ctx);
     lock.unlock();
@@ -445,6 +497,14 @@ Status Runner::RunPhase(generator::Generator& gen, double limit_s, bool with_nem
   return Status::Ok();
 }
 
+bool Runner::Record(Op& op) {
+  Status s = recorder_->Record(op);
+  if (s.ok()) return true;
+  log_->Line("recording failed: " + s.message(), true);
+  g_abort = true;
+  return false;
+}
+
 void Runner::HealEverything(const std::string& why) {
   // Stop every fault still in force, recorded as nemesis ops, then heal all
   // kinds (idempotent), unrecorded.
@@ -454,10 +514,12 @@ void Runner::HealEverything(const std::string& why) {
     active.swap(active_faults_);
   }
   for (const auto& name : active) {
-    Op op = generator::Invoke("stop-" + name, nullptr);
+    Op op = generator::Invoke(history::NemesisStopF(name), nullptr);
     op.process = Process::Nemesis();
     op.type = OpType::kInfo;
-    if (recorder_) (void)recorder_->Record(op);
+    // A failed recording ends the run as anywhere else, but every fault is
+    // still stopped.
+    if (recorder_) (void)Record(op);
     auto r = nemesis_by_name_[name]->Stop();
     Op done = op;
     if (r.ok()) {
@@ -465,7 +527,7 @@ void Runner::HealEverything(const std::string& why) {
     } else {
       done.error = r.status().message();
     }
-    if (recorder_) (void)recorder_->Record(done);
+    if (recorder_) (void)Record(done);
   }
   for (auto& n : nemeses_) {
     Status s = n->Heal();
@@ -476,7 +538,7 @@ void Runner::HealEverything(const std::string& why) {
 
 void Runner::DownloadLogs() {
   if (!adapter_->UsesNodes()) return;
-  OnAllNodes(inventory_, [&](const control::NodeInfo& node) {
+  control::OnAllNodes(inventory_, [&](const control::NodeInfo& node) {
     std::string dir = run_dir_ + "/nodes/" + node.name;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -489,9 +551,27 @@ void Runner::DownloadLogs() {
   });
 }
 
-Result<RunOutcome> Runner::Run() {
-  // The adapter and the nemeses first: a wrong name or an unsupported fault
-  // is refused before the run creates anything.
+Status Runner::ResolveNemesisOptions() {
+  // --nemesis all (a run with no nemesis flag is one): the default schedule
+  // (generator/swarm.h) over every fault the adapter supports.
+  default_schedule_ =
+      std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") != options_.nemeses.end();
+  CHAOS_RETURN_IF_ERROR(SplitNemesisModes());
+  for (const auto& [name, text] : options_.nemesis_specs) {
+    Json spec = Json::parse(text, nullptr, false);
+    if (spec.is_discarded() || !spec.is_object()) {
+      return InvalidArgument("--nemesis-spec " + name + ": not a JSON object: " + text);
+    }
+    nemesis_specs_[name] = std::move(spec);
+  }
+  // A partition spec with slow_ms slows the old leader's disk in the
+  // minority-swap: the adapter sets up its disks as for slow-disk.
+  auto partition = nemesis_specs_.find("partition");
+  slow_by_spec_ = partition != nemesis_specs_.end() && partition->second.contains("slow_ms");
+  return Status::Ok();
+}
+
+Status Runner::BuildAdapter() {
   nodes_ = std::make_unique<control::Nodes>(inventory_);
   adapters::AdapterContext actx;
   actx.inventory = inventory_;
@@ -500,106 +580,101 @@ Result<RunOutcome> Runner::Run() {
   actx.build_dir = options_.build_dir;
   actx.bugs = options_.bugs;
   actx.read_mode = options_.read_mode;
-  // --nemesis all (a run with no nemesis flag is one): the default schedule
-  // (generator/swarm.h) over every fault the adapter supports.
-  default_schedule_ =
-      std::find(options_.nemeses.begin(), options_.nemeses.end(), "all") != options_.nemeses.end();
-  actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
   actx.options = options_.adapter_options;
   actx.workload = options_.workload;
-  CHAOS_RETURN_IF_ERROR(SplitNemesisModes());
-  // A partition spec with slow_ms slows the old leader's disk in the
-  // minority-swap: the adapter sets up its disks as for slow-disk.
-  bool slow_by_spec = false;
-  if (auto it = options_.nemesis_specs.find("partition"); it != options_.nemesis_specs.end()) {
-    Json spec = Json::parse(it->second, nullptr, false);
-    slow_by_spec = spec.is_object() && spec.contains("slow_ms");
-  }
-  actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
-  if (slow_by_spec) actx.faults.insert("slow-disk");
-  CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
-  if (slow_by_spec && !adapter_->SupportedFaults().contains("slow-disk")) {
+  auto make = [&]() -> Status {
+    actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
+    actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
+    if (slow_by_spec_) actx.faults.insert("slow-disk");
+    CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
+    return Status::Ok();
+  };
+  CHAOS_RETURN_IF_ERROR(make());
+  if (slow_by_spec_ && !adapter_->SupportedFaults().contains("slow-disk")) {
     return InvalidArgument(
         "--nemesis-spec partition: slow_ms needs the slow-disk fault, which the " +
         adapter_->name() + " adapter does not support");
   }
   if (default_schedule_) {
-    options_.nemeses.clear();
-    for (const auto& name : nemesis::NemesisNames()) {
-      if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
-    }
-    // Its clients, unless told otherwise: 4 per node with 300 ms op
-    // timeouts, so that some keep coming back to a node the schedule cut
-    // off or stalled instead of waiting a second per op there (100 ms left
-    // thousands of ops info on a loaded machine, and the checker unknown).
-    // An adapter without faults (memory) runs without a schedule.
-    default_schedule_ = !options_.nemeses.empty();
-    if (default_schedule_) {
-      if (options_.concurrency <= 0)
-        options_.concurrency = 4 * static_cast<int>(inventory_.nodes.size());
-      if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 300;
-    }
-    actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
-    actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
-    if (slow_by_spec) actx.faults.insert("slow-disk");
-    CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
+    // The faults are those the adapter supports: known only now, so the
+    // adapter is made again with them in force.
+    ChooseDefaultSchedule();
+    CHAOS_RETURN_IF_ERROR(make());
   }
   if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 1000;
+  return Status::Ok();
+}
+
+void Runner::ChooseDefaultSchedule() {
+  options_.nemeses.clear();
+  for (const auto& name : nemesis::NemesisNames()) {
+    if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
+  }
+  // Its clients, unless told otherwise: 4 per node with 300 ms op
+  // timeouts, so that some keep coming back to a node the schedule cut
+  // off or stalled instead of waiting a second per op there (100 ms left
+  // thousands of ops info on a loaded machine, and the checker unknown).
+  // An adapter without faults (memory) runs without a schedule.
+  default_schedule_ = !options_.nemeses.empty();
+  if (default_schedule_) {
+    if (options_.concurrency <= 0)
+      options_.concurrency = 4 * static_cast<int>(inventory_.nodes.size());
+    if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 300;
+  }
+}
+
+Status Runner::BuildNemeses() {
+  // Partition, pause and packet faults heal whatever a dead earlier run left
+  // behind (the adapter's Setup resets clocks); only those the adapter
+  // supports (a declarative adapter may lack pause). They are built with the
+  // requested nemeses, once.
+  for (const char* kind : {"partition", "pause", "packet"}) {
+    if (adapter_->UsesNodes() && adapter_->SupportedFaults().contains(kind)) {
+      pre_heal_.push_back(kind);
+    }
+  }
+  std::vector<std::string> all_names = pre_heal_;
+  for (const auto& n : options_.nemeses) {
+    if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
+  }
   nemesis::NemesisContext nctx{inventory_,    nodes_.get(),       adapter_.get(),
                                options_.seed, options_.build_dir, &progress_};
-  CHAOS_ASSIGN_OR_RETURN(auto checked, nemesis::MakeNemeses(options_.nemeses, nctx));
-  for (const auto& n : checked) {  // the requested ones are valid and supported; their modes?
-    for (const auto& mode : nemesis_modes_[n->name()]) {
+  CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
+  for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
+  for (const auto& name : options_.nemeses) {  // valid and supported; their modes?
+    const nemesis::Nemesis* n = nemesis_by_name_.at(name);
+    for (const auto& mode : nemesis_modes_[name]) {
       auto known = n->modes();
       if (std::find(known.begin(), known.end(), mode) == known.end()) {
         std::string list;
         for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        return InvalidArgument("--nemesis " + n->name() + ":" + mode + ": unknown mode (" +
-                               n->name() + " has " + list + ")");
+        return InvalidArgument("--nemesis " + name + ":" + mode + ": unknown mode (" + name +
+                               " has " + list + ")");
       }
     }
   }
+  return Status::Ok();
+}
 
-  CHAOS_RETURN_IF_ERROR(Prepare());
-  if (default_schedule_) test_json_["schedule"] = "default";
-  start_ = Clock::now();
-  log_->Line(
-      "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
-      true);
+Status Runner::SetUpSystem() {
   if (adapter_->UsesNodes()) CHAOS_RETURN_IF_ERROR(nodes_->ConnectAll());
-  // Partition, pause and packet faults heal whatever a dead earlier run left
-  // behind (the adapter's Setup resets clocks); only those the adapter
-  // supports (a declarative adapter may lack pause).
-  std::vector<std::string> pre_heal;
-  for (const char* kind : {"partition", "pause", "packet"}) {
-    if (adapter_->UsesNodes() && adapter_->SupportedFaults().contains(kind)) {
-      pre_heal.push_back(kind);
-    }
-  }
-  std::vector<std::string> all_names = pre_heal;
-  for (const auto& n : options_.nemeses) {
-    if (std::find(all_names.begin(), all_names.end(), n) == all_names.end()) all_names.push_back(n);
-  }
-  CHAOS_ASSIGN_OR_RETURN(nemeses_, nemesis::MakeNemeses(all_names, nctx));
-  for (auto& n : nemeses_) nemesis_by_name_[n->name()] = n.get();
-  for (const auto& kind : pre_heal) {
+  for (const auto& kind : pre_heal_) {
     Status s = nemesis_by_name_[kind]->Heal();
     if (!s.ok()) return s.WithContext("healing leftovers before the test");
   }
-
   log_->Line("setting up " + adapter_->name() + " on " + std::to_string(inventory_.nodes.size()) +
                  " nodes",
              true);
-  CHAOS_RETURN_IF_ERROR(FirstError(
-      OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Setup(n); })));
-  CHAOS_RETURN_IF_ERROR(FirstError(
-      OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Start(n); })));
+  CHAOS_RETURN_IF_ERROR(control::FirstError(control::OnAllNodes(
+      inventory_, [&](const control::NodeInfo& n) { return adapter_->Setup(n); })));
+  CHAOS_RETURN_IF_ERROR(control::FirstError(control::OnAllNodes(
+      inventory_, [&](const control::NodeInfo& n) { return adapter_->Start(n); })));
   Status ready = WaitForCluster();
-  if (!ready.ok()) {
-    DownloadLogs();
-    return ready;
-  }
+  if (!ready.ok()) DownloadLogs();
+  return ready;
+}
 
+Status Runner::StartHistory() {
   CHAOS_ASSIGN_OR_RETURN(auto writer, history::JsonlWriter::Create(run_dir_ + "/history.jsonl"));
   // The register workload's keys are checked as they complete (the
   // transactional, set and counter workloads are checked after the run).
@@ -617,68 +692,44 @@ Result<RunOutcome> Runner::Run() {
   test_json_["history_origin_unix_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count();
-
   generator::WorkloadOptions wopts;
   wopts.seed = options_.seed;
   wopts.concurrency = options_.concurrency;
   wopts.ops_per_key_max = options_.ops_per_key;
   CHAOS_ASSIGN_OR_RETURN(workload_, generator::MakeWorkload(options_.workload, wopts));
-  int64_t limit_ns = static_cast<int64_t>(options_.time_limit_s * 1e9);
-  int64_t interval_ns = static_cast<int64_t>(options_.nemesis_interval_s * 1e9);
-  generator::GeneratorPtr nemesis_gen = generator::Sleep(0);
-  if (!options_.nemeses.empty()) {
-    auto names = std::make_shared<std::vector<std::string>>(options_.nemeses);
-    auto specs = std::make_shared<std::map<std::string, Json>>();
-    for (const auto& [name, text] : options_.nemesis_specs) {
-      Json spec = Json::parse(text, nullptr, false);
-      if (spec.is_discarded() || !spec.is_object()) {
-        return InvalidArgument("--nemesis-spec " + name + ": not a JSON object: " + text);
-      }
-      (*specs)[name] = spec;
-    }
-    auto modes = std::make_shared<std::map<std::string, std::vector<std::string>>>(nemesis_modes_);
-    auto rng = std::make_shared<std::mt19937_64>(options_.seed ^ 0x6e656d657369ULL);
-    auto start = [names, specs, modes, rng](size_t i) {
-      const std::string& name = (*names)[i];
-      auto it = specs->find(name);
-      Json spec = it == specs->end() ? Json::object() : it->second;
-      // A mode given as name:mode (or name:a/b, one picked per fault);
-      // otherwise the nemesis picks one from its own seeded generator.
-      if (auto m = modes->find(name); m != modes->end() && !m->second.empty()) {
-        spec["mode"] = m->second[(*rng)() % m->second.size()];
-      }
-      return generator::Invoke("start-" + name, spec);
-    };
-    auto stop = [names](size_t i) { return generator::Invoke("stop-" + (*names)[i], nullptr); };
-    // One nemesis: start, wait an interval, stop, wait. Several: they take
-    // turns, each starting half an interval after the one before and lasting
-    // one interval, so consecutive faults overlap by half an interval (a slow
-    // clock while the leader is cut off; a partition while a node is down).
-    nemesis_gen = generator::Cycle([names, start, stop, interval_ns] {
-      return generator::ComposeFaults(names->size(), interval_ns, start, stop);
-    });
-    if (default_schedule_) {
-      nemesis_gen = generator::SwarmSchedule(options_.seed,
-                                             std::set<std::string>(names->begin(), names->end()));
-    }
+  return Status::Ok();
+}
+
+generator::GeneratorPtr Runner::NemesisSchedule() const {
+  if (default_schedule_) {
+    return generator::SwarmSchedule(
+        options_.seed, std::set<std::string>(options_.nemeses.begin(), options_.nemeses.end()));
   }
+  std::vector<generator::FaultStart> faults;
+  for (const auto& name : options_.nemeses) {
+    auto spec = nemesis_specs_.find(name);
+    auto modes = nemesis_modes_.find(name);
+    faults.push_back({name, spec == nemesis_specs_.end() ? Json::object() : spec->second,
+                      modes == nemesis_modes_.end() ? std::vector<std::string>{} : modes->second});
+  }
+  return generator::FixedSchedule(options_.seed, std::move(faults),
+                                  static_cast<int64_t>(options_.nemesis_interval_s * 1e9));
+}
+
+Status Runner::RunMainPhase(RunOutcome* outcome) {
+  const int64_t limit_ns = static_cast<int64_t>(options_.time_limit_s * 1e9);
   auto main_gen = generator::Route(generator::TimeLimit(limit_ns, std::move(workload_.clients)),
-                                   generator::TimeLimit(limit_ns, std::move(nemesis_gen)));
+                                   generator::TimeLimit(limit_ns, NemesisSchedule()));
   char what[160];
   std::snprintf(what, sizeof what, "running %s for %.0f s with %d clients",
                 options_.workload.c_str(), options_.time_limit_s, options_.concurrency);
   log_->Line(what, true);
   const int64_t main_start_ns = recorder_->NowNs();
   CHAOS_RETURN_IF_ERROR(RunPhase(*main_gen, options_.time_limit_s, true));
-  RunOutcome outcome;
-  outcome.run_dir = run_dir_;
-  outcome.test_name = options_.test_name;
-  {
-    int64_t ok = 0, fail = 0, info = 0;
-    recorder_->Counts(&ok, &fail, &info);
-    outcome.ops_completed = ok + fail + info;
-    outcome.main_phase_s = static_cast<double>(recorder_->NowNs() - main_start_ns) / 1e9;
-  }
+  int64_t ok = 0, fail = 0, info = 0;
+  recorder_->Counts(&ok, &fail, &info);
+  outcome->ops_completed = ok + fail + info;
+  outcome->main_phase_s = static_cast<double>(recorder_->NowNs() - main_start_ns) / 1e9;
   if (stop_main_) {
     std::lock_guard<std::mutex> lock(stopped_mu_);
     test_json_["stopped_early"] = stopped_early_;
@@ -687,61 +738,65 @@ Result<RunOutcome> Runner::Run() {
                   stopped_early_.value("at_s", 0.0), options_.time_limit_s,
                   stopped_early_["key"].dump().c_str());
     log_->Line(line, true);
-    outcome.stopped_early = line;
+    outcome->stopped_early = line;
   }
-  HealEverything(g_abort ? "aborted" : stop_main_ ? "stopped early" : "end of test");
+  return Status::Ok();
+}
 
-  if (!g_abort) {
-    std::snprintf(what, sizeof what, "healed; recovering for %.0f s", options_.recovery_time_s);
-    log_->Line(what, true);
-    auto until = Clock::now() +
-                 std::chrono::milliseconds(static_cast<int64_t>(options_.recovery_time_s * 1000));
-    while (Clock::now() < until && !g_abort) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    std::vector<int64_t> keys = workload_.keys ? *workload_.keys : std::vector<int64_t>{};
-    log_->Line("final reads of " + std::to_string(keys.size()) + " keys", true);
-    auto final_gen = workload_.final_reads(keys);
-    CHAOS_RETURN_IF_ERROR(RunPhase(*final_gen, 30, false));
+Status Runner::RecoverAndReadFinally() {
+  char what[160];
+  std::snprintf(what, sizeof what, "healed; recovering for %.0f s", options_.recovery_time_s);
+  log_->Line(what, true);
+  auto until = Clock::now() +
+               std::chrono::milliseconds(static_cast<int64_t>(options_.recovery_time_s * 1000));
+  while (Clock::now() < until && !g_abort) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  checker::KeyChecks online_keys;
-  if (online_) {
-    online_->Stop();
-    online_keys = online_->Results();
-    log_->Line("online check: " + std::to_string(online_->checked()) +
-                   " keys checked during the run, " + std::to_string(online_->skipped()) +
-                   " left to the check after it",
-               true);
-  }
+  std::vector<int64_t> keys = workload_.keys ? *workload_.keys : std::vector<int64_t>{};
+  log_->Line("final reads of " + std::to_string(keys.size()) + " keys", true);
+  auto final_gen = workload_.final_reads(keys);
+  return RunPhase(*final_gen, 30, false);
+}
+
+checker::KeyChecks Runner::StopOnlineCheck() {
+  if (!online_) return {};
+  online_->Stop();
+  log_->Line("online check: " + std::to_string(online_->checked()) +
+                 " keys checked during the run, " + std::to_string(online_->skipped()) +
+                 " left to the check after it",
+             true);
+  return online_->Results();
+}
+
+Status Runner::EndOnNodes() {
   Status closed = recorder_->Close();
   if (!closed.ok()) log_->Line("history: " + closed.message(), true);
   DownloadLogs();
   if (options_.leave_db_running) {
     log_->Line("leaving " + adapter_->name() + " running on the nodes (--leave-db-running)", true);
   } else {
-    OnAllNodes(inventory_, [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
+    control::OnAllNodes(inventory_,
+                        [&](const control::NodeInfo& n) { return adapter_->Teardown(n); });
   }
   test_json_["fatal_log_patterns"] = adapter_->FatalLogPatterns();
   test_json_["duration_s"] = std::chrono::duration<double>(Clock::now() - start_).count();
   test_json_["aborted"] = g_abort.load();
-  std::ofstream(run_dir_ + "/test.json") << test_json_.dump(2) << "\n";
+  return WriteTestJson();
+}
 
-  if (!options_.check) {
-    outcome.exit_code = g_abort ? 3 : ExitCodeFor(checker::Verdict::kUnknown);
-    return outcome;
-  }
+Status Runner::CheckHistory(const checker::KeyChecks* online_keys, RunOutcome* outcome) {
   log_->Line("checking the history", true);
-  CHAOS_ASSIGN_OR_RETURN(checker::Verdict verdict,
-                         CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get(),
-                                     online_ ? &online_keys : nullptr));
-  outcome.verdict = verdict;
-  outcome.exit_code = g_abort ? 3 : ExitCodeFor(verdict);
+  CHAOS_ASSIGN_OR_RETURN(
+      checker::Verdict verdict,
+      CheckRunDir(run_dir_, options_.checker_time_limit_s, log_.get(), online_keys));
+  outcome->verdict = verdict;
+  outcome->exit_code = g_abort ? 3 : ExitCodeFor(verdict);
   // The state the nodes kept is evidence of what went wrong.
   if (verdict == checker::Verdict::kInvalid && adapter_->UsesNodes()) {
     DownloadDataDirs(*adapter_, *nodes_, inventory_, run_dir_, kDataDirBytesMax,
                      [&](const std::string& line) { log_->Line(line, true); });
   }
-  return outcome;
+  return Status::Ok();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/strings.h"
 #include "reports/report.h"
 
@@ -311,11 +312,9 @@ Result<MatrixOutcome> RunMatrix(const Matrix& matrix, const control::Inventory& 
     bool all = true;
     for (const auto& row : summary["cells"]) all = all && row["as_expected"].get<bool>();
     summary["as_expected"] = all;
-    std::ofstream(outcome.summary_dir + "/summary.json") << summary.dump(2) << "\n";
-    std::ofstream html(outcome.summary_dir + "/summary.html");
-    html << RenderMatrixSummary(summary);
-    if (!html) return IoError(outcome.summary_dir + "/summary.html: cannot write");
-    return Status::Ok();
+    CHAOS_RETURN_IF_ERROR(
+        WriteFileAtomically(outcome.summary_dir + "/summary.json", summary.dump(2) + "\n"));
+    return WriteFileAtomically(outcome.summary_dir + "/summary.html", RenderMatrixSummary(summary));
   };
   CHAOS_RETURN_IF_ERROR(write());
   bool stop = false;

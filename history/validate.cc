@@ -19,31 +19,30 @@ Status Validator::Add(const Op& op, const std::string& where) {
   if (op.process.is_named()) return Status::Ok();
 
   const std::string who = "process " + op.process.ToString();
-  auto open = open_.find(op.process);
   if (op.is_invoke()) {
-    if (open != open_.end()) {
-      return InvalidArgument(where + ": " + who + " invokes while its op " +
-                             std::to_string(open->second) + " is still open");
+    if (const int64_t* open = pairing_.Open(op.process)) {
+      return InvalidArgument(where + ": " + who + " invokes while its op " + std::to_string(*open) +
+                             " is still open");
     }
     if (stats_.crashed.contains(op.process)) {
       return InvalidArgument(where + ": " + who +
                              " invokes after it crashed (an info completion ends a process)");
     }
-    open_.emplace(op.process, op.index);
+    pairing_.Invoke(op.process, op.index);
     return Status::Ok();
   }
-  if (open == open_.end()) {
+  int64_t invocation = kAbsent;
+  if (!pairing_.Complete(op.process, &invocation)) {
     return InvalidArgument(where + ": " + who + " completes (" + OpTypeName(op.type) +
                            ") with no open invocation");
   }
-  open_.erase(open);
   if (op.is_info()) stats_.crashed.insert(op.process);
   return Status::Ok();
 }
 
 const HistoryStats& Validator::Finish() {
   if (!finished_) {
-    for (const auto& [process, index] : open_) stats_.crashed.insert(process);
+    for (const auto& [process, index] : pairing_.open()) stats_.crashed.insert(process);
     finished_ = true;
   }
   return stats_;

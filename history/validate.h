@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "history/op.h"
+#include "history/pairing.h"
 
 namespace chaos::history {
 
@@ -38,7 +39,7 @@ class Validator {
 
  private:
   HistoryStats stats_;
-  std::map<Process, int64_t> open_;  // process -> index of its open invocation
+  Pairing<int64_t> pairing_;  // the index of each open invocation
   int64_t last_time_ns_ = kAbsent;
   bool finished_ = false;
 };

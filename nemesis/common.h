@@ -1,19 +1,20 @@
 // Helpers shared by the nemeses: node lists, running a step on many nodes at
 // once, the adapter's leader, and picking a mode from a spec.
 //
-// Thread safety: OnNodes runs `fn` on one thread per node; `fn` must only
-// touch that node's session (control::Nodes hands out one per node).
+// Thread safety: OnNodes (control/on_nodes.h) runs `fn` on one thread per
+// node; `fn` must only touch that node's session (control::Nodes hands out
+// one per node).
 #pragma once
 
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "adapters/adapter.h"
 #include "base/check.h"
 #include "base/status.h"
 #include "control/inventory.h"
+#include "control/on_nodes.h"
 #include "history/op.h"
 
 namespace chaos::nemesis {
@@ -22,21 +23,7 @@ namespace chaos::nemesis {
 std::vector<std::string> NodeNames(const control::Inventory& inventory);
 
 // Runs `fn(node)` on the named nodes at once; the first error in order.
-template <typename Fn>
-Status OnNodes(const control::Inventory& inventory, const std::vector<std::string>& names, Fn fn) {
-  std::vector<Status> results(names.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const control::NodeInfo* node = inventory.Find(names[i]);
-    CHAOS_CHECK_MSG(node != nullptr, "node %s not in the inventory", names[i].c_str());
-    threads.emplace_back([&, i, node] { results[i] = fn(*node); });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& s : results) {
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
-}
+using control::OnNodes;
 
 // The adapter's current leader, or "" when it has none or cannot say.
 std::string Leader(adapters::Adapter* adapter);

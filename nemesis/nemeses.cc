@@ -469,20 +469,18 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
                                                           const NemesisContext& context) {
   std::vector<std::unique_ptr<Nemesis>> out;
   auto supported = context.adapter->SupportedFaults();
-  // Every fault an adapter may declare (adapters/adapter.h), known to this
-  // build as a nemesis or not yet: refusing it names the adapter's reason.
-  static const std::set<std::string> kAdapterFaults = {
-      "partition", "kill", "pause", "clock", "lose-unsynced", "packet", "corrupt", "slow-disk"};
   for (const auto& name : names) {
-    if (kAdapterFaults.contains(name) && !supported.contains(name)) {
-      std::string why = context.adapter->UnsupportedReason(name);
-      return InvalidArgument("the " + context.adapter->name() + " adapter does not support the " +
-                             name + " nemesis" + (why.empty() ? "" : ": " + why));
-    }
+    // Every nemesis is a fault an adapter may declare (adapters/adapter.h):
+    // refusing one the adapter lacks names the adapter's reason.
     if (std::find(NemesisNames().begin(), NemesisNames().end(), name) == NemesisNames().end()) {
       std::string known;
       for (const auto& n : NemesisNames()) known += (known.empty() ? "" : ", ") + n;
       return InvalidArgument("unknown nemesis '" + name + "' (known: " + known + ")");
+    }
+    if (!supported.contains(name)) {
+      std::string why = context.adapter->UnsupportedReason(name);
+      return InvalidArgument("the " + context.adapter->name() + " adapter does not support the " +
+                             name + " nemesis" + (why.empty() ? "" : ": " + why));
     }
     if (name == "partition") {
       out.push_back(std::make_unique<PartitionNemesis>(context));

@@ -21,7 +21,5 @@ extern const char kTimelineJs[];
 
 std::string Base64(std::string_view bytes);
 std::string ScriptJson(const nlohmann::json& j);
-// Writes path.tmp, then renames it over path.
-Status WriteFileAtomically(const std::string& path, const std::string& text);
 
 }  // namespace chaos::reports

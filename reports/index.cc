@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/file.h"
 #include "checker/checker.h"
 #include "reports/html.h"
 #include "reports/report.h"

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "base/check.h"
+#include "base/file.h"
 #include "checker/others.h"
 #include "reports/html.h"
 #include "reports/run_data.h"
@@ -939,21 +940,6 @@ Result<std::string> RenderReport(const std::string& run_dir) {
   s << TimelineData(d, cx.highlight);
   s << "<script>" << kTimelineJs << "</script></body></html>\n";
   return s.str();
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return IoError(tmp + ": cannot create");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) return IoError(tmp + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return IoError(path + ": rename failed: " + ec.message());
-  return Status::Ok();
 }
 
 Status WriteReport(const std::string& run_dir) {

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "history/codec.h"
+#include "history/nemesis_op.h"
+#include "history/pairing.h"
 
 namespace chaos::reports {
 namespace fs = std::filesystem;
@@ -198,7 +200,7 @@ void AnalyzeHistory(RunData* d) {
   for (const std::string& n : named) IndexOf(&d->processes, &lane_of, n);
 
   std::map<std::string, int> node_ids, f_ids;
-  std::map<std::string, size_t> pending;  // process -> open pair
+  history::Pairing<size_t> pairing;  // the open pair of each process (the nemesis apart)
   std::map<std::string, size_t> open_faults;
   std::map<std::string, size_t> closing;  // kind -> window whose stop was invoked
   bool nemesis_invoked = false;           // the last nemesis op was an invocation
@@ -208,8 +210,7 @@ void AnalyzeHistory(RunData* d) {
     const int64_t index = op.index != history::kAbsent ? op.index : static_cast<int64_t>(i);
     if (op.process.is_nemesis()) {
       ++d->nemesis_ops;
-      const bool start = op.f.rfind("start-", 0) == 0;
-      const bool stop = op.f.rfind("stop-", 0) == 0;
+      const std::optional<history::NemesisF> fault = history::ParseNemesisF(op.f);
       // The runner records a nemesis op twice, both info as in Jepsen: the
       // invocation (the spec) and, next among the nemesis ops, its
       // completion (what was done). An op right after an invocation of the
@@ -217,8 +218,9 @@ void AnalyzeHistory(RunData* d) {
       const bool completes = !op.is_invoke() && nemesis_invoked && last_nemesis_f == op.f;
       nemesis_invoked = !completes;
       last_nemesis_f = op.f;
-      if (!start && !stop) continue;
-      std::string kind = op.f.substr(start ? 6 : 5);
+      if (!fault) continue;
+      const bool start = fault->start;
+      const std::string& kind = fault->nemesis;
       auto it = open_faults.find(kind);
       if (start && !completes) {
         if (it != open_faults.end()) continue;  // already open: keep the first start
@@ -252,13 +254,13 @@ void AnalyzeHistory(RunData* d) {
       p.f = IndexOf(&d->fs, &f_ids, op.f);
       p.start_ms = at(i);
       p.end_ms = d->end_ms;
-      pending[proc] = d->pairs.size();
+      pairing.Invoke(op.process, d->pairs.size());
       d->pair_of_index[index] = d->pairs.size();
       d->pairs.push_back(p);
       continue;
     }
-    auto it = pending.find(proc);
-    if (it == pending.end()) {
+    size_t open = 0;
+    if (!pairing.Complete(op.process, &open)) {
       // A completion without an invocation: shown as a zero-length op.
       OpPair p;
       p.invoke = p.complete = static_cast<int64_t>(i);
@@ -271,7 +273,7 @@ void AnalyzeHistory(RunData* d) {
       d->pairs.push_back(p);
       continue;
     }
-    OpPair& p = d->pairs[it->second];
+    OpPair& p = d->pairs[open];
     p.complete = static_cast<int64_t>(i);
     p.type = op.is_ok() ? 0 : op.is_fail() ? 1 : 2;
     // Bars end at the completion, info included (as Jepsen's timeline); only
@@ -279,8 +281,7 @@ void AnalyzeHistory(RunData* d) {
     p.end_ms = at(i);
     p.complete_ms = at(i);
     if (p.node < 0 && op.node) p.node = IndexOf(&d->node_names, &node_ids, *op.node);
-    d->pair_of_index[index] = it->second;
-    pending.erase(it);
+    d->pair_of_index[index] = open;
   }
 }
 

@@ -5,6 +5,13 @@
 
 namespace chaos::core {
 
+const BugSwitch* FindBug(std::string_view name) {
+  for (const BugSwitch& b : kBugSwitches) {
+    if (name == b.name) return &b;
+  }
+  return nullptr;
+}
+
 const Member* Membership::Find(NodeId id) const {
   for (const auto* list : {&voters, &learners}) {
     for (const Member& m : *list) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -293,6 +294,31 @@ struct Bugs {
   bool phase1_one_config = false;     // phase 1 checks only the candidate's own membership
   bool wiped_node_votes = false;      // incarnations ignored: a wiped node votes at once
 };
+
+// The --bug switches of Bugs: the one table of their names, read by the
+// server's flag and the simulator's (which adds the driver's own).
+struct BugSwitch {
+  const char* name;  // as given to --bug
+  bool Bugs::*field;
+  // chaos-register's --bug offers it; the membership canaries are the
+  // simulator's alone.
+  bool server;
+};
+inline constexpr BugSwitch kBugSwitches[] = {
+    {"no-fsync", &Bugs::no_fsync, true},
+    {"promise-geq", &Bugs::promise_geq, true},
+    {"skip-phase1-on-retry", &Bugs::skip_phase1_on_retry, true},
+    {"forget-promise", &Bugs::forget_promise, true},
+    {"majority-off-by-one", &Bugs::majority_off_by_one, true},
+    {"count-duplicate-acks", &Bugs::count_duplicate_acks, true},
+    {"stale-lease-read", &Bugs::stale_lease_read, true},
+    {"config-before-chosen", &Bugs::config_before_chosen, false},
+    {"phase1-one-config", &Bugs::phase1_one_config, false},
+    {"wiped-node-votes", &Bugs::wiped_node_votes, false},
+};
+
+// The switch named `name`, or null when none is.
+const BugSwitch* FindBug(std::string_view name);
 
 struct Config {
   NodeId self;

@@ -200,22 +200,9 @@ Result<core::ReadMode> ParseReadMode(const std::string& text) {
 }
 
 Status EnableBug(const std::string& name, core::Bugs* bugs) {
-  if (name == "no-fsync")
-    bugs->no_fsync = true;
-  else if (name == "promise-geq")
-    bugs->promise_geq = true;
-  else if (name == "skip-phase1-on-retry")
-    bugs->skip_phase1_on_retry = true;
-  else if (name == "forget-promise")
-    bugs->forget_promise = true;
-  else if (name == "majority-off-by-one")
-    bugs->majority_off_by_one = true;
-  else if (name == "count-duplicate-acks")
-    bugs->count_duplicate_acks = true;
-  else if (name == "stale-lease-read")
-    bugs->stale_lease_read = true;
-  else
-    return InvalidArgument("unknown --bug '" + name + "'");
+  const core::BugSwitch* bug = core::FindBug(name);
+  if (bug == nullptr || !bug->server) return InvalidArgument("unknown --bug '" + name + "'");
+  bugs->*(bug->field) = true;
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 #include "target/sim/sim.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,19 +37,27 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kTickNs = 10 * kMs;  // nominal tick
 constexpr double kMaxDrift = 0.45;     // configured bound; actual rates stay within it
 
-const char* const kBugNames[] = {"no-fsync",
-                                 "promise-geq",
-                                 "skip-phase1-on-retry",
-                                 "forget-promise",
-                                 "majority-off-by-one",
-                                 "count-duplicate-acks",
-                                 "stale-lease-read",
-                                 "lazy-accept",
-                                 "early-ack",
-                                 "config-before-chosen",
-                                 "phase1-one-config",
-                                 "wiped-node-votes",
-                                 nullptr};
+// The driver's --bug switches; the core's are core::kBugSwitches.
+struct DriverBugSwitch {
+  const char* name;
+  bool driver::DriverBugs::*field;
+};
+constexpr DriverBugSwitch kDriverBugSwitches[] = {
+    {"lazy-accept", &driver::DriverBugs::lazy_accept},
+    {"early-ack", &driver::DriverBugs::early_ack},
+};
+
+// Every name --bug takes: the core's, then the driver's; null-terminated.
+constexpr size_t kBugCount = std::size(core::kBugSwitches) + std::size(kDriverBugSwitches);
+constexpr std::array<const char*, kBugCount + 1> MakeBugNames() {
+  std::array<const char*, kBugCount + 1> names{};
+  size_t i = 0;
+  for (const core::BugSwitch& b : core::kBugSwitches) names[i++] = b.name;
+  for (const DriverBugSwitch& b : kDriverBugSwitches) names[i++] = b.name;
+  names[i] = nullptr;
+  return names;
+}
+constexpr std::array<const char*, kBugCount + 1> kBugNames = MakeBugNames();
 
 // The client id of the simulated administrator that changes the membership.
 constexpr int64_t kAdminClient = 1'000'000;
@@ -1316,40 +1325,22 @@ SimResult Simulation::Run() {
 
 }  // namespace
 
-const char* const* BugNames() { return kBugNames; }
+const char* const* BugNames() { return kBugNames.data(); }
 
 Result<SimBugs> ParseBug(const std::string& name) {
   SimBugs bugs;
-  core::Bugs& b = bugs.core;
   if (name.empty()) return bugs;
-  if (name == "lazy-accept") {
-    bugs.driver.lazy_accept = true;
-  } else if (name == "early-ack") {
-    bugs.driver.early_ack = true;
-  } else if (name == "no-fsync") {
-    b.no_fsync = true;
-  } else if (name == "promise-geq") {
-    b.promise_geq = true;
-  } else if (name == "skip-phase1-on-retry") {
-    b.skip_phase1_on_retry = true;
-  } else if (name == "forget-promise") {
-    b.forget_promise = true;
-  } else if (name == "majority-off-by-one") {
-    b.majority_off_by_one = true;
-  } else if (name == "count-duplicate-acks") {
-    b.count_duplicate_acks = true;
-  } else if (name == "stale-lease-read") {
-    b.stale_lease_read = true;
-  } else if (name == "config-before-chosen") {
-    b.config_before_chosen = true;
-  } else if (name == "phase1-one-config") {
-    b.phase1_one_config = true;
-  } else if (name == "wiped-node-votes") {
-    b.wiped_node_votes = true;
-  } else {
-    return InvalidArgument("unknown --bug '" + name + "'");
+  if (const core::BugSwitch* bug = core::FindBug(name)) {
+    bugs.core.*(bug->field) = true;
+    return bugs;
   }
-  return bugs;
+  for (const DriverBugSwitch& bug : kDriverBugSwitches) {
+    if (name == bug.name) {
+      bugs.driver.*(bug.field) = true;
+      return bugs;
+    }
+  }
+  return InvalidArgument("unknown --bug '" + name + "'");
 }
 
 SimResult RunSimulation(const SimOptions& options) {

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/file.h"
 #include "base/status.h"
 
 namespace chaos::storage {
@@ -68,7 +69,7 @@ class Env {
 Env* PosixEnv();
 
 // Parent directory of a path ("a/b/c" -> "a/b", "c" -> ".").
-std::string DirName(const std::string& path);
+using ::chaos::DirName;
 // Joins dir and name with one '/'.
 std::string JoinPath(const std::string& dir, const std::string& name);
 

@@ -1,4 +1,4 @@
-// PosixEnv: Env on the real file system. Every error names the path and errno.
+// PosixEnv: Env on the real file system (base/file.h). Every error names the path and errno.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,49 +13,16 @@
 namespace chaos::storage {
 namespace {
 
-Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  std::string msg = what + " " + path + ": " + std::strerror(err);
-  if (err == ENOENT) return NotFound(msg);
-  return IoError(msg);
-}
-
+// The Env face of base's PosixFile.
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  ~PosixWritableFile() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Status Append(std::string_view data) override {
-    if (fd_ < 0) return IoError("append to closed file " + path_);
-    // Bounded: each write makes progress or fails; EINTR retries a bounded
-    // number of times in a row.
-    int eintr_left = 100;
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR && eintr_left-- > 0) continue;
-        return ErrnoStatus("write", path_, errno);
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::Ok();
-  }
-  Status Sync() override {
-    if (fd_ < 0) return IoError("sync of closed file " + path_);
-    if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
-    return Status::Ok();
-  }
-  Status Close() override {
-    if (fd_ < 0) return Status::Ok();
-    int rc = ::close(fd_);
-    fd_ = -1;
-    if (rc != 0) return ErrnoStatus("close", path_, errno);
-    return Status::Ok();
-  }
+  explicit PosixWritableFile(std::unique_ptr<PosixFile> file) : file_(std::move(file)) {}
+  Status Append(std::string_view data) override { return file_->Append(data); }
+  Status Sync() override { return file_->Sync(); }
+  Status Close() override { return file_->Close(); }
 
  private:
-  std::string path_;
-  int fd_;
+  std::unique_ptr<PosixFile> file_;
 };
 
 class PosixEnvImpl final : public Env {
@@ -92,24 +59,13 @@ class PosixEnvImpl final : public Env {
     return Status::Ok();
   }
   Status Rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) {
-      return ErrnoStatus("rename", from + " to " + to, errno);
-    }
-    return Status::Ok();
+    return RenameFile(from, to);
   }
   Status RemoveFile(const std::string& path) override {
     if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
     return Status::Ok();
   }
-  Status SyncDir(const std::string& dir) override {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("open directory", dir, errno);
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return ErrnoStatus("fsync directory", dir, err);
-    return Status::Ok();
-  }
+  Status SyncDir(const std::string& dir) override { return chaos::SyncDir(dir); }
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) return ErrnoStatus("opendir", dir, errno);
@@ -146,9 +102,8 @@ class PosixEnvImpl final : public Env {
 
  private:
   Result<std::unique_ptr<WritableFile>> Open(const std::string& path, int flags) {
-    int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return ErrnoStatus("open", path, errno);
-    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
+    CHAOS_ASSIGN_OR_RETURN(auto file, PosixFile::Open(path, flags, 0644));
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(std::move(file)));
   }
 };
 
@@ -157,13 +112,6 @@ class PosixEnvImpl final : public Env {
 Env* PosixEnv() {
   static PosixEnvImpl* env = new PosixEnvImpl();
   return env;
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 std::string JoinPath(const std::string& dir, const std::string& name) {

@@ -28,16 +28,6 @@ uint64_t GetLe(const char* p, int bytes) {
 
 }  // namespace
 
-Status WriteFileAtomically(Env* env, const std::string& path, std::string_view contents) {
-  std::string tmp = path + ".tmp";
-  CHAOS_ASSIGN_OR_RETURN(auto file, env->NewWritableFile(tmp));
-  CHAOS_RETURN_IF_ERROR(file->Append(contents));
-  CHAOS_RETURN_IF_ERROR(file->Sync());
-  CHAOS_RETURN_IF_ERROR(file->Close());
-  CHAOS_RETURN_IF_ERROR(env->Rename(tmp, path));
-  return env->SyncDir(DirName(path));
-}
-
 std::string Seal(std::string_view magic, uint64_t lsn, std::string_view payload) {
   CHAOS_CHECK_MSG(magic.size() == 8, "magic of %zu bytes", magic.size());
   std::string out(kHeaderBytes + payload.size(), '\0');

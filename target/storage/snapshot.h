@@ -2,9 +2,10 @@
 //
 // A sealed file is a small header (magic naming the kind, format version,
 // CRC32C, LSN, payload length) followed by an opaque payload; see FORMAT.md.
-// WriteFileAtomically writes a temporary file, fsyncs it, renames it over the
-// target and fsyncs the directory, so after a crash the target holds either
-// the old or the new contents, never a mixture.
+// Sealed files are written with base/file.h's WriteFileAtomically (write a
+// temporary file, fsync it, rename it over the target, fsync the directory)
+// on the Env, so after a crash the target holds either the old or the new
+// contents, never a mixture.
 //
 // SnapshotStore keeps the node's latest snapshot as "snapshot-<lsn>.snap" in a
 // directory: `lsn` is the first WAL record the snapshot does NOT cover. Older
@@ -20,13 +21,14 @@
 #include <string>
 #include <string_view>
 
+#include "base/file.h"
 #include "base/status.h"
 #include "target/storage/env.h"
 
 namespace chaos::storage {
 
-// Writes `contents` to `path` via path + ".tmp": write, fsync, rename, fsync dir.
-Status WriteFileAtomically(Env* env, const std::string& path, std::string_view contents);
+// WriteFileAtomically(env, path, contents): base/file.h's, on an Env.
+using ::chaos::WriteFileAtomically;
 
 // Sealing: a checksummed frame around one payload. `magic` is exactly 8 bytes.
 std::string Seal(std::string_view magic, uint64_t lsn, std::string_view payload);
