@@ -15,9 +15,14 @@ using adapters::Membership;
 using Clock = std::chrono::steady_clock;
 
 // The time one step of a start may take (a learner catching up included),
-// and the time Stop and Heal may take to restore every voter.
+// and the time Stop and Heal may take to restore every voter. Stop runs on
+// the nemesis worker, so while it waits no other fault stops: a kill that
+// leaves the shrunk membership without a majority of live voters is undone
+// only after it (seen on the docker cluster: a remove-leader, then a minority
+// killed, held a 20 s Stop to its end). It gives up early and leaves the
+// rest to the next Stop or to Heal, which runs after every fault stopped.
 constexpr int64_t kStepTimeoutMs = 10'000;
-constexpr int64_t kStopTimeoutMs = 20'000;
+constexpr int64_t kStopTimeoutMs = 5'000;
 constexpr int64_t kHealTimeoutMs = 30'000;
 // Between tries of a step, and the most restore steps (each node needs at
 // most three: remove when stale, learner, promote).

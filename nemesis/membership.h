@@ -17,7 +17,8 @@
 // for, what it did, the node, the steps and the voters before and after.
 // Stop and Heal restore the starting membership, every node a voter, from the
 // membership the system reports (not from what this nemesis remembers), so
-// they are safe after a crash or an abort; each is bounded in time.
+// they are safe after a crash or an abort; each is bounded in time (Stop
+// 5 s, leaving what it could not do to the next Stop or to Heal, 30 s).
 //
 // Thread safety: as every Nemesis (nemesis.h). The plan functions are pure.
 #pragma once
