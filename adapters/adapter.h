@@ -49,6 +49,23 @@ struct AdapterContext {
   std::map<std::string, std::string> options;
 };
 
+// The system's membership as the adapter sees it (the "membership" fault):
+// node names, each in at most one list. `stale` members are in the
+// membership but stand for a disk the node no longer has (the register: a
+// member pinned at another incarnation than its data directory's), so they
+// count in no quorum until removed and added again.
+struct Membership {
+  std::vector<std::string> voters;
+  std::vector<std::string> learners;
+  std::vector<std::string> stale;
+};
+
+// A membership change, one at a time: a non-member joins as a learner (it
+// receives everything and counts in no quorum), a learner is promoted to
+// voter once it has caught up, a member (the leader too) is removed.
+enum class MemberChange { kLearner, kPromote, kRemove };
+const char* MemberChangeName(MemberChange change);  // "learner", "promote", "remove"
+
 class Client {
  public:
   virtual ~Client() = default;
@@ -69,7 +86,8 @@ class Adapter {
   // "counter". Another is refused before the test starts (MakeAdapter).
   virtual std::set<std::string> Workloads() const { return {"register"}; }
   // Faults this adapter can support: "partition", "kill", "pause", "clock",
-  // "lose-unsynced", "packet", "corrupt", "slow-disk".
+  // "lose-unsynced", "packet", "corrupt", "slow-disk", "membership" (then it
+  // implements Members and ChangeMembers).
   virtual std::set<std::string> SupportedFaults() const = 0;
   // Why `fault` is not supported, for the message that refuses it (e.g.
   // "etcd is a Go program ..."); empty when the adapter gives no reason.
@@ -93,6 +111,19 @@ class Adapter {
   virtual std::vector<std::string> FatalLogPatterns() const { return {}; }
   // The current leader's node name, if the system has one and knows it.
   virtual Result<std::optional<std::string>> Leader() { return std::optional<std::string>(); }
+  // The membership, asked of the nodes within a bounded time (a few hundred
+  // ms per node at most); FailedPrecondition for an adapter without "membership".
+  virtual Result<Membership> Members() {
+    return FailedPrecondition("the " + name() + " adapter cannot read the membership");
+  }
+  // Asks for one change of `node`'s membership, once, within a bounded time
+  // (following the system's leader). Ok: the change was made. Another status
+  // says why not, and whether it may still be made (Unavailable: the outcome
+  // is unknown; FailedPrecondition: refused, e.g. another change in flight or
+  // a learner that has not caught up). The caller retries, re-reading Members.
+  virtual Status ChangeMembers(MemberChange /*change*/, const std::string& /*node*/) {
+    return FailedPrecondition("the " + name() + " adapter cannot change the membership");
+  }
   // A client bound to `node` (its first contact) for logical process `process`.
   virtual Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node,
                                                      int64_t process) = 0;

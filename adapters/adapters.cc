@@ -42,6 +42,18 @@ Status CheckWorkload(const Adapter& adapter, const std::string& name, const std:
 
 }  // namespace
 
+const char* MemberChangeName(MemberChange change) {
+  switch (change) {
+    case MemberChange::kLearner:
+      return "learner";
+    case MemberChange::kPromote:
+      return "promote";
+    case MemberChange::kRemove:
+      return "remove";
+  }
+  return "?";
+}
+
 Status CheckAdapter(const std::string& name, const std::map<std::string, std::string>& options,
                     const std::string& workload) {
   // Creating an adapter checks its options and needs no nodes.

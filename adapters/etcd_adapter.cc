@@ -308,6 +308,10 @@ class EtcdAdapter : public ProcessAdapter {
       return "the etcd adapter does not mount its data dir on the lazy filesystem or list its "
              "data files";
     }
+    if (fault == "membership") {
+      return "the etcd adapter does not drive etcd's member API (add as learner, promote, "
+             "remove) yet";
+    }
     return "";
   }
 

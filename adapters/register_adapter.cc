@@ -33,6 +33,13 @@ constexpr const char* kStdoutFile = "/var/log/chaos/register.stdout";
 constexpr int kPort = 7000;
 // The deadline of one leader probe (Leader()).
 constexpr int64_t kProbeTimeoutMs = 100;
+// The deadline of one node's answer to Members, and of one membership
+// change (redirects to the leader included).
+constexpr int64_t kMembersTimeoutMs = 300;
+constexpr int64_t kChangeTimeoutMs = 2000;
+// Client ids of the membership calls, apart from the workers' and the probes'.
+constexpr int64_t kMembersClientId = 0x7ffe0000;
+constexpr int64_t kChangeClientId = 0x7ffd0000;
 // The lease's bound on clock rate error when --read-mode lease (adapter
 // option max-clock-drift): the clock nemesis drifts at x0.55 and x1.45, inside it.
 constexpr const char* kMaxClockDriftDefault = "0.45";
@@ -238,8 +245,8 @@ class RegisterAdapter : public ProcessAdapter {
   std::set<std::string> Workloads() const override { return {"register", "set", "counter"}; }
 
   std::set<std::string> SupportedFaults() const override {
-    return {"partition",     "kill",   "pause",   "clock",
-            "lose-unsynced", "packet", "corrupt", "slow-disk"};
+    return {"partition", "kill",    "pause",     "clock",     "lose-unsynced",
+            "packet",    "corrupt", "slow-disk", "membership"};
   }
 
   Status Setup(const control::NodeInfo& node) override {
@@ -379,6 +386,74 @@ class RegisterAdapter : public ProcessAdapter {
     return probes_->Ask();
   }
 
+  // Every node is asked at once (kMembersTimeoutMs each); the view of the
+  // one that applied the most slots is the membership, and a member pinned at
+  // an incarnation other than the one its node reports is stale (wiped).
+  Result<Membership> Members() override {
+    std::lock_guard lock(members_mu_);
+    CHAOS_RETURN_IF_ERROR(MakeMembershipClients());
+    const auto& nodes = context_.inventory.nodes;
+    std::vector<Result<server::MembersView>> views(nodes.size(), Unavailable("not asked"));
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      threads.emplace_back([&, i] { views[i] = members_clients_[i]->Members(); });
+    }
+    for (auto& t : threads) t.join();
+    const server::MembersView* best = nullptr;
+    std::string errors;
+    for (const auto& v : views) {
+      if (!v.ok()) {
+        errors += (errors.empty() ? "" : "; ") + v.status().message();
+      } else if (best == nullptr || v->slot > best->slot) {
+        best = &*v;
+      }
+    }
+    if (best == nullptr) return Unavailable("register: no node answered Members: " + errors);
+    Membership m;
+    auto add = [&](const server::MembersView::Member& x, std::vector<std::string>& list) {
+      if (x.node < 0 || static_cast<size_t>(x.node) >= nodes.size()) return;
+      const auto& own = views[static_cast<size_t>(x.node)];
+      bool wiped = x.incarnation != 0 && own.ok() && own->incarnation != x.incarnation;
+      (wiped ? m.stale : list).push_back(nodes[static_cast<size_t>(x.node)].name);
+    };
+    for (const auto& x : best->voters) add(x, m.voters);
+    for (const auto& x : best->learners) add(x, m.learners);
+    return m;
+  }
+
+  // One attempt through the change client, which follows NOT_LEADER to the
+  // leader within kChangeTimeoutMs. A learner joins at the incarnation its
+  // node reports, so that it counts once promoted.
+  Status ChangeMembers(MemberChange change, const std::string& node) override {
+    std::lock_guard lock(members_mu_);
+    CHAOS_RETURN_IF_ERROR(MakeMembershipClients());
+    const control::NodeInfo* info = context_.inventory.Find(node);
+    int id = info == nullptr ? -1 : NodeId(context_.inventory, *info);
+    if (id < 0) return InvalidArgument("node " + node + " is not in the inventory");
+    int64_t incarnation = 0;
+    if (change == MemberChange::kLearner) {
+      auto own = members_clients_[static_cast<size_t>(id)]->Members();
+      if (!own.ok()) {
+        return own.status().WithContext("register: the incarnation of " + node +
+                                        ", to add it as learner");
+      }
+      incarnation = own->incarnation;
+    }
+    std::string what = std::string(MemberChangeName(change)) + " " + node;
+    server::OpResult r = change_client_->ChangeMembers(MemberChangeName(change), id, incarnation);
+    switch (r.outcome) {
+      case server::Outcome::kOk:
+        return Status::Ok();
+      case server::Outcome::kFail:
+        return FailedPrecondition("register refused " + what + ": " + r.error +
+                                  " (not applicable now, another change in flight, or a learner "
+                                  "not caught up)");
+      case server::Outcome::kUnknown:
+        break;
+    }
+    return Unavailable("register: " + what + " may or may not have happened: " + r.error);
+  }
+
   Result<std::unique_ptr<Client>> OpenClient(const control::NodeInfo& node,
                                              int64_t process) override {
     int id = NodeId(context_.inventory, node);
@@ -405,6 +480,25 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
  private:
+  // The clients of Members (one per node, bound to it alone) and of
+  // ChangeMembers (every node, following the leader), made at first use.
+  Status MakeMembershipClients() {
+    if (change_client_ != nullptr) return Status::Ok();
+    const auto& nodes = context_.inventory.nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      server::RegisterClientOptions one =
+          ClientOptions(static_cast<int>(i), kMembersClientId + static_cast<int64_t>(i));
+      one.addresses.resize(1);
+      one.timeout_ms = kMembersTimeoutMs;
+      CHAOS_ASSIGN_OR_RETURN(auto client, server::RegisterClient::Create(std::move(one)));
+      members_clients_.push_back(std::move(client));
+    }
+    server::RegisterClientOptions all = ClientOptions(0, kChangeClientId);
+    all.timeout_ms = kChangeTimeoutMs;
+    CHAOS_ASSIGN_OR_RETURN(change_client_, server::RegisterClient::Create(std::move(all)));
+    return Status::Ok();
+  }
+
   // The options of a client whose first contact is node `first` (addresses
   // in node-id order), with the run's op timeout.
   server::RegisterClientOptions ClientOptions(int first, int64_t client_id) const {
@@ -422,6 +516,9 @@ class RegisterAdapter : public ProcessAdapter {
 
   std::mutex probes_mu_;
   std::unique_ptr<LeaderProbes> probes_;  // made at the first Leader()
+  std::mutex members_mu_;                 // one membership call at a time
+  std::vector<std::unique_ptr<server::RegisterClient>> members_clients_;
+  std::unique_ptr<server::RegisterClient> change_client_;
   std::shared_ptr<RegisterWorkloadState> workload_state_ =
       std::make_shared<RegisterWorkloadState>();
 };

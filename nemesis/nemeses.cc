@@ -1,4 +1,4 @@
-// Partition, kill and pause.
+// Partition, kill and pause; the list of nemeses.
 #include <algorithm>
 #include <chrono>
 #include <mutex>
@@ -9,6 +9,7 @@
 #include "nemesis/clock.h"
 #include "nemesis/common.h"
 #include "nemesis/disk.h"
+#include "nemesis/membership.h"
 #include "nemesis/nemesis.h"
 #include "nemesis/packet.h"
 #include "nemesis/plan.h"
@@ -460,8 +461,9 @@ std::string TextField(const Json& spec, const char* name, std::string fallback) 
 }
 
 const std::vector<std::string>& NemesisNames() {
-  static const std::vector<std::string> kNames = {
-      "partition", "kill", "pause", "clock", "lose-unsynced", "corrupt", "packet", "slow-disk"};
+  static const std::vector<std::string> kNames = {"partition", "kill",          "pause",
+                                                  "clock",     "lose-unsynced", "corrupt",
+                                                  "packet",    "slow-disk",     "membership"};
   return kNames;
 }
 
@@ -494,6 +496,8 @@ Result<std::vector<std::unique_ptr<Nemesis>>> MakeNemeses(const std::vector<std:
       out.push_back(MakeClockNemesis(context));
     } else if (name == "packet") {
       out.push_back(MakePacketNemesis(context));
+    } else if (name == "membership") {
+      out.push_back(MakeMembershipNemesis(context));
     } else {
       out.push_back(std::make_unique<ProcessNemesis>(context, name == "kill"));
     }

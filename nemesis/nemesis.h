@@ -9,6 +9,8 @@
 //   clock      libfaketime offsets and rates on chosen nodes (clock.h)
 //   packet     delay, jitter, loss, duplication, reordering, rate toward the
 //              peers (packet.h)
+//   membership voters removed and added through the system's own membership
+//              change (adapter Members, ChangeMembers; membership.h)
 //
 // Start takes a spec ({"mode": "halves"} ...; a missing mode picks one at
 // random from the seeded generator) and returns a description of what it did

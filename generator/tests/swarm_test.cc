@@ -13,8 +13,9 @@ namespace {
 
 constexpr int64_t kS = 1'000'000'000;
 
-const std::set<std::string> kRegisterFaults = {"partition",     "kill",    "pause",  "clock",
-                                               "lose-unsynced", "corrupt", "packet", "slow-disk"};
+const std::set<std::string> kRegisterFaults = {"partition", "kill",          "pause",
+                                               "clock",     "lose-unsynced", "corrupt",
+                                               "packet",    "slow-disk",     "membership"};
 
 history::History NemesisOps(uint64_t seed, const std::set<std::string>& faults, int64_t seconds) {
   GeneratorPtr gen = Route(nullptr, SwarmSchedule(seed, faults));
@@ -55,6 +56,22 @@ TEST(Swarm, StartsOnlySupportedFaultsAndStopsEach) {
       EXPECT_GT(starts, 10) << "seed " << seed;
     }
   }
+}
+
+// Proves the mix periods take the membership nemesis when the adapter has
+// it, and never when it does not.
+TEST(Swarm, MixTakesMembershipWhenSupported) {
+  int with = 0;
+  std::mt19937_64 rng(21);
+  for (int i = 0; i < 200; ++i) {
+    for (const auto& f : DrawSwarmPeriod(rng, kRegisterFaults, "mix").faults) {
+      if (f.nemesis == "membership") ++with;
+    }
+    for (const auto& f : DrawSwarmPeriod(rng, {"partition", "kill", "pause"}, "mix").faults) {
+      ASSERT_NE(f.nemesis, "membership");
+    }
+  }
+  EXPECT_GT(with, 50);  // each nemesis is in a mix half the time
 }
 
 // Proves a seed replays the same schedule and another seed draws another.

@@ -226,4 +226,45 @@ OpResult RegisterClient::Cas(const std::string& key, int64_t expected, int64_t n
   });
 }
 
+OpResult RegisterClient::ChangeMembers(const std::string& kind, int node, int64_t incarnation) {
+  int64_t id = impl_->options.client_id;
+  int64_t seq = impl_->seq + 1;
+  return impl_->Run([&](api::Client::Stub* stub, grpc::ClientContext* ctx, api::Reply* reply) {
+    api::ChangeMembersRequest req;
+    req.set_client_id(id);
+    req.set_seq(seq);
+    req.set_kind(kind);
+    req.set_node(node);
+    req.set_incarnation(incarnation);
+    return stub->ChangeMembers(ctx, req, reply);
+  });
+}
+
+Result<MembersView> RegisterClient::Members() {
+  const RegisterClientOptions& options = impl_->options;
+  auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(options.timeout_ms);
+  std::string errors;
+  for (const std::string& address : options.addresses) {
+    if (std::chrono::system_clock::now() >= deadline) break;
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    api::MembersReply reply;
+    grpc::Status status = impl_->StubFor(address)->Members(&context, api::MembersRequest(), &reply);
+    if (!status.ok()) {
+      errors += (errors.empty() ? "" : "; ") + address + ": " + status.error_message();
+      continue;
+    }
+    MembersView view;
+    for (const auto& m : reply.voters()) view.voters.push_back({m.node(), m.incarnation()});
+    for (const auto& m : reply.learners()) view.learners.push_back({m.node(), m.incarnation()});
+    view.node = reply.node();
+    view.slot = reply.slot();
+    view.incarnation = reply.incarnation();
+    return view;
+  }
+  return Unavailable("register: no node answered Members within " +
+                     std::to_string(options.timeout_ms) + " ms" +
+                     (errors.empty() ? "" : " (" + errors + ")"));
+}
+
 }  // namespace chaos::server

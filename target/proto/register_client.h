@@ -55,6 +55,19 @@ struct RegisterClientOptions {
                           // leader is known the client retries until the deadline
 };
 
+// One node's view of the membership (the Members call).
+struct MembersView {
+  struct Member {
+    int node = 0;
+    int64_t incarnation = 0;  // 0: not pinned yet
+  };
+  std::vector<Member> voters;
+  std::vector<Member> learners;
+  int node = -1;            // the node that answered
+  int64_t slot = 0;         // the last slot it applied
+  int64_t incarnation = 0;  // the answering node's own incarnation
+};
+
 class RegisterClient {
  public:
   static Result<std::unique_ptr<RegisterClient>> Create(RegisterClientOptions options);
@@ -63,6 +76,13 @@ class RegisterClient {
   OpResult Get(const std::string& key);
   OpResult Put(const std::string& key, int64_t value);
   OpResult Cas(const std::string& key, int64_t expected, int64_t new_value);
+  // One membership change (kind learner, promote, remove or pin; see
+  // register.proto), sent to the leader like a write: kFail when refused.
+  OpResult ChangeMembers(const std::string& kind, int node, int64_t incarnation);
+  // The membership as the first node that answers within the deadline sees
+  // it, asking the addresses in order (no redirects: any node answers).
+  // Unavailable when none does.
+  Result<MembersView> Members();
 
   int64_t client_id() const;
   int64_t last_seq() const;

@@ -258,6 +258,7 @@ struct Node::Impl final : public api::Client::Service,
   std::mutex mu;  // guards inputs, stopping and the published membership
   core::Membership published_members;
   int64_t published_members_slot = 0;
+  int64_t incarnation = 0;  // driver->incarnation(), fixed once the data directory is open
   std::condition_variable cv;
   std::deque<Input> inputs;
   bool stopping = false;
@@ -329,6 +330,7 @@ struct Node::Impl final : public api::Client::Service,
     }
     driver = std::move(opened).value();
     core = &driver->core();
+    incarnation = driver->incarnation();
     last_role = core->role();
 
     grpc::ServerBuilder builder;
@@ -481,6 +483,7 @@ struct Node::Impl final : public api::Client::Service,
     }
     reply->set_node(options.id);
     reply->set_slot(published_members_slot);
+    reply->set_incarnation(incarnation);
     return grpc::Status::OK;
   }
   grpc::Status ChangeMembers(grpc::ServerContext* context, const api::ChangeMembersRequest* req,

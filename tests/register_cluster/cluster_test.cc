@@ -313,6 +313,64 @@ TEST(RegisterCluster, AStoppedLeaderTakesOneAttemptNotTheWholeOp) {
   EXPECT_EQ(read.value, 2);
 }
 
+// Proves the client's membership calls: Members answers with the node's own
+// incarnation; a voter removed through ChangeMembers (sent to any node, it
+// reaches the leader) leaves every view; it comes back as a learner at its
+// incarnation and is promoted once it has caught up.
+TEST(RegisterCluster, MembershipChangesThroughTheClient) {
+  auto cluster = StartCluster("membership");
+  ASSERT_TRUE(cluster);
+  ASSERT_GE(LeaderOf(*cluster), 0);
+  RegisterClientOptions o;
+  o.addresses = cluster->addresses();
+  o.client_id = 9;
+  o.timeout_ms = 3000;
+  auto client = std::move(RegisterClient::Create(o)).value();
+  ASSERT_EQ(client->Put("k", 1).outcome, Outcome::kOk);
+  auto members_at = [&](int i) {
+    RegisterClientOptions one = o;
+    one.addresses = {cluster->addresses()[static_cast<size_t>(i)]};
+    one.client_id = 100 + i;
+    return std::move(RegisterClient::Create(one)).value()->Members();
+  };
+  auto node2 = members_at(2);
+  ASSERT_TRUE(node2.ok()) << node2.status().message();
+  EXPECT_EQ(node2->node, 2);
+  EXPECT_GT(node2->incarnation, 1);
+  EXPECT_EQ(node2->voters.size(), 3u);
+
+  // A change refused (another in flight: the leader pins incarnations after
+  // its election; a learner not caught up) is asked again, within 10 s.
+  auto change = [&](const std::string& kind, int64_t incarnation) {
+    OpResult r;
+    for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+      r = client->ChangeMembers(kind, 2, incarnation);
+      if (r.outcome == Outcome::kOk) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return r;
+  };
+  OpResult removed = change("remove", 0);
+  ASSERT_EQ(removed.outcome, Outcome::kOk) << removed.error;
+  auto after = members_at(LeaderOf(*cluster));
+  ASSERT_TRUE(after.ok());
+  for (const auto& m : after->voters) EXPECT_NE(m.node, 2);
+  OpResult learner = change("learner", node2->incarnation);
+  ASSERT_EQ(learner.outcome, Outcome::kOk) << learner.error;
+  OpResult promoted = change("promote", 0);
+  ASSERT_EQ(promoted.outcome, Outcome::kOk) << promoted.error;
+  bool voter = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(5); !voter && Clock::now() < deadline;) {
+    auto view = members_at(2);
+    for (const auto& m : view.ok() ? view->voters : std::vector<MembersView::Member>{}) {
+      voter = voter || (m.node == 2 && m.incarnation == node2->incarnation);
+    }
+    if (!voter) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(voter) << "node 2 is not a voter at its incarnation in its own view";
+  EXPECT_EQ(client->Put("k", 2).outcome, Outcome::kOk);
+}
+
 // Proves the register adapter's Leader() names the node that leads, and,
 // while that node is stopped, its successor once the others elect one.
 TEST(RegisterCluster, TheAdapterNamesTheLeaderAndThenItsSuccessor) {

@@ -1,0 +1,76 @@
+// The membership nemesis: changes who votes, through the system's own
+// membership change (the adapter's Members and ChangeMembers, fault
+// "membership"), one change at a time, among the test's nodes (a cluster with
+// no spare node shrinks and grows among its own).
+//
+//   remove         a random voter leaves the membership (never below
+//                  kVotersMin voters; with no voter to spare, `add` instead)
+//   remove-leader  the current leader (the adapter's Leader) leaves it; with
+//                  no leader known, `remove`
+//   add            a node outside the membership joins as learner, catches
+//                  up and is promoted; with every node a voter, a voter other
+//                  than the leader is removed first and then added back
+//
+// Each step is retried, re-reading the membership, until it shows as made or
+// its time is up (a change refused while another is in flight, or a learner
+// promoted before it caught up, is tried again). Start records the mode asked
+// for, what it did, the node, the steps and the voters before and after.
+// Stop and Heal restore the starting membership, every node a voter, from the
+// membership the system reports (not from what this nemesis remembers), so
+// they are safe after a crash or an abort; each is bounded in time (Stop
+// 5 s, leaving what it could not do to the next Stop or to Heal, 30 s).
+//
+// Thread safety: as every Nemesis (nemesis.h). The plan functions are pure.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "adapters/adapter.h"
+#include "base/status.h"
+#include "nemesis/nemesis.h"
+
+namespace chaos::nemesis {
+
+// A membership never has fewer voters than this by the nemesis's doing.
+constexpr size_t kVotersMin = 3;
+
+struct MembershipStep {
+  adapters::MemberChange change = adapters::MemberChange::kLearner;
+  std::string node;
+};
+std::string Describe(const MembershipStep& step);  // "promote n3"
+
+// Whether `m` shows `step` as made (learner: a member and not stale;
+// promote: a voter; remove: not a member).
+bool StepDone(const MembershipStep& step, const adapters::Membership& m);
+
+// The next step that brings `m` back to every one of `nodes` a voter: a stale
+// member is removed first (it counts in no quorum), then a node outside the
+// membership joins as learner, then a learner is promoted; nullopt when every
+// node is a voter.
+std::optional<MembershipStep> NextRestoreStep(const std::vector<std::string>& nodes,
+                                              const adapters::Membership& m);
+
+// What one start does: `mode` is what it does after the fallbacks above
+// (remove, remove-leader or add), `node` the node it changes, `steps` in order.
+struct MembershipPlan {
+  std::string mode;
+  std::string node;
+  std::vector<MembershipStep> steps;
+};
+// Plans `mode` (remove, remove-leader, add) for `nodes` from membership `m`
+// and the current `leader` ("" if unknown). FailedPrecondition when nothing
+// can be done (no voter to spare and nobody outside); InvalidArgument for an
+// unknown mode.
+Result<MembershipPlan> PlanMembership(const std::string& mode,
+                                      const std::vector<std::string>& nodes,
+                                      const adapters::Membership& m, const std::string& leader,
+                                      std::mt19937_64& rng);
+
+std::unique_ptr<Nemesis> MakeMembershipNemesis(const NemesisContext& context);
+
+}  // namespace chaos::nemesis
