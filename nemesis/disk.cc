@@ -14,6 +14,7 @@
 #include "adapters/lazyfs_node.h"
 #include "control/command.h"
 #include "nemesis/common.h"
+#include "nemesis/membership.h"
 
 namespace chaos::nemesis {
 namespace {
@@ -22,6 +23,9 @@ using control::Command;
 
 // How long a restarted system gets to refuse its data before it counts as up.
 constexpr int kStartGraceMs = 2000;
+// How long re-adding the nodes the corrupt nemesis wiped may take (a learner
+// catching up included); past it the op records why it could not.
+constexpr int64_t kReaddTimeoutMs = 15'000;
 
 std::string DataDirOf(adapters::Adapter* adapter, const control::Inventory& inventory) {
   return inventory.nodes.empty() ? "" : adapter->DataDir(inventory.nodes.front());
@@ -155,7 +159,21 @@ class CorruptNemesis : public Nemesis {
     std::vector<std::string> targets(affected_.begin(), affected_.end());
     CHAOS_ASSIGN_OR_RETURN(Json wiped, Restart(targets));
     affected_.clear();
-    return Json{{"nodes", targets}, {"wiped", wiped}};
+    Json description = {{"nodes", targets}, {"wiped", wiped}};
+    // A node started on an empty disk may by the system's own rule refuse
+    // to vote until it is added again (the register's amnesia rule): an
+    // operator who replaced a disk re-adds the node, and so does this, where
+    // the adapter can change the membership. Otherwise every later fault of
+    // the run meets a cluster with fewer voters than it started with.
+    if (!wiped.empty() && context_.adapter->SupportedFaults().contains("membership")) {
+      auto readded = RestoreVoters(context_, kReaddTimeoutMs);
+      if (readded.ok()) {
+        description["readded"] = *readded;
+      } else {
+        description["readd_error"] = readded.status().message();
+      }
+    }
+    return description;
   }
 
   Status Heal() override {

@@ -50,6 +50,46 @@ std::vector<MembershipStep> StepsToVoter(const Membership& m, const std::string&
   return steps;
 }
 
+// Members, retried until it answers or `deadline` passes.
+Result<Membership> ReadMembers(adapters::Adapter* adapter, Clock::time_point deadline) {
+  while (true) {
+    auto m = adapter->Members();
+    if (m.ok() || Clock::now() >= deadline) return m;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
+  }
+}
+
+// Asks for `step` until the membership shows it made or `deadline` passes;
+// the adapter's last answer is the error then.
+Status Apply(adapters::Adapter* adapter, const MembershipStep& step, Clock::time_point deadline) {
+  while (true) {
+    Status s = adapter->ChangeMembers(step.change, step.node);
+    if (s.ok()) return s;
+    auto m = adapter->Members();
+    if (m.ok() && StepDone(step, *m)) return Status::Ok();
+    if (Clock::now() >= deadline) {
+      return s.WithContext("membership: " + Describe(step) + " not made in time");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
+  }
+}
+
+// Every node a voter again, within `timeout_ms`; the steps taken.
+Result<Json> Restore(const NemesisContext& context, int64_t timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<std::string> nodes = NodeNames(context.inventory);
+  Json steps = Json::array();
+  for (size_t i = 0; i <= kRestoreStepsPerNodeMax * nodes.size(); ++i) {
+    CHAOS_ASSIGN_OR_RETURN(Membership m, ReadMembers(context.adapter, deadline));
+    std::optional<MembershipStep> step = NextRestoreStep(nodes, m);
+    if (!step) return steps;
+    CHAOS_RETURN_IF_ERROR(Apply(context.adapter, *step, deadline));
+    steps.push_back(Describe(*step));
+  }
+  return Internal("membership: restoring every voter took more than " +
+                  std::to_string(kRestoreStepsPerNodeMax * nodes.size()) + " steps");
+}
+
 class MembershipNemesis : public Nemesis {
  public:
   explicit MembershipNemesis(NemesisContext context)
@@ -62,13 +102,14 @@ class MembershipNemesis : public Nemesis {
     std::string asked = ModeOf(spec, modes(), rng_);
     touched_ = true;
     auto deadline = Clock::now() + std::chrono::milliseconds(kStepTimeoutMs);
-    CHAOS_ASSIGN_OR_RETURN(Membership before, ReadMembers(deadline));
+    CHAOS_ASSIGN_OR_RETURN(Membership before, ReadMembers(context_.adapter, deadline));
     std::string leader = asked == "remove-leader" ? Leader(context_.adapter) : "";
     CHAOS_ASSIGN_OR_RETURN(MembershipPlan plan, PlanMembership(asked, NodeNames(context_.inventory),
                                                                before, leader, rng_));
     Json steps = Json::array();
     for (const auto& step : plan.steps) {
-      CHAOS_RETURN_IF_ERROR(Apply(step, Clock::now() + std::chrono::milliseconds(kStepTimeoutMs)));
+      CHAOS_RETURN_IF_ERROR(
+          Apply(context_.adapter, step, Clock::now() + std::chrono::milliseconds(kStepTimeoutMs)));
       steps.push_back(Describe(step));
     }
     Json description = {{"mode", plan.mode},
@@ -76,15 +117,17 @@ class MembershipNemesis : public Nemesis {
                         {"steps", steps},
                         {"voters_before", before.voters}};
     if (plan.mode != asked) description["asked"] = asked;
-    auto after = ReadMembers(Clock::now() + std::chrono::milliseconds(kStepTimeoutMs));
+    auto after =
+        ReadMembers(context_.adapter, Clock::now() + std::chrono::milliseconds(kStepTimeoutMs));
     if (after.ok()) description["voters_after"] = after->voters;
     return description;
   }
 
   Result<Json> Stop() override {
-    CHAOS_ASSIGN_OR_RETURN(Json steps, Restore(kStopTimeoutMs));
+    CHAOS_ASSIGN_OR_RETURN(Json steps, Restore(context_, kStopTimeoutMs));
     Json description = {{"steps", steps}};
-    auto after = ReadMembers(Clock::now() + std::chrono::milliseconds(kStepTimeoutMs));
+    auto after =
+        ReadMembers(context_.adapter, Clock::now() + std::chrono::milliseconds(kStepTimeoutMs));
     if (after.ok()) description["voters_after"] = after->voters;
     return description;
   }
@@ -93,56 +136,20 @@ class MembershipNemesis : public Nemesis {
   // starts every test on a fresh one): nothing to ask the system.
   Status Heal() override {
     if (!touched_) return Status::Ok();
-    return Restore(kHealTimeoutMs).status();
+    return Restore(context_, kHealTimeoutMs).status();
   }
 
  private:
-  // Members, retried until it answers or `deadline` passes.
-  Result<Membership> ReadMembers(Clock::time_point deadline) {
-    while (true) {
-      auto m = context_.adapter->Members();
-      if (m.ok() || Clock::now() >= deadline) return m;
-      std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
-    }
-  }
-
-  // Asks for `step` until the membership shows it made or `deadline` passes;
-  // the adapter's last answer is the error then.
-  Status Apply(const MembershipStep& step, Clock::time_point deadline) {
-    while (true) {
-      Status s = context_.adapter->ChangeMembers(step.change, step.node);
-      if (s.ok()) return s;
-      auto m = context_.adapter->Members();
-      if (m.ok() && StepDone(step, *m)) return Status::Ok();
-      if (Clock::now() >= deadline) {
-        return s.WithContext("membership: " + Describe(step) + " not made in time");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
-    }
-  }
-
-  // Every node a voter again, within `timeout_ms`; the steps taken.
-  Result<Json> Restore(int64_t timeout_ms) {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    std::vector<std::string> nodes = NodeNames(context_.inventory);
-    Json steps = Json::array();
-    for (size_t i = 0; i <= kRestoreStepsPerNodeMax * nodes.size(); ++i) {
-      CHAOS_ASSIGN_OR_RETURN(Membership m, ReadMembers(deadline));
-      std::optional<MembershipStep> step = NextRestoreStep(nodes, m);
-      if (!step) return steps;
-      CHAOS_RETURN_IF_ERROR(Apply(*step, deadline));
-      steps.push_back(Describe(*step));
-    }
-    return Internal("membership: restoring every voter took more than " +
-                    std::to_string(kRestoreStepsPerNodeMax * nodes.size()) + " steps");
-  }
-
   NemesisContext context_;
   std::mt19937_64 rng_;
   bool touched_ = false;  // a Start has run: Heal must restore
 };
 
 }  // namespace
+
+Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms) {
+  return Restore(context, timeout_ms);
+}
 
 std::string Describe(const MembershipStep& step) {
   return std::string(adapters::MemberChangeName(step.change)) + " " + step.node;

@@ -71,6 +71,13 @@ Result<MembershipPlan> PlanMembership(const std::string& mode,
                                       const adapters::Membership& m, const std::string& leader,
                                       std::mt19937_64& rng);
 
+// Makes every node of the test a voter again through the adapter (a stale
+// member, one whose disk was wiped, removed and added back at its new
+// disk), within `timeout_ms`; the steps taken. The membership nemesis's Stop
+// and Heal, and the corrupt nemesis after it wiped a node, as an operator
+// re-adds a node whose disk was replaced.
+Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms);
+
 std::unique_ptr<Nemesis> MakeMembershipNemesis(const NemesisContext& context);
 
 }  // namespace chaos::nemesis
