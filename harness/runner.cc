@@ -17,7 +17,6 @@
 #include <optional>
 #include <sstream>
 #include <thread>
-#include <unordered_map>
 
 #include "adapters/adapter.h"
 #include "base/file.h"
@@ -52,11 +51,10 @@ std::atomic<bool> g_abort{false};
 // the progress line.
 class Recorder {
  public:
-  // `online` (may be null) sees every op recorded, in index order;
-  // `progress` every acknowledged op that changes state.
+  // `online` (may be null) sees every op recorded, in index order.
   Recorder(std::unique_ptr<history::JsonlWriter> writer, Clock::time_point start,
-           checker::OnlineChecker* online, nemesis::ProgressWatch* progress)
-      : writer_(std::move(writer)), start_(start), online_(online), progress_(progress) {}
+           checker::OnlineChecker* online)
+      : writer_(std::move(writer)), start_(start), online_(online) {}
 
   int64_t NowNs() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
@@ -68,14 +66,8 @@ class Recorder {
     op.time_ns = NowNs();
     if (op.process.is_named()) {
       // Nemesis ops: invocation and completion are both info, as in Jepsen.
-    } else if (op.is_invoke()) {
-      invoked_ns_[op.process.id] = op.time_ns;
     } else if (op.is_ok()) {
       ++ok_;
-      auto invoked = invoked_ns_.find(op.process.id);
-      if (op.f != "read" && invoked != invoked_ns_.end()) {
-        progress_->Acknowledged(start_ + std::chrono::nanoseconds(invoked->second));
-      }
     } else if (op.is_fail()) {
       ++fail_;
     } else if (op.is_info()) {
@@ -98,8 +90,6 @@ class Recorder {
   std::unique_ptr<history::JsonlWriter> writer_;
   Clock::time_point start_;
   checker::OnlineChecker* online_;
-  nemesis::ProgressWatch* progress_;
-  std::unordered_map<int64_t, int64_t> invoked_ns_;  // client process -> its open op's time
   int64_t next_index_ = 0;
   int64_t ok_ = 0, fail_ = 0, info_ = 0;
 };
@@ -171,7 +161,7 @@ class Runner {
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<control::Nodes> nodes_;
   std::unique_ptr<adapters::Adapter> adapter_;
-  nemesis::ProgressWatch progress_;  // before nemeses_ and recorder_, which point at it
+  nemesis::ProgressWatch progress_;  // before nemeses_, which point at it
   std::vector<std::unique_ptr<nemesis::Nemesis>> nemeses_;
   std::map<std::string, nemesis::Nemesis*> nemesis_by_name_;
   std::map<std::string, std::vector<std::string>> nemesis_modes_;
@@ -370,6 +360,7 @@ void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
     op.node = node.name;
     lock.unlock();
     phase.cv.notify_all();  // generators may now answer other workers differently
+    Clock::time_point invoked = Clock::now();  // at or before the op was sent
     if (!Record(op)) return;
     Op done = client->Invoke(op);
     done.process = op.process;
@@ -377,6 +368,7 @@ void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
     done.node = node.name;
     if (done.is_invoke()) done.type = OpType::kInfo;  // a client must complete
     if (!Record(done)) return;
+    if (done.is_ok() && done.f != "read") progress_.Acknowledged(invoked);
     lock.lock();
     ctx.now_ns = recorder_->NowNs();
     phase.gen->Update(done, ctx);
@@ -685,8 +677,7 @@ Status Runner::StartHistory() {
           if (key.verdict == checker::Verdict::kInvalid) OnInvalidKey(key);
         });
   }
-  recorder_ =
-      std::make_unique<Recorder>(std::move(writer), Clock::now(), online_.get(), &progress_);
+  recorder_ = std::make_unique<Recorder>(std::move(writer), Clock::now(), online_.get());
   // Where the history's time 0 is on the wall clock: places node log lines
   // (checker "logs") on the history's time line.
   test_json_["history_origin_unix_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(
