@@ -324,6 +324,13 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
   int linearized_must = 0;
   int64_t best_pos = -1;
   int entry = next[0];
+  // Each configuration tries its candidates in two passes: first the calls
+  // with a completion, which must be linearized, then the pending ones, which
+  // need only be where some completion needs them. The order changes no
+  // verdict (every candidate is tried); it finds a linearization without
+  // first trying the 2^k ways to apply k pending writes (a key whose final
+  // reads see nil after dozens of timed-out writes and cas).
+  bool pending_pass = false;
   uint64_t steps = 0;
 
   auto finish = [&](Verdict v, std::string cause) {
@@ -346,6 +353,10 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
     if (entry != kNone && !node_is_return[static_cast<size_t>(entry)]) {
       const int id = node_call[static_cast<size_t>(entry)];
       const Call& c = calls[static_cast<size_t>(id)];
+      if ((c.complete_pos < 0) != pending_pass) {
+        entry = next[static_cast<size_t>(entry)];  // not this pass's
+        continue;
+      }
       const int twin = twin_before[static_cast<size_t>(id)];
       if (twin != kNone && (bits[static_cast<size_t>(twin) / 64] >> (twin % 64) & 1) == 0) {
         entry = next[static_cast<size_t>(entry)];  // its earlier twin first
@@ -388,9 +399,11 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
               final_states->push_back(state);
             }
             entry = kNone;
+            pending_pass = true;
             continue;
           }
           entry = next[0];
+          pending_pass = false;
           continue;
         }
         ++out.cache_hits;
@@ -399,8 +412,14 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
       entry = next[static_cast<size_t>(entry)];
       continue;
     }
-    // A completion (or the end) is reached with its call unlinearized: record
-    // how deep we got, then backtrack.
+    // A completion (or the end) is reached with its call unlinearized: after
+    // the first pass, the second; after both, record how deep we got, then
+    // backtrack.
+    if (!pending_pass) {
+      pending_pass = true;
+      entry = next[0];
+      continue;
+    }
     if (entry != kNone) {
       const int id = node_call[static_cast<size_t>(entry)];
       const int64_t pos = calls[static_cast<size_t>(id)].complete_pos;
@@ -436,6 +455,7 @@ SearchOutcome Search(const Model& model, const std::vector<Call>& calls, const S
     relink(call_node[static_cast<size_t>(id)]);
     if (calls[static_cast<size_t>(id)].complete_pos >= 0) --linearized_must;
     entry = next[static_cast<size_t>(call_node[static_cast<size_t>(id)])];
+    pending_pass = calls[static_cast<size_t>(id)].complete_pos < 0;
     CHAOS_CHECK(linearized_must >= 0);
   }
 }

@@ -7,7 +7,9 @@
 // remembers every (linearized set, model state) configuration it has entered
 // so it never explores one twice. Calls whose output is unknown have no
 // completion in the list and need not be linearized at all: the search
-// succeeds once every call with a completion is linearized.
+// succeeds once every call with a completion is linearized. At each
+// configuration it tries the calls with a completion before the pending
+// ones, so a pending call is applied only where a completion needs it.
 //
 // Memory: a cached configuration is keyed by a watermark (every call with a
 // completion before it is linearized), the few calls linearized past it or
