@@ -95,6 +95,32 @@ std::string Names(const json& list) {
   return text;
 }
 
+// The membership changes a completion recorded: the steps taken
+// ("remove n3, learner n3, promote n3"), the steps that re-added wiped nodes,
+// or why re-adding failed, and the voters afterwards.
+std::string ChangesLabel(const json& value) {
+  auto steps = [](const json& list) {
+    std::string text;
+    for (const auto& s : list)
+      text += (text.empty() ? "" : ", ") + (s.is_string() ? s.get<std::string>() : s.dump());
+    return text;
+  };
+  std::string label;
+  if (value.contains("steps") && value["steps"].is_array() && !value["steps"].empty()) {
+    label += ": " + steps(value["steps"]);
+  }
+  if (value.contains("readded") && value["readded"].is_array() && !value["readded"].empty()) {
+    label += ", re-added: " + steps(value["readded"]);
+  }
+  if (value.contains("readd_error") && value["readd_error"].is_string()) {
+    label += ", re-adding failed: " + value["readd_error"].get<std::string>();
+  }
+  if (value.contains("voters_after") && value["voters_after"].is_array()) {
+    label += "; voters" + Names(value["voters_after"]);
+  }
+  return label;
+}
+
 // What a nemesis completion recorded, as one line: the mode, then the
 // network's groups ("partition halves n1 n2 | n3 n4 n5") or the nodes it
 // touched ("kill majority n1 n2 n3"), then what else it did (the leader it
@@ -111,6 +137,9 @@ std::string FaultLabel(const std::string& kind, const json& value, const json& e
     label = kind;
     if (value.contains("mode") && value["mode"].is_string()) {
       label += " " + value["mode"].get<std::string>();
+    }
+    if (value.contains("node") && value["node"].is_string()) {
+      label += " " + value["node"].get<std::string>();
     }
     if (value.contains("groups") && value["groups"].is_array()) {
       std::string g;
@@ -132,6 +161,7 @@ std::string FaultLabel(const std::string& kind, const json& value, const json& e
         label += std::string(", ") + key + " " + value[key].dump();
       }
     }
+    label += ChangesLabel(value);
   } else if (value.is_array()) {
     label = kind + Names(value);
   } else if (value.is_string()) {
@@ -143,6 +173,26 @@ std::string FaultLabel(const std::string& kind, const json& value, const json& e
     label += " failed: " + (error.is_string() ? error.get<std::string>() : error.dump());
   }
   return label;
+}
+
+// What a stop's completion did beyond ending the fault, for the window's
+// label: nodes it had to wipe, membership steps that made every node a
+// voter again, or why it failed. Empty when it did nothing more.
+std::string StopLabel(const json& value, const json& error) {
+  std::string label;
+  auto listed = [&](const char* key) {
+    return value.is_object() && value.contains(key) && value[key].is_array() && !value[key].empty();
+  };
+  if (listed("wiped")) label += ", wiped" + Names(value["wiped"]);
+  if (listed("steps") || listed("readded") ||
+      (value.is_object() && value.contains("readd_error"))) {
+    label += ChangesLabel(value);
+  }
+  if (!error.is_null()) {
+    label += ", failed: " + (error.is_string() ? error.get<std::string>() : error.dump());
+  }
+  // Every piece above begins with ", " or ": ".
+  return label.empty() ? label : "; stop: " + label.substr(2);
 }
 
 int IndexOf(std::vector<std::string>* names, std::map<std::string, int>* ids,
@@ -241,6 +291,7 @@ void AnalyzeHistory(RunData* d) {
       } else if (auto c = closing.find(kind); c != closing.end()) {
         // In force until the stop completed.
         d->faults[c->second].end_ms = at(i);
+        d->faults[c->second].label += StopLabel(op.value, op.error);
         closing.erase(c);
       }
       continue;

@@ -142,8 +142,9 @@ TEST(ReportTest, GeneratedRunShowsFaultsAndCharts) {
 
 // Proves: each nemesis invocation is paired with the completion that follows
 // it, so a window's label names what was done (mode, groups or nodes, the
-// leader, stalls, delays), a failed start says why, and a start whose
-// completion never came keeps its spec's mode.
+// leader, stalls, delays, membership steps), a failed start says why, a start
+// whose completion never came keeps its spec's mode, and a stop that wiped,
+// re-added or restored nodes says so.
 TEST(ReportTest, FaultWindowsNameWhatWasDone) {
   history::History h;
   auto nemesis = [&](int64_t ms, const std::string& f, json value, json error = nullptr) {
@@ -173,10 +174,28 @@ TEST(ReportTest, FaultWindowsNameWhatWasDone) {
   nemesis(11000, "start-pause", {{"mode", "one"}});
   nemesis(11010, "start-pause", {{"mode", "one"}}, "n3: cannot connect");
   nemesis(12000, "start-clock", {{"mode", "bump"}});
+  nemesis(13000, "start-membership", {{"mode", "remove-leader"}});
+  nemesis(13400, "start-membership",
+          {{"mode", "remove-leader"},
+           {"node", "n3"},
+           {"steps", {"remove n3"}},
+           {"voters_before", {"n1", "n2", "n3", "n4", "n5"}},
+           {"voters_after", {"n1", "n2", "n4", "n5"}}});
+  nemesis(18000, "stop-membership", nullptr);
+  nemesis(
+      21000, "stop-membership",
+      {{"steps", {"learner n3", "promote n3"}}, {"voters_after", {"n1", "n2", "n3", "n4", "n5"}}});
+  nemesis(22000, "start-corrupt", json::object());
+  nemesis(22100, "start-corrupt", {{"mode", "bitflip"}, {"targets", "one"}, {"nodes", {"n2"}}});
+  nemesis(26000, "stop-corrupt", nullptr);
+  nemesis(30000, "stop-corrupt",
+          {{"nodes", {"n2"}},
+           {"wiped", {"n2"}},
+           {"readded", {"remove n2", "learner n2", "promote n2"}}});
   RunData d;
   d.history = h;
   AnalyzeHistory(&d);
-  ASSERT_EQ(d.faults.size(), 4u);
+  ASSERT_EQ(d.faults.size(), 6u);
   EXPECT_EQ(d.faults[0].label,
             "partition stale-leader n1 n2 | n3 n4 n5, leader n1, stalled_ms 1002");
   EXPECT_NEAR(d.faults[0].start_ms, 0, 0.01);
@@ -187,6 +206,12 @@ TEST(ReportTest, FaultWindowsNameWhatWasDone) {
   EXPECT_EQ(d.faults[2].label, "pause one failed: n3: cannot connect");
   EXPECT_EQ(d.faults[3].label, "clock bump");
   EXPECT_TRUE(d.faults[3].open);
+  EXPECT_EQ(d.faults[4].label,
+            "membership remove-leader n3: remove n3; voters n1 n2 n4 n5; stop: learner n3, "
+            "promote n3; voters n1 n2 n3 n4 n5");
+  EXPECT_NEAR(d.faults[4].end_ms, 21000, 0.01);
+  EXPECT_EQ(d.faults[5].label,
+            "corrupt bitflip n2; stop: wiped n2, re-added: remove n2, learner n2, promote n2");
 }
 
 // Proves: a run that died early (only a history, or nothing) still renders,
