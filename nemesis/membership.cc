@@ -41,6 +41,20 @@ std::string Pick(const std::vector<std::string>& from, std::mt19937_64& rng) {
   return from[rng() % from.size()];
 }
 
+// The voters that may leave: those whose leaving keeps a majority of the
+// remaining voters running (none is `down`).
+std::vector<std::string> Removable(const std::vector<std::string>& voters,
+                                   const std::set<std::string>& down) {
+  size_t running = 0;
+  for (const auto& v : voters) running += down.contains(v) ? 0 : 1;
+  std::vector<std::string> removable;
+  for (const auto& v : voters) {
+    size_t rest_running = running - (down.contains(v) ? 0 : 1);
+    if (2 * rest_running > voters.size() - 1) removable.push_back(v);
+  }
+  return removable;
+}
+
 // The steps that bring `node` from outside (or a learner, or stale) to voter.
 std::vector<MembershipStep> StepsToVoter(const Membership& m, const std::string& node) {
   std::vector<MembershipStep> steps;
@@ -90,6 +104,20 @@ Result<Json> Restore(const NemesisContext& context, int64_t timeout_ms) {
                   std::to_string(kRestoreStepsPerNodeMax * nodes.size()) + " steps");
 }
 
+// The nodes whose daemon is not running, or whose state could not be read.
+std::set<std::string> DownNodes(const NemesisContext& context) {
+  const auto& nodes = context.inventory.nodes;
+  std::vector<bool> running = control::AtOnce(nodes.size(), [&](size_t i) {
+    auto r = context.adapter->IsRunning(nodes[i]);
+    return r.ok() && *r;
+  });
+  std::set<std::string> down;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!running[i]) down.insert(nodes[i].name);
+  }
+  return down;
+}
+
 class MembershipNemesis : public Nemesis {
  public:
   explicit MembershipNemesis(NemesisContext context)
@@ -104,8 +132,9 @@ class MembershipNemesis : public Nemesis {
     auto deadline = Clock::now() + std::chrono::milliseconds(kStepTimeoutMs);
     CHAOS_ASSIGN_OR_RETURN(Membership before, ReadMembers(context_.adapter, deadline));
     std::string leader = asked == "remove-leader" ? Leader(context_.adapter) : "";
-    CHAOS_ASSIGN_OR_RETURN(MembershipPlan plan, PlanMembership(asked, NodeNames(context_.inventory),
-                                                               before, leader, rng_));
+    CHAOS_ASSIGN_OR_RETURN(MembershipPlan plan,
+                           PlanMembership(asked, NodeNames(context_.inventory), before, leader,
+                                          rng_, DownNodes(context_)));
     Json steps = Json::array();
     for (const auto& step : plan.steps) {
       CHAOS_RETURN_IF_ERROR(
@@ -183,7 +212,8 @@ std::optional<MembershipStep> NextRestoreStep(const std::vector<std::string>& no
 
 Result<MembershipPlan> PlanMembership(const std::string& mode,
                                       const std::vector<std::string>& nodes, const Membership& m,
-                                      const std::string& leader, std::mt19937_64& rng) {
+                                      const std::string& leader, std::mt19937_64& rng,
+                                      const std::set<std::string>& down) {
   if (mode != "remove" && mode != "remove-leader" && mode != "add") {
     return InvalidArgument("membership: unknown mode '" + mode +
                            "' (remove, remove-leader or add)");
@@ -192,15 +222,17 @@ Result<MembershipPlan> PlanMembership(const std::string& mode,
   for (const auto& n : nodes) {
     if (!Contains(m.voters, n)) outside.push_back(n);
   }
-  bool can_remove = m.voters.size() > kVotersMin;
+  std::vector<std::string> removable =
+      m.voters.size() > kVotersMin ? Removable(m.voters, down) : std::vector<std::string>();
+  bool can_remove = !removable.empty();
   std::string chosen = mode;
   if (chosen != "add" && !can_remove) chosen = "add";
-  if (chosen == "remove-leader" && !Contains(m.voters, leader)) chosen = "remove";
+  if (chosen == "remove-leader" && !Contains(removable, leader)) chosen = "remove";
   if (chosen == "add" && outside.empty() && can_remove) chosen = "replace";
   MembershipPlan plan;
   if (chosen == "remove" || chosen == "remove-leader") {
     plan.mode = chosen;
-    plan.node = chosen == "remove" ? Pick(m.voters, rng) : leader;
+    plan.node = chosen == "remove" ? Pick(removable, rng) : leader;
     plan.steps = {{MemberChange::kRemove, plan.node}};
     return plan;
   }
@@ -210,15 +242,16 @@ Result<MembershipPlan> PlanMembership(const std::string& mode,
     plan.steps = StepsToVoter(m, plan.node);
     return plan;
   }
-  if (chosen != "replace") {
-    return FailedPrecondition("membership: " + std::to_string(m.voters.size()) +
-                              " voters and nobody outside: no voter to spare (never fewer than " +
-                              std::to_string(kVotersMin) + ")");
-  }
   // Every node votes: one other than the leader leaves and comes back.
   std::vector<std::string> others;
-  for (const auto& v : m.voters) {
+  for (const auto& v : removable) {
     if (v != leader) others.push_back(v);
+  }
+  if (chosen != "replace" || others.empty()) {
+    return FailedPrecondition("membership: " + std::to_string(m.voters.size()) +
+                              " voters and nobody outside: no voter to spare (never fewer than " +
+                              std::to_string(kVotersMin) +
+                              ", never one whose leaving stops a majority of the rest)");
   }
   plan.node = Pick(others, rng);
   plan.steps = {{MemberChange::kRemove, plan.node},

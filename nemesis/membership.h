@@ -7,6 +7,12 @@
 //                  kVotersMin voters; with no voter to spare, `add` instead)
 //   remove-leader  the current leader (the adapter's Leader) leaves it; with
 //                  no leader known, `remove`
+//
+// As an operator would, it removes no voter whose leaving would take the
+// remaining voters below a majority of running daemons (another fault, a
+// kill, may have stopped some): such a removal stops the whole cluster until
+// the killed nodes return, and its Stop cannot restore the membership. When
+// no voter can leave, `remove` and `remove-leader` fall back to `add`.
 //   add            a node outside the membership joins as learner, catches
 //                  up and is promoted; with every node a voter, a voter other
 //                  than the leader is removed first and then added back
@@ -26,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,14 +69,15 @@ struct MembershipPlan {
   std::string node;
   std::vector<MembershipStep> steps;
 };
-// Plans `mode` (remove, remove-leader, add) for `nodes` from membership `m`
-// and the current `leader` ("" if unknown). FailedPrecondition when nothing
-// can be done (no voter to spare and nobody outside); InvalidArgument for an
-// unknown mode.
+// Plans `mode` (remove, remove-leader, add) for `nodes` from membership `m`,
+// the current `leader` ("" if unknown) and the nodes whose daemon is `down`
+// (not running, or not known to run). FailedPrecondition when nothing can be
+// done (no voter to spare and nobody outside); InvalidArgument for an unknown
+// mode.
 Result<MembershipPlan> PlanMembership(const std::string& mode,
                                       const std::vector<std::string>& nodes,
                                       const adapters::Membership& m, const std::string& leader,
-                                      std::mt19937_64& rng);
+                                      std::mt19937_64& rng, const std::set<std::string>& down = {});
 
 // Makes every node of the test a voter again through the adapter (a stale
 // member, one whose disk was wiped, removed and added back at its new

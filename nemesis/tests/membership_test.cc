@@ -85,6 +85,29 @@ TEST(PlanMembership, NeverBelowThreeVotersAddsInstead) {
   EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition);
 }
 
+// Proves: no voter leaves when the rest would lack a majority of running
+// daemons (a kill stopped some): a down voter leaves instead, and with
+// nobody able to leave nothing is done.
+TEST(PlanMembership, NeverRemovesAVoterTheRunningMajorityNeeds) {
+  std::mt19937_64 rng(4);
+  Membership all{kNodes, {}, {}};
+  for (int i = 0; i < 50; ++i) {
+    auto p = PlanMembership("remove", kNodes, all, "n1", rng, {"n4", "n5"});
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    EXPECT_TRUE(p->node == "n4" || p->node == "n5") << p->node;
+  }
+  auto leader = PlanMembership("remove-leader", kNodes, all, "n1", rng, {"n4", "n5"});
+  ASSERT_TRUE(leader.ok());
+  EXPECT_EQ(leader->mode, "remove");
+  EXPECT_NE(leader->node, "n1");
+  // Three of five down: no voter can leave, and every node votes already.
+  for (const char* mode : {"remove", "remove-leader", "add"}) {
+    auto none = PlanMembership(mode, kNodes, all, "n1", rng, {"n3", "n4", "n5"});
+    EXPECT_FALSE(none.ok()) << mode;
+    EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition) << mode;
+  }
+}
+
 TEST(PlanMembership, AddJoinsAnOutsiderAsLearnerThenPromotes) {
   std::mt19937_64 rng(3);
   auto p = PlanMembership("add", kNodes, Membership{{"n1", "n2", "n3", "n4"}, {}, {}}, "n1", rng);
