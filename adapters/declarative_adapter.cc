@@ -1,6 +1,8 @@
 // The declarative adapter: see declarative_adapter.h.
 #include "adapters/declarative_adapter.h"
 
+#include <chrono>
+#include <cstdio>
 #include <random>
 
 #include "adapters/node_process.h"
@@ -13,8 +15,12 @@ using history::Json;
 using history::Op;
 using history::OpType;
 
-// An op's output beyond this is an unknown outcome (the shell is reopened).
+// An op's output beyond this is an unknown outcome (the shell or the
+// session program is replaced).
 constexpr size_t kOutputLimitBytes = 1 << 20;
+// The node's bound on a session program; the client replaces it at half
+// this age, between ops (see declarative_spec.h).
+constexpr int kProgramLifetimeMs = 3'600'000;
 
 // A shell line of the file, run by sh on the node.
 Command Shell(const std::string& line) { return Command("sh").Args({"-c", line}); }
@@ -24,7 +30,12 @@ class DeclarativeClient : public Client {
   DeclarativeClient(const DeclarativeSpec& spec, std::map<std::string, std::string> values,
                     const control::NodeInfo& node, const control::SshOptions& ssh,
                     int64_t timeout_ms)
-      : spec_(spec), values_(std::move(values)), session_(node, ssh), timeout_ms_(timeout_ms) {}
+      : spec_(spec), values_(std::move(values)), session_(node, ssh), timeout_ms_(timeout_ms) {
+    std::random_device random;
+    char prefix[32];
+    std::snprintf(prefix, sizeof prefix, "chaos-marker-%08x%08x-", random(), random());
+    marker_prefix_ = prefix;
+  }
 
   Op Invoke(const Op& invoke) override {
     if (spec_.workload != "register") return InvokeUnkeyed(invoke);
@@ -79,22 +90,95 @@ class DeclarativeClient : public Client {
     // Not connected: the command was never sent.
     Status connected = session_.Connect();
     if (!connected.ok()) return Refuse(invoke, connected.message());
+    if (spec_.session) return RunOpInProgram(op, invoke, *line);
     // One round trip in the client's long-lived shell on its node, not a
     // new channel and exec per op.
     control::RunOptions run;
     run.timeout_ms = static_cast<int>(timeout_ms_);
     run.output_limit_bytes = kOutputLimitBytes;
     auto r = session_.RunInShell(*line, run);
-    if (!r.ok()) {
-      // The connection broke while the command ran: it may have run. A read
-      // changes nothing, so it may safely say it did not happen.
-      Op done = invoke;
-      done.type = invoke.f == "read" ? OpType::kFail : OpType::kInfo;
-      done.error = r.status().message();
-      return done;
-    }
+    // The connection broke while the command ran: it may have run.
+    if (!r.ok()) return Unanswered(invoke, r.status().message());
     CommandOutput output{r->exit_status, r->out, r->err, r->timed_out};
     return InterpretOutput(op, invoke, output);
+  }
+
+  // `line` (expanded) written to the client's session program, then a
+  // marker; see declarative_spec.h for how the op ends.
+  Op RunOpInProgram(const ClientOpSpec& op, const Op& invoke, const std::string& line) {
+    if (line.find_first_of("\r\n") != std::string::npos) {
+      return Refuse(invoke, "a session program's line must be one line: " + line);
+    }
+    auto start = std::chrono::steady_clock::now();
+    control::ProgramOptions options;
+    options.timeout_ms = static_cast<int>(timeout_ms_);
+    options.output_limit_bytes = kOutputLimitBytes;
+    options.stop = [&op](std::string_view err) { return EarlyRule(op, err) != nullptr; };
+    auto started = StartProgram();
+    if (!started.ok()) return Refuse(invoke, started.status().message());
+    if (*started) {
+      // Nothing of the op is sent before the new program answers a marker.
+      auto ready = Exchange("", options);
+      if (!ready.ok()) return Refuse(invoke, ready.status().message());
+      if (ready->end != control::ProgramEnd::kMarker) {
+        return Refuse(invoke, "the session program did not start: " + Why(*ready));
+      }
+      auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      options.timeout_ms -= static_cast<int>(spent.count());
+      if (options.timeout_ms <= 0) {
+        session_.StopProgram();
+        return Refuse(invoke, "the session program took the op's whole timeout to start");
+      }
+    }
+    auto r = Exchange(line + "\n", options);
+    if (!r.ok()) return Unanswered(invoke, r.status().message());
+    switch (r->end) {
+      case control::ProgramEnd::kMarker:
+        return InterpretOutput(op, invoke, CommandOutput{r->err.empty() ? 0 : 1, r->out, r->err});
+      case control::ProgramEnd::kStopped:
+        return InterpretEarly(op, invoke, r->err);
+      default:
+        return Unanswered(invoke, Why(*r));
+    }
+  }
+
+  Result<bool> StartProgram() {
+    CHAOS_ASSIGN_OR_RETURN(std::string line, ExpandPlaceholders(spec_.session->command, values_));
+    return session_.StartProgram(line, kProgramLifetimeMs);
+  }
+
+  // Writes `text` then the marker line with a fresh marker, and reads to it.
+  Result<control::ProgramOutput> Exchange(const std::string& text,
+                                          const control::ProgramOptions& options) {
+    std::map<std::string, std::string> values = values_;
+    std::string marker = marker_prefix_ + std::to_string(++markers_);
+    values["marker"] = marker;
+    CHAOS_ASSIGN_OR_RETURN(std::string marker_line,
+                           ExpandPlaceholders(spec_.session->marker, values));
+    return session_.ProgramExchange(text + marker_line + "\n", marker, options);
+  }
+
+  // Why an exchange ended without its marker, with what stderr said.
+  static std::string Why(const control::ProgramOutput& r) {
+    std::string err = r.err.substr(0, r.err.find('\n'));
+    std::string what;
+    switch (r.end) {
+      case control::ProgramEnd::kMarker:
+        return "answered";
+      case control::ProgramEnd::kStopped:
+        return err;
+      case control::ProgramEnd::kExited:
+        what = "the session program ended";
+        break;
+      case control::ProgramEnd::kTimedOut:
+        what = "timed out";
+        break;
+      case control::ProgramEnd::kOverflow:
+        what = "output past " + std::to_string(kOutputLimitBytes) + " bytes";
+        break;
+    }
+    return err.empty() ? what : what + ": " + err;
   }
 
   static Op Refuse(const Op& invoke, std::string why) {
@@ -108,6 +192,10 @@ class DeclarativeClient : public Client {
   std::map<std::string, std::string> values_;
   control::Session session_;
   int64_t timeout_ms_;
+  // Markers are this prefix and a count: unique to the client, fresh per
+  // exchange.
+  std::string marker_prefix_;
+  int64_t markers_ = 0;
 };
 
 class DeclarativeAdapter : public Adapter {

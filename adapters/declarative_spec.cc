@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/check.h"
 #include "control/command.h"
 
 namespace chaos::adapters {
@@ -14,6 +15,17 @@ namespace {
 using history::Json;
 using history::Op;
 using history::OpType;
+
+const std::set<std::string>& NodePlaceholders() {
+  static const std::set<std::string> kNames = {"node",          "address",  "index",
+                                               "first_address", "data_dir", "token"};
+  return kNames;
+}
+
+std::set<std::string> With(std::set<std::string> names, std::initializer_list<const char*> more) {
+  for (const char* m : more) names.insert(m);
+  return names;
+}
 
 // Builds "<source>: <field>: <what>" errors while walking the file.
 class Parser {
@@ -131,20 +143,27 @@ class Parser {
     return spec;
   }
 
+  Result<SessionSpec> Session(const Json& session) const {
+    const std::string where = "client.session";
+    if (!session.is_object()) return Error(where, "must be an object {command, marker}");
+    CHAOS_RETURN_IF_ERROR(OnlyKnown(session, where, {"command", "marker"}));
+    SessionSpec out;
+    CHAOS_ASSIGN_OR_RETURN(out.command,
+                           String(session, where, "command", true, "the program's shell line"));
+    CHAOS_RETURN_IF_ERROR(Placeholders(where + ".command", out.command, NodePlaceholders()));
+    CHAOS_ASSIGN_OR_RETURN(
+        out.marker, String(session, where, "marker", true, "a line that makes it print {marker}"));
+    CHAOS_RETURN_IF_ERROR(
+        Placeholders(where + ".marker", out.marker, With(NodePlaceholders(), {"marker"})));
+    if (out.marker.find("{marker}") == std::string::npos) {
+      return Error(where + ".marker", "must contain {marker}");
+    }
+    return out;
+  }
+
  private:
   std::string source_;
 };
-
-const std::set<std::string>& NodePlaceholders() {
-  static const std::set<std::string> kNames = {"node",          "address",  "index",
-                                               "first_address", "data_dir", "token"};
-  return kNames;
-}
-
-std::set<std::string> With(std::set<std::string> names, std::initializer_list<const char*> more) {
-  for (const char* m : more) names.insert(m);
-  return names;
-}
 
 std::string Trim(std::string_view text) {
   size_t b = text.find_first_not_of(" \t\r\n");
@@ -272,8 +291,11 @@ Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::st
   if (!client.is_object()) return p.Error("client", std::string("must be an object ") + ops);
   CHAOS_RETURN_IF_ERROR(
       p.OnlyKnown(client, "client",
-                  keyed ? std::set<std::string>{"timeout_ms", "read", "write", "cas"}
-                        : std::set<std::string>{"timeout_ms", "add", "read"}));
+                  keyed ? std::set<std::string>{"timeout_ms", "session", "read", "write", "cas"}
+                        : std::set<std::string>{"timeout_ms", "session", "add", "read"}));
+  if (client.contains("session")) {
+    CHAOS_ASSIGN_OR_RETURN(spec.session, p.Session(client["session"]));
+  }
   if (client.contains("timeout_ms")) {
     const Json& t = client["timeout_ms"];
     if (!t.is_number_integer() || t.get<int64_t>() < 10 || t.get<int64_t>() > 600'000) {
@@ -343,46 +365,75 @@ Op ReadCollection(const std::string& reads, Op done, const std::string& out,
   return done;
 }
 
-Op InterpretOutput(const ClientOpSpec& spec, const Op& invoke, const CommandOutput& output) {
+// The completion that `rule`, which matched `output` (`out` is its trimmed
+// stdout, `groups` the rule's stdout captures), gives `invoke`.
+Op Apply(const ClientOpSpec& spec, const OutcomeRule& rule, const Op& invoke,
+         const CommandOutput& output, const std::string& out, const std::smatch& groups) {
   Op done = invoke;
-  if (output.timed_out) {
-    // A read changes nothing: "did not happen" is always true of it.
-    done.type = invoke.f == "read" ? OpType::kFail : OpType::kInfo;
-    done.error = "timed out";
+  done.type = rule.type;
+  if (rule.type != OpType::kOk) {
+    std::string why = Trim(output.err.empty() ? out : output.err);
+    done.error = why.empty() ? "exit " + std::to_string(output.exit_status) : why;
     return done;
   }
+  if (invoke.f != "read") return done;
+  if (spec.reads != "register") return ReadCollection(spec.reads, done, out, groups);
+  // An ok read: the first capture group is the value, nil if empty or absent.
+  if (groups.size() < 2 || !groups[1].matched || groups[1].length() == 0) {
+    done.value = history::Json::array({invoke.value[0], nullptr});
+    return done;
+  }
+  std::string text = groups[1].str();
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    done.type = OpType::kFail;
+    done.error = "read a non-integer value '" + text + "'";
+    return done;
+  }
+  done.value = history::Json::array({invoke.value[0], value});
+  return done;
+}
+
+Op InterpretOutput(const ClientOpSpec& spec, const Op& invoke, const CommandOutput& output) {
+  if (output.timed_out) return Unanswered(invoke, "timed out");
   std::string out = Trim(output.out);
   for (const auto& rule : spec.outcomes) {
     std::smatch groups;
-    if (!Matches(rule, output, out, &groups)) continue;
-    done.type = rule.type;
-    if (rule.type != OpType::kOk) {
-      std::string why = Trim(output.err.empty() ? out : output.err);
-      done.error = why.empty() ? "exit " + std::to_string(output.exit_status) : why;
-      return done;
-    }
-    if (invoke.f != "read") return done;
-    if (spec.reads != "register") return ReadCollection(spec.reads, done, out, groups);
-    // An ok read: the first capture group is the value, nil if empty or absent.
-    if (groups.size() < 2 || !groups[1].matched || groups[1].length() == 0) {
-      done.value = history::Json::array({invoke.value[0], nullptr});
-      return done;
-    }
-    std::string text = groups[1].str();
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) {
-      done.type = OpType::kFail;
-      done.error = "read a non-integer value '" + text + "'";
-      return done;
-    }
-    done.value = history::Json::array({invoke.value[0], value});
-    return done;
+    if (Matches(rule, output, out, &groups)) return Apply(spec, rule, invoke, output, out, groups);
   }
+  Op done = invoke;
   done.type = OpType::kInfo;
   std::string why = Trim(output.err.empty() ? out : output.err);
   done.error = "no outcome rule matched (exit " + std::to_string(output.exit_status) +
                (why.empty() ? "" : ": " + why) + ")";
+  return done;
+}
+
+const OutcomeRule* EarlyRule(const ClientOpSpec& spec, std::string_view err) {
+  size_t end = err.find('\n');
+  if (end == std::string_view::npos) return nullptr;
+  std::string first(err.substr(0, end + 1));
+  for (const auto& rule : spec.outcomes) {
+    if (!rule.stderr_regex || rule.stdout_regex || rule.exit_status) continue;
+    if (std::regex_search(first, *rule.stderr_regex)) return &rule;
+  }
+  return nullptr;
+}
+
+Op InterpretEarly(const ClientOpSpec& spec, const Op& invoke, std::string_view err) {
+  const OutcomeRule* rule = EarlyRule(spec, err);
+  CHAOS_CHECK_MSG(rule != nullptr, "no early rule matches the stderr (%zu bytes)", err.size());
+  CommandOutput output;
+  output.err = std::string(err.substr(0, err.find('\n')));
+  return Apply(spec, *rule, invoke, output, "", std::smatch());
+}
+
+Op Unanswered(const Op& invoke, std::string why) {
+  // A read changes nothing: "did not happen" is always true of it.
+  Op done = invoke;
+  done.type = invoke.f == "read" ? OpType::kFail : OpType::kInfo;
+  done.error = std::move(why);
   return done;
 }
 

@@ -29,6 +29,9 @@
 //                                              counter (ops add and read, below)
 //    "client": {
 //      "timeout_ms": 2000,                     an op's command past this is info
+//      "session": {"command": "redis-cli -h {first_address}",
+//                  "marker": "ECHO {marker}"}, optional: one long-lived program per
+//                                              client, fed one line per op (below)
 //      "read":  {"command": "redis-cli -h {first_address} GET {key}",
 //                "outcomes": [rule, ...]},
 //      "write": {"command": "... SET {key} {value}", "outcomes": [...]},
@@ -64,6 +67,38 @@
 // out gives fail: it changed nothing); a client that could not reach its
 // node over SSH before sending gives fail.
 //
+// With "session", an op's command is not a shell line but a line written
+// to the stdin of one long-lived program per client: `session.command`, a
+// shell line run on the client's node like the commands above (as root, over
+// the client's SSH connection: control/ssh.h Session::StartProgram), started
+// at the client's first op and kept, so an op costs a line and a round
+// trip, not three execs. After the op's line the client writes
+// `session.marker` with {marker} replaced by a fresh word (a line that
+// makes the program print that word alone on a line: redis-cli's ECHO); the
+// op's stdout is everything the program printed before it. Placeholders in
+// these lines are quoted as in shell lines, which a program that splits its
+// lines like a shell (redis-cli does, single quotes included) reads as one
+// word; no value chaos puts in holds a quote or a newline. A new program is
+// ready when it has answered a first marker, before the op's line is sent;
+// a program that does not answer within the timeout, or ends, or shows on
+// stderr what ends the op early (below), leaves the op fail: it was not
+// sent. An op ends:
+//   - at its marker; the exit status the rules see is 0, or 1 when the
+//     program wrote to stderr during the op (redis-cli writes "Error: Server
+//     closed the connection" for the op, then reconnects for the marker);
+//   - early, when the first line the program wrote to stderr during the op
+//     matches the `stderr` of a rule that has neither `stdout` nor `exit`:
+//     that rule decides at once. Only the first line: a program that
+//     reconnects for the marker line may write more, which is not the op's
+//     (redis-cli's "Connection refused" then says nothing of the op);
+//   - when the program ends, or at timeout_ms: the op's outcome is unknown,
+//     as for a command that timed out.
+// After any end but the marker the program is stopped (its process group
+// killed on the node: redis-cli blocked on a partitioned socket would not
+// see its stdin close) and the next op starts a new one. A program is also
+// replaced between ops after half an hour (the node's own bound on it is an
+// hour).
+//
 // Errors: a malformed file is refused with one line naming the file and the
 // field ("redis.json: client.cas.outcomes[1].type: must be ok, fail or info").
 //
@@ -98,6 +133,12 @@ struct ClientOpSpec {
   std::string reads = "register";
 };
 
+// A client's long-lived program (the file's "client.session").
+struct SessionSpec {
+  std::string command;  // a shell line with node placeholders
+  std::string marker;   // a line with {marker} (and node placeholders)
+};
+
 struct DeclarativeSpec {
   std::string name;
   bool first_node_only = false;
@@ -111,6 +152,7 @@ struct DeclarativeSpec {
   std::string data_dir;
   std::set<std::string> faults;
   int64_t client_timeout_ms = 2000;
+  std::optional<SessionSpec> session;       // ops are lines to one program per client
   std::string workload = "register";        // register | set | counter
   std::map<std::string, ClientOpSpec> ops;  // register: read write cas; set, counter: add read
 };
@@ -136,5 +178,18 @@ struct CommandOutput {
 // command's output, by the op's rules (see the header comment).
 history::Op InterpretOutput(const ClientOpSpec& spec, const history::Op& invoke,
                             const CommandOutput& output);
+
+// The rule that ends an op of a session program early, given the op's
+// stderr so far: the first rule with a `stderr` condition and neither
+// `stdout` nor `exit` that matches the first complete line of `err`;
+// nullptr when there is none (yet).
+const OutcomeRule* EarlyRule(const ClientOpSpec& spec, std::string_view err);
+// The completion of `invoke` ended early by EarlyRule(spec, err), which must
+// not be nullptr.
+history::Op InterpretEarly(const ClientOpSpec& spec, const history::Op& invoke,
+                           std::string_view err);
+// The completion of an op whose outcome is unknown (`why`): info, or fail
+// for a read, which changes nothing.
+history::Op Unanswered(const history::Op& invoke, std::string why);
 
 }  // namespace chaos::adapters

@@ -127,6 +127,67 @@ void OnExitSignal(ssh_session, ssh_channel, const char* signal, int, const char*
   st->signal = signal ? signal : "?";
 }
 
+void Attach(ssh_channel channel, ChannelState* state, ssh_channel_callbacks_struct* callbacks) {
+  *callbacks = ssh_channel_callbacks_struct{};
+  callbacks->userdata = state;
+  callbacks->channel_data_function = OnData;
+  callbacks->channel_eof_function = OnEof;
+  callbacks->channel_close_function = OnClose;
+  callbacks->channel_exit_status_function = OnExitStatus;
+  callbacks->channel_exit_signal_function = OnExitSignal;
+  ssh_callbacks_init(callbacks);
+  ssh_set_channel_callbacks(channel, callbacks);
+}
+
+enum class Polled { kDone, kDeadline, kLost };
+
+// Polls `session` until `done()`, `deadline_ms` after `start`, or the
+// connection is lost. Each wait is at most 200 ms, so `done` is asked often.
+Polled PollUntil(ssh_session session, Clock::time_point start, int64_t deadline_ms,
+                 const std::function<bool()>& done) {
+  ssh_event event = ssh_event_new();
+  ssh_event_add_session(event, session);
+  Polled polled = Polled::kDone;
+  while (!done()) {
+    int64_t left_ms = deadline_ms - MsSince(start);
+    if (left_ms <= 0) {
+      polled = Polled::kDeadline;
+      break;
+    }
+    int rc = ssh_event_dopoll(event, static_cast<int>(std::min<int64_t>(left_ms, 200)));
+    if (rc == SSH_ERROR || !ssh_is_connected(session)) {
+      polled = Polled::kLost;
+      break;
+    }
+  }
+  ssh_event_remove_session(event, session);
+  ssh_event_free(event);
+  return polled;
+}
+
+// Where the line equal to `marker` starts in `out` (a line ends in \n or
+// \r\n), or npos.
+size_t FindMarkerLine(const std::string& out, std::string_view marker) {
+  for (size_t at = out.find(marker); at != std::string::npos; at = out.find(marker, at + 1)) {
+    size_t end = at + marker.size();
+    if (end < out.size() && out[end] == '\r') ++end;
+    if ((at == 0 || out[at - 1] == '\n') && end < out.size() && out[end] == '\n') return at;
+  }
+  return std::string::npos;
+}
+
+// Reads the program's first stdout line, its process group, once it is
+// there; false while it is not.
+bool TakeProgramPid(std::string* out, int64_t* pid) {
+  if (*pid != 0) return true;
+  size_t end = out->find('\n');
+  if (end == std::string::npos) return false;
+  int64_t read = std::atoll(out->substr(0, end).c_str());
+  *pid = read > 0 ? read : -1;  // -1: taken, but not a pid to kill
+  out->erase(0, end + 1);
+  return true;
+}
+
 std::string SftpErrorText(sftp_session sftp, ssh_session session) {
   int code = sftp ? sftp_get_error(sftp) : 0;
   switch (code) {
@@ -174,23 +235,40 @@ std::string WrapForNode(const Command& command, int timeout_ms) {
   return "exec sh -c " + ShellQuote(wrapper);
 }
 
+// A channel kept open across calls (RunInShell's shell, StartProgram's
+// program), with what its callbacks collect. Not movable: the callbacks
+// point at `state`.
+struct Session::LiveChannel {
+  ssh_channel channel = nullptr;
+  ChannelState state;
+  ssh_channel_callbacks_struct callbacks{};
+
+  bool Running() const {
+    return channel != nullptr && !state.eof && !state.closed && ssh_channel_is_open(channel);
+  }
+  void Close() {
+    if (channel == nullptr) return;
+    ssh_remove_channel_callbacks(channel, &callbacks);
+    ssh_channel_free(channel);
+    channel = nullptr;
+  }
+};
+
 struct Session::Impl {
   ssh_session session = nullptr;
-  // RunInShell's long-lived shell, while open: its channel, what its
-  // callbacks collect, and the token its delimiters carry.
-  ssh_channel shell = nullptr;
-  ChannelState shell_state;
-  ssh_channel_callbacks_struct shell_callbacks{};
+  // RunInShell's long-lived shell, while open, and the token its
+  // delimiters carry.
+  LiveChannel shell;
   std::string shell_token;
+  // StartProgram's program, while open: when it started, and its process
+  // group on the node (its first stdout line; 0 until read).
+  LiveChannel program;
+  Clock::time_point program_started;
+  int64_t program_pid = 0;
 
-  void CloseShell() {
-    if (shell == nullptr) return;
-    ssh_remove_channel_callbacks(shell, &shell_callbacks);
-    ssh_channel_free(shell);
-    shell = nullptr;
-  }
   ~Impl() {
-    CloseShell();
+    shell.Close();
+    program.Close();
     if (session != nullptr) {
       ssh_disconnect(session);
       ssh_free(session);
@@ -217,6 +295,11 @@ int Session::connect_count() const {
 int Session::shell_count() const {
   std::lock_guard lock(mu_);
   return shell_count_;
+}
+
+int Session::program_count() const {
+  std::lock_guard lock(mu_);
+  return program_count_;
 }
 
 Status Session::Connect() {
@@ -383,14 +466,7 @@ Result<RemoteResult> Session::RunLocked(const Command& command, const RunOptions
   ChannelState state;
   state.limit = options.output_limit_bytes;
   ssh_channel_callbacks_struct callbacks{};
-  callbacks.userdata = &state;
-  callbacks.channel_data_function = OnData;
-  callbacks.channel_eof_function = OnEof;
-  callbacks.channel_close_function = OnClose;
-  callbacks.channel_exit_status_function = OnExitStatus;
-  callbacks.channel_exit_signal_function = OnExitSignal;
-  ssh_callbacks_init(&callbacks);
-  ssh_set_channel_callbacks(channel, &callbacks);
+  Attach(channel, &state, &callbacks);
 
   Clock::time_point start = Clock::now();
   auto fail = [&](const std::string& why) {
@@ -417,24 +493,11 @@ Result<RemoteResult> Session::RunLocked(const Command& command, const RunOptions
   // Wait for output, EOF and the exit status or signal (in either order), or
   // close, within the controller's deadline.
   const int64_t deadline_ms = static_cast<int64_t>(options.timeout_ms) + kControllerGraceMs;
-  ssh_event event = ssh_event_new();
-  ssh_event_add_session(event, impl_->session);
-  bool lost = false;
-  bool deadline_passed = false;
-  while (!(state.closed || (state.eof && (state.have_status || state.have_signal)))) {
-    int64_t left_ms = deadline_ms - MsSince(start);
-    if (left_ms <= 0) {
-      deadline_passed = true;
-      break;
-    }
-    int rc = ssh_event_dopoll(event, static_cast<int>(std::min<int64_t>(left_ms, 200)));
-    if (rc == SSH_ERROR || !ssh_is_connected(impl_->session)) {
-      lost = true;
-      break;
-    }
-  }
-  ssh_event_remove_session(event, impl_->session);
-  ssh_event_free(event);
+  Polled polled = PollUntil(impl_->session, start, deadline_ms, [&] {
+    return state.closed || (state.eof && (state.have_status || state.have_signal));
+  });
+  bool lost = polled == Polled::kLost;
+  bool deadline_passed = polled == Polled::kDeadline;
 
   RemoteResult result;
   result.duration_ms = MsSince(start);
@@ -470,37 +533,46 @@ Result<RemoteResult> Session::RunLocked(const Command& command, const RunOptions
 }
 
 void Session::CloseShellLocked() {
-  if (impl_) impl_->CloseShell();
+  if (impl_) impl_->shell.Close();
+}
+
+Status Session::OpenLiveLocked(LiveChannel Impl::*which, const std::string& line) {
+  if (impl_) (impl_.get()->*which).Close();
+  CHAOS_ASSIGN_OR_RETURN(ssh_channel channel, OpenChannelLocked());
+  LiveChannel& live = impl_.get()->*which;
+  live.state = ChannelState();
+  live.channel = channel;
+  Attach(channel, &live.state, &live.callbacks);
+  if (ssh_channel_request_exec(channel, line.c_str()) != SSH_OK) {
+    std::string why = ssh_get_error(impl_->session);
+    DisconnectLocked();
+    return Error(StatusCode::kUnavailable, "cannot start `" + line + "`: " + why);
+  }
+  return Status::Ok();
+}
+
+Status Session::WriteLocked(ssh_channel channel, std::string_view text, const char* what) {
+  for (size_t sent = 0; sent < text.size();) {
+    int n =
+        ssh_channel_write(channel, text.data() + sent,
+                          static_cast<uint32_t>(std::min<size_t>(text.size() - sent, 32 * 1024)));
+    if (n <= 0) {
+      std::string why = ssh_get_error(impl_->session);
+      DisconnectLocked();
+      return Error(StatusCode::kUnavailable, std::string("writing to the ") + what + ": " + why);
+    }
+    sent += static_cast<size_t>(n);
+  }
+  return Status::Ok();
 }
 
 Status Session::OpenShellLocked() {
-  if (impl_ && impl_->shell != nullptr && !impl_->shell_state.eof && !impl_->shell_state.closed &&
-      ssh_channel_is_open(impl_->shell)) {
-    return Status::Ok();
-  }
-  CloseShellLocked();
-  CHAOS_ASSIGN_OR_RETURN(ssh_channel channel, OpenChannelLocked());
-  Impl& im = *impl_;
-  im.shell_state = ChannelState();
-  im.shell_callbacks = ssh_channel_callbacks_struct{};
-  im.shell_callbacks.userdata = &im.shell_state;
-  im.shell_callbacks.channel_data_function = OnData;
-  im.shell_callbacks.channel_eof_function = OnEof;
-  im.shell_callbacks.channel_close_function = OnClose;
-  im.shell_callbacks.channel_exit_status_function = OnExitStatus;
-  im.shell_callbacks.channel_exit_signal_function = OnExitSignal;
-  ssh_callbacks_init(&im.shell_callbacks);
-  ssh_set_channel_callbacks(channel, &im.shell_callbacks);
-  im.shell = channel;
-  if (ssh_channel_request_exec(channel, Sudo() ? "exec sudo -n sh" : "exec sh") != SSH_OK) {
-    std::string why = ssh_get_error(im.session);
-    DisconnectLocked();
-    return Error(StatusCode::kUnavailable, "cannot start a shell: " + why);
-  }
+  if (impl_ && impl_->shell.Running()) return Status::Ok();
+  CHAOS_RETURN_IF_ERROR(OpenLiveLocked(&Impl::shell, Sudo() ? "exec sudo -n sh" : "exec sh"));
   std::random_device random;
   char token[64];
   std::snprintf(token, sizeof token, "chaos-end-%08x%08x%08x", random(), random(), random());
-  im.shell_token = token;
+  impl_->shell_token = token;
   ++shell_count_;
   return Status::Ok();
 }
@@ -512,7 +584,7 @@ Result<RemoteResult> Session::RunInShell(const std::string& line, const RunOptio
   std::lock_guard lock(mu_);
   CHAOS_RETURN_IF_ERROR(OpenShellLocked());
   Impl& im = *impl_;
-  ChannelState& st = im.shell_state;
+  ChannelState& st = im.shell.state;
   st.out.clear();
   st.err.clear();
   st.truncated = false;
@@ -532,49 +604,29 @@ Result<RemoteResult> Session::RunInShell(const std::string& line, const RunOptio
     return Error(StatusCode::kUnavailable, why);
   };
   Clock::time_point start = Clock::now();
-  for (size_t sent = 0; sent < text.size();) {
-    int n =
-        ssh_channel_write(im.shell, text.data() + sent, static_cast<uint32_t>(text.size() - sent));
-    if (n <= 0) {
-      std::string why = ssh_get_error(im.session);
-      DisconnectLocked();
-      return Error(StatusCode::kUnavailable, "writing to the shell: " + why);
-    }
-    sent += static_cast<size_t>(n);
-  }
+  CHAOS_RETURN_IF_ERROR(WriteLocked(im.shell.channel, text, "shell"));
   const std::string out_marker = "\n" + token + " ";
   const std::string err_marker = "\n" + token + "\n";
   const int64_t deadline_ms = static_cast<int64_t>(options.timeout_ms) + kControllerGraceMs;
   size_t out_at = std::string::npos, err_at = std::string::npos, status_end = std::string::npos;
-  ssh_event event = ssh_event_new();
-  ssh_event_add_session(event, im.session);
   std::string problem;
-  for (;;) {
+  Polled polled = PollUntil(im.session, start, deadline_ms, [&] {
     if (out_at == std::string::npos) out_at = st.out.find(out_marker);
     if (out_at != std::string::npos) status_end = st.out.find('\n', out_at + out_marker.size());
     if (err_at == std::string::npos) err_at = st.err.find(err_marker);
-    if (status_end != std::string::npos && err_at != std::string::npos) break;
+    if (status_end != std::string::npos && err_at != std::string::npos) return true;
     if (st.truncated) {
       problem = "output past " + std::to_string(options.output_limit_bytes) + " bytes";
-      break;
-    }
-    if (st.eof || st.closed) {
+    } else if (st.eof || st.closed) {
       problem = "the shell ended while the command ran (its outcome is unknown)";
-      break;
     }
-    int64_t left_ms = deadline_ms - MsSince(start);
-    if (left_ms <= 0) {
-      problem = "no answer within " + std::to_string(deadline_ms) + " ms (its outcome is unknown)";
-      break;
-    }
-    int rc = ssh_event_dopoll(event, static_cast<int>(std::min<int64_t>(left_ms, 200)));
-    if (rc == SSH_ERROR || !ssh_is_connected(im.session)) {
-      problem = std::string("connection lost while running the command (its outcome is unknown)");
-      break;
-    }
+    return !problem.empty();
+  });
+  if (polled == Polled::kDeadline) {
+    problem = "no answer within " + std::to_string(deadline_ms) + " ms (its outcome is unknown)";
+  } else if (polled == Polled::kLost) {
+    problem = "connection lost while running the command (its outcome is unknown)";
   }
-  ssh_event_remove_session(event, im.session);
-  ssh_event_free(event);
   if (!problem.empty()) return fail(problem);
   RemoteResult result;
   result.duration_ms = MsSince(start);
@@ -588,6 +640,112 @@ Result<RemoteResult> Session::RunInShell(const std::string& line, const RunOptio
     result.timed_out = true;
   }
   return result;
+}
+
+Result<bool> Session::StartProgram(const std::string& line, int lifetime_ms) {
+  CHAOS_CHECK_MSG(lifetime_ms >= 2'000, "lifetime_ms %d must be at least 2000", lifetime_ms);
+  std::lock_guard lock(mu_);
+  if (impl_ && impl_->program.Running() && MsSince(impl_->program_started) < lifetime_ms / 2) {
+    return false;
+  }
+  StopProgramLocked();
+  // The first stdout line is the pid of the shell that becomes `timeout`,
+  // which leads a process group of its own: StopProgram kills that group.
+  std::string wrapper = "echo $$; exec timeout -k " + std::to_string(kKillAfterSeconds) + " " +
+                        std::to_string(lifetime_ms / 1000) + " sh -c " + ShellQuote(line);
+  std::string shell = (Sudo() ? "exec sudo -n sh -c " : "exec sh -c ") + ShellQuote(wrapper);
+  CHAOS_RETURN_IF_ERROR(OpenLiveLocked(&Impl::program, shell));
+  // Room for the pid line and a start's output before the first exchange
+  // sets the limit (another call's poll may read them first).
+  impl_->program.state.limit = 64 * 1024;
+  impl_->program_started = Clock::now();
+  impl_->program_pid = 0;
+  ++program_count_;
+  return true;
+}
+
+Result<ProgramOutput> Session::ProgramExchange(std::string_view text, std::string_view marker,
+                                               const ProgramOptions& options) {
+  CHAOS_CHECK_MSG(options.timeout_ms > 0, "timeout_ms %d must be positive", options.timeout_ms);
+  CHAOS_CHECK_MSG(!marker.empty() && marker.find('\n') == std::string_view::npos,
+                  "a marker is one non-empty line (%zu bytes given)", marker.size());
+  std::lock_guard lock(mu_);
+  Clock::time_point start = Clock::now();
+  ProgramOutput result;
+  if (!impl_ || !impl_->program.Running()) {
+    StopProgramLocked();
+    result.end = ProgramEnd::kExited;
+    return result;
+  }
+  ChannelState& st = impl_->program.state;
+  int64_t& pid = impl_->program_pid;
+  // Before the pid line has come, stdout is the program's start: kept so
+  // the line can be read, and part of this exchange's output after it.
+  if (TakeProgramPid(&st.out, &pid)) st.out.clear();
+  st.err.clear();
+  st.truncated = false;
+  st.limit = options.output_limit_bytes + marker.size() + 64;
+  CHAOS_RETURN_IF_ERROR(WriteLocked(impl_->program.channel, text, "program"));
+  size_t err_judged = 0;
+  Polled polled = PollUntil(impl_->session, start, options.timeout_ms, [&] {
+    if (TakeProgramPid(&st.out, &pid)) {
+      size_t at = FindMarkerLine(st.out, marker);
+      if (at != std::string::npos) {
+        result.end = ProgramEnd::kMarker;
+        st.out.resize(at);
+        return true;
+      }
+    }
+    if (options.stop && st.err.size() > err_judged) {
+      err_judged = st.err.size();
+      if (options.stop(st.err)) {
+        result.end = ProgramEnd::kStopped;
+        return true;
+      }
+    }
+    if (st.truncated) {
+      result.end = ProgramEnd::kOverflow;
+      return true;
+    }
+    if (st.eof || st.closed) {
+      result.end = ProgramEnd::kExited;
+      return true;
+    }
+    return false;
+  });
+  if (polled == Polled::kLost) {
+    std::string why = ssh_get_error(impl_->session);
+    DisconnectLocked();
+    return Error(StatusCode::kUnavailable,
+                 "connection lost while the program ran (the outcome is unknown)" +
+                     (why.empty() ? std::string() : ": " + why));
+  }
+  if (polled == Polled::kDeadline) result.end = ProgramEnd::kTimedOut;
+  result.out = std::move(st.out);
+  result.err = std::move(st.err);
+  st.out.clear();
+  st.err.clear();
+  result.duration_ms = MsSince(start);
+  if (result.end != ProgramEnd::kMarker) StopProgramLocked();
+  return result;
+}
+
+void Session::StopProgram() {
+  std::lock_guard lock(mu_);
+  StopProgramLocked();
+}
+
+void Session::StopProgramLocked() {
+  if (!impl_) return;
+  int64_t pid = impl_->program_pid;
+  impl_->program.Close();
+  impl_->program_pid = 0;
+  // Closing the channel closes the program's stdin, but a program blocked
+  // elsewhere (a read on a partitioned socket) would not notice.
+  if (pid > 1) {
+    (void)RunLocked(Command("kill").Args({"-KILL", "--", "-" + std::to_string(pid)}),
+                    Within(5'000));
+  }
 }
 
 Result<std::string> Session::Check(const Command& command, int timeout_ms) {

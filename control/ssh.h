@@ -36,6 +36,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -68,6 +69,30 @@ struct RunOptions {
   int timeout_ms = 60'000;
   std::string stdin_data;                 // sent, then EOF
   size_t output_limit_bytes = 64u << 20;  // per stream
+};
+
+// How a Session::ProgramExchange ended.
+enum class ProgramEnd {
+  kMarker,    // the marker line came back: `out` is everything before it
+  kStopped,   // ProgramOptions::stop said so, judging the stderr so far
+  kExited,    // the program ended (or its channel closed) before the marker
+  kTimedOut,  // no marker within ProgramOptions::timeout_ms
+  kOverflow,  // output past ProgramOptions::output_limit_bytes
+};
+
+struct ProgramOutput {
+  ProgramEnd end = ProgramEnd::kTimedOut;
+  std::string out;  // stdout of this exchange, up to the marker line
+  std::string err;  // stderr of this exchange
+  int64_t duration_ms = 0;
+};
+
+struct ProgramOptions {
+  int timeout_ms = 60'000;
+  size_t output_limit_bytes = 1u << 20;  // per stream
+  // Called with the exchange's stderr so far each time more arrives; true
+  // ends the exchange at once (kStopped). Empty: never.
+  std::function<bool(std::string_view err)> stop;
 };
 
 // The line sent to sshd for `command` (exposed for tests and logs).
@@ -122,6 +147,39 @@ class Session {
   // options.stdin_data must be empty (the line's stdin is /dev/null).
   Result<RemoteResult> RunInShell(const std::string& line, const RunOptions& options);
 
+  // A long-lived program on the node, fed lines on its stdin: the
+  // declarative adapter's client sessions (one redis-cli per client that
+  // takes an op per line, rather than an exec per op). One per Session.
+  //
+  // StartProgram starts `line`, a shell line, on a channel of its own unless
+  // the program an earlier call started still runs and is younger than
+  // lifetime_ms / 2: true when it started one (it may still be starting: the
+  // caller should wait for it to answer, e.g. an exchange of a marker only),
+  // false when it kept the running one. On the node the program runs as
+  // `timeout -k 2 <lifetime> sh -c LINE` in a process group of its own
+  // (through sudo like every command), so it cannot outlive lifetime_ms
+  // even if the controller goes away; replacing it at half that age keeps
+  // the bound from ever killing a program in use. An error: no channel
+  // could be opened (nothing ran).
+  Result<bool> StartProgram(const std::string& line, int lifetime_ms);
+  // Writes `text` (lines, each ending in a newline) to the program's stdin,
+  // then reads until its stdout shows a line equal to `marker` (the caller
+  // makes the program print it, e.g. with a last line "ECHO <marker>"), or
+  // until another ProgramEnd. stdout and stderr are this exchange's only:
+  // what came before is dropped. After any end but kMarker the program is
+  // stopped (StopProgram) and the next StartProgram starts a new one; a
+  // program that had ended before the call gives kExited (the text may not
+  // have been written). An error: the connection was lost (the program is
+  // gone, the outcome of what was written is unknown).
+  Result<ProgramOutput> ProgramExchange(std::string_view text, std::string_view marker,
+                                        const ProgramOptions& options);
+  // Closes the program's channel and kills its process group on the node
+  // (over this connection, bounded by 5 s; a process blocked on a dead
+  // socket would not see its stdin close). No-op when none runs.
+  void StopProgram();
+  // Programs started by StartProgram so far (1 while one served every line).
+  int program_count() const;
+
   // Successful connections so far (1 while one connection served everything).
   int connect_count() const;
   // Shells opened by RunInShell so far (1 while one shell served every line).
@@ -129,6 +187,7 @@ class Session {
 
  private:
   struct Impl;
+  struct LiveChannel;
   // "n1 (127.0.0.1:42201): " + reason
   Status Error(StatusCode code, const std::string& reason) const;
   // Check's answer for `command`'s result `r`.
@@ -140,6 +199,12 @@ class Session {
   Result<ssh_channel_struct*> OpenChannelLocked();
   Status OpenShellLocked();
   void CloseShellLocked();
+  // Opens a channel running `line` as the long-lived channel `which` of
+  // Impl (the shell or the program), replacing it.
+  Status OpenLiveLocked(LiveChannel Impl::*which, const std::string& line);
+  // Writes all of `text` to `channel`; on failure the connection is dropped.
+  Status WriteLocked(ssh_channel_struct* channel, std::string_view text, const char* what);
+  void StopProgramLocked();
   // True for a login user other than root: every command runs through
   // `sudo -n` (see the class comment).
   bool Sudo() const;
@@ -157,6 +222,7 @@ class Session {
   std::unique_ptr<Impl> impl_;  // guarded by mu_
   int connect_count_ = 0;       // guarded by mu_
   int shell_count_ = 0;         // guarded by mu_
+  int program_count_ = 0;       // guarded by mu_
 };
 
 // One Session per node of an inventory. The set of nodes is fixed at

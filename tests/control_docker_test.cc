@@ -330,6 +330,71 @@ TEST_F(ControlCluster, LinesInOneLongLivedShell) {
   EXPECT_EQ(s->connect_count(), 1);
 }
 
+// Proves: one long-lived program (here `sh` reading its stdin) serves 200
+// exchanges, each read up to its marker line with its own stdout and
+// stderr; a stop judged on stderr, a timeout and an exit end an exchange,
+// and after the first two the program's whole process group is gone from
+// the node; the next StartProgram starts a new one.
+TEST_F(ControlCluster, OneLongLivedProgramServesManyExchanges) {
+  auto s = Open(3);
+  auto started = s->StartProgram("sh", 60'000);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_TRUE(*started);
+  control::ProgramOptions o;
+  o.timeout_ms = 5000;
+  for (int i = 0; i < 200; ++i) {
+    std::string n = std::to_string(i);
+    auto r = s->ProgramExchange("echo line " + n + "\necho mark-" + n + "\n", "mark-" + n, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->end, control::ProgramEnd::kMarker) << i;
+    ASSERT_EQ(r->out, "line " + n + "\n");
+    ASSERT_EQ(r->err, "");
+    started = s->StartProgram("sh", 60'000);
+    ASSERT_TRUE(started.ok());
+    ASSERT_FALSE(*started) << "the running program is kept";
+  }
+  EXPECT_EQ(s->program_count(), 1);
+  auto err = s->ProgramExchange("echo oops >&2; echo x\necho m\n", "m", o);
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->end, control::ProgramEnd::kMarker);
+  EXPECT_EQ(err->out, "x\n");
+  EXPECT_EQ(err->err, "oops\n");
+
+  // Stopped by its stderr, long before the timeout; the sleep is killed.
+  o.stop = [](std::string_view e) { return e.find("refused") != std::string_view::npos; };
+  auto t0 = Clock::now();
+  auto stopped = s->ProgramExchange("echo refused >&2; sleep 1238\necho m\n", "m", o);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->end, control::ProgramEnd::kStopped);
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(4000));
+  auto left = s->Run(Command("sh").Args({"-c", "pgrep -f 'sleep 123[8]' || echo none"}), 5000);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->out, "none\n");
+
+  // A new program; a line past the timeout ends the exchange and the program.
+  o.stop = nullptr;
+  ASSERT_TRUE(*s->StartProgram("sh", 60'000));
+  o.timeout_ms = 1000;
+  auto slow = s->ProgramExchange("sleep 1239\necho m\n", "m", o);
+  ASSERT_TRUE(slow.ok());
+  EXPECT_EQ(slow->end, control::ProgramEnd::kTimedOut);
+  left = s->Run(Command("sh").Args({"-c", "pgrep -f 'sleep 123[9]' || echo none"}), 5000);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->out, "none\n");
+
+  // A program that exits; an exchange with none running says so.
+  o.timeout_ms = 5000;
+  ASSERT_TRUE(*s->StartProgram("sh", 60'000));
+  auto exited = s->ProgramExchange("exit 3\necho m\n", "m", o);
+  ASSERT_TRUE(exited.ok());
+  EXPECT_EQ(exited->end, control::ProgramEnd::kExited);
+  auto none = s->ProgramExchange("echo m\n", "m", o);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->end, control::ProgramEnd::kExited);
+  EXPECT_EQ(s->program_count(), 3);
+  EXPECT_EQ(s->connect_count(), 1);
+}
+
 // Proves: unreachable nodes give one line naming node, address and reason, within the timeout.
 TEST_F(ControlCluster, UnreachableNodesFailFastWithOneLine) {
   control::SshOptions options = g_inventory->ssh;

@@ -188,6 +188,106 @@ TEST(DeclarativeSpec, OutputMapsToOutcomes) {
   EXPECT_EQ(InterpretOutput(cas, c, {0, "10", "", false}).type, OpType::kInfo);
 }
 
+// Proves: "client.session" parses into the program's line and marker line,
+// and each mistake in it is refused with one line naming the field.
+TEST(DeclarativeSpec, SessionParsesAndItsMistakesNameTheField) {
+  Json doc = Valid();
+  doc["client"]["session"] = {{"command", "kv-cli -h {first_address}"},
+                              {"marker", "echo {marker}"}};
+  auto spec = ParseDeclarativeSpec(doc.dump(), "kv.json");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  ASSERT_TRUE(spec->session.has_value());
+  EXPECT_EQ(spec->session->command, "kv-cli -h {first_address}");
+  EXPECT_EQ(spec->session->marker, "echo {marker}");
+  EXPECT_FALSE(ParseDeclarativeSpec(Valid().dump(), "kv.json")->session.has_value());
+
+  doc["client"]["session"]["marker"] = "echo done";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.session.marker: must contain {marker}");
+  doc["client"]["session"]["marker"] = "echo {mark}";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.session.marker: unknown placeholder {mark}"),
+            std::string::npos)
+      << ErrorOf(doc);
+  doc["client"]["session"]["marker"] = "echo {marker}";
+  doc["client"]["session"]["command"] = "kv-cli {marker}";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.session.command: unknown placeholder {marker}"),
+            std::string::npos)
+      << ErrorOf(doc);
+  doc["client"]["session"].erase("command");
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.session.command: missing (the program's shell line)");
+  doc["client"]["session"] = {{"command", "kv-cli"}, {"marker", "echo {marker}"}, {"x", 1}};
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.session.x: unknown field"), std::string::npos)
+      << ErrorOf(doc);
+  doc["client"]["session"] = "kv-cli";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.session: must be an object {command, marker}");
+}
+
+// Proves: an op of a session program ends early only by a stderr-only rule
+// matching the first complete stderr line (later lines may be the marker
+// line's, e.g. redis-cli's "Connection refused" after "Server closed the
+// connection", which must stay unknown); an unanswered read fails, any other
+// op is info.
+TEST(DeclarativeSpec, SessionOpsEndEarlyOnlyByTheFirstStderrLine) {
+  auto spec = ParseDeclarativeSpec(Valid().dump(), "kv.json");
+  ASSERT_TRUE(spec.ok());
+  const auto& write = spec->ops.at("write");
+  const auto& read = spec->ops.at("read");
+  EXPECT_EQ(EarlyRule(write, ""), nullptr);
+  EXPECT_EQ(EarlyRule(write, "connect: Connection refused"), nullptr);  // not a whole line yet
+  const OutcomeRule* rule = EarlyRule(write, "connect: Connection refused\n");
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ(rule->type, OpType::kFail);
+  EXPECT_EQ(EarlyRule(write, "Error: Server closed the connection\nconnect: Connection refused\n"),
+            nullptr);
+  // The read's rules have an exit condition or none at all: never early.
+  EXPECT_EQ(EarlyRule(read, "connect: Connection refused\n"), nullptr);
+
+  Op w = generator::Invoke("write", Json::array({3, 5}));
+  Op early = InterpretEarly(write, w, "connect: Connection refused\nmore\n");
+  EXPECT_EQ(early.type, OpType::kFail);
+  EXPECT_EQ(early.error, "connect: Connection refused");
+
+  EXPECT_EQ(Unanswered(w, "timed out").type, OpType::kInfo);
+  Op r = Unanswered(generator::Invoke("read", Json::array({3, nullptr})), "the program ended");
+  EXPECT_EQ(r.type, OpType::kFail);
+  EXPECT_EQ(r.error, "the program ended");
+}
+
+// Proves (regression: a read answered by the marker after redis-cli
+// reconnected read nil): the shipped Redis example runs its ops in a
+// session, and a marker that came back after something on stderr (exit 1)
+// fails a read with empty stdout, leaves a write unknown; a refused
+// connection on the first stderr line fails every op at once, a connection
+// closed under the op ends it at once as unknown (a read: fail).
+TEST(DeclarativeSpec, RedisSessionReadAfterReconnectIsNotNil) {
+  const char* root = std::getenv("CHAOS_SOURCE_DIR");
+  ASSERT_NE(root, nullptr) << "ctest sets CHAOS_SOURCE_DIR";
+  auto spec = LoadDeclarativeSpec(std::string(root) + "/examples/redis.json");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  ASSERT_TRUE(spec->session.has_value());
+  EXPECT_NE(spec->session->command.find("redis-cli"), std::string::npos);
+  const std::string closed = "Error: Server closed the connection\n";
+  Op read = generator::Invoke("read", Json::array({3, nullptr}));
+  EXPECT_EQ(InterpretOutput(spec->ops.at("read"), read, {1, "", closed, false}).type,
+            OpType::kFail);
+  Op ok = InterpretOutput(spec->ops.at("read"), read, {0, "\n", "", false});
+  EXPECT_EQ(ok.type, OpType::kOk);
+  EXPECT_EQ(ok.value, Json::array({3, nullptr}));
+  Op w = generator::Invoke("write", Json::array({3, 5}));
+  EXPECT_EQ(InterpretOutput(spec->ops.at("write"), w, {1, "", closed, false}).type, OpType::kInfo);
+  EXPECT_EQ(InterpretOutput(spec->ops.at("write"), w, {0, "OK\n", "", false}).type, OpType::kOk);
+  const std::string refused = "Could not connect to Redis at 10.0.0.1:6379: Connection refused\n";
+  for (const char* f : {"read", "write", "cas"}) {
+    const OutcomeRule* rule = EarlyRule(spec->ops.at(f), refused);
+    ASSERT_NE(rule, nullptr) << f;
+    EXPECT_EQ(rule->type, OpType::kFail) << f;
+    // The op's own line lost its connection: unknown for a write, and the
+    // marker line's refusal after it decides nothing.
+    const OutcomeRule* closed_rule = EarlyRule(spec->ops.at(f), closed + refused);
+    ASSERT_NE(closed_rule, nullptr) << f;
+    EXPECT_EQ(closed_rule->type, std::string(f) == "read" ? OpType::kFail : OpType::kInfo) << f;
+  }
+}
+
 // Proves: the shipped set and counter examples parse as those workloads
 // (ops add and read); a set read is every integer of its output, a counter
 // read one integer (none reads 0); the workload field and its ops are checked.
@@ -204,7 +304,8 @@ TEST(DeclarativeSpec, SetAndCounterWorkloads) {
   }
   Json doc = Valid();
   doc["workload"] = "set";
-  EXPECT_EQ(ErrorOf(doc), "kv.json: client.cas: unknown field (known: add, read, timeout_ms)");
+  EXPECT_EQ(ErrorOf(doc),
+            "kv.json: client.cas: unknown field (known: add, read, session, timeout_ms)");
   doc["client"] = Json::parse(R"json({
       "add":  {"command": "kv-cli sadd s {value}", "outcomes": [{"exit": 0, "type": "ok"}]},
       "read": {"command": "kv-cli smembers s",

@@ -3,7 +3,8 @@
 # cluster: an etcd run under partition, kill and pause with linearizable reads
 # is valid, its node logs are downloaded and its report written; clock is
 # refused for etcd with the reason; the shipped Redis example
-# (examples/redis.json) runs under partitions to a verdict and a report; a
+# (examples/redis.json) runs under partitions to a verdict and a report, its
+# clients' ops sharing one redis-cli each rather than one per op; a
 # malformed adapter file is refused with one line naming the field.
 set -uo pipefail
 chaos=$1
@@ -53,8 +54,11 @@ check "etcd clock: refused, exit 3 (got $rc)" test $rc -eq 3
 check "etcd clock: the message says why ($(tail -1 "$tmp/clock.out"))" \
   grep -q "does not support the clock nemesis: etcd is a Go program" "$tmp/clock.out"
 
-# The declarative Redis example, under partitions.
-timeout 600 "$chaos" run --test-cluster --store "$store" --adapter "$root/examples/redis.json" \
+# The declarative Redis example, under partitions; redis logs each
+# connection it accepts (verbose), to count them against the ops.
+sed 's/--daemonize no/--daemonize no --loglevel verbose/' "$root/examples/redis.json" \
+  >"$tmp/redis.json"
+timeout 600 "$chaos" run --test-cluster --store "$store" --adapter "$tmp/redis.json" \
   --nemesis partition,kill --time-limit 20 --nemesis-interval 3 --recovery-time 2 \
   --seed 32 >"$tmp/redis.out" 2>&1
 rc=$?
@@ -67,6 +71,13 @@ check "redis: ok writes and cas recorded" bash -c \
   "grep -q '\"type\":\"ok\",\"f\":\"write\"' '$run/history.jsonl' && grep -q '\"type\":\"ok\",\"f\":\"cas\"' '$run/history.jsonl'"
 check "redis: both outcomes of cas (fail = compare failed)" \
   grep -q '"type":"fail","f":"cas"' "$run/history.jsonl"
+# Each client's ops go through one long-lived redis-cli (one connection),
+# replaced only after an op that did not end at its marker: far fewer
+# connections than ops, where a redis-cli per op would make one each.
+accepted=$(grep -c ' - Accepted ' "$run/nodes/n1/redis.log")
+oks=$(grep -c '"type":"ok"' "$run/history.jsonl")
+check "redis: one redis-cli served many ops ($accepted connections, $oks ok ops)" \
+  test $((accepted * 5)) -lt "$oks" -a "$accepted" -ge 10
 
 # A malformed adapter file: one line naming the file and the field.
 sed 's/"type": "fail"}/"type": "nope"}/' "$root/examples/redis.json" >"$tmp/bad.json"

@@ -65,4 +65,31 @@ check "run as chaosop: healed, no DROP rule left in chain CHAOS" test $healed -e
 check "run as chaosop: staged uploads removed from /tmp" \
   docker exec "$cluster-n1" sh -c '! ls /tmp/chaos-chaosop-* 2>/dev/null | grep -q .'
 
+# The declarative Redis example as chaosop: each client's long-lived
+# redis-cli runs through sudo, and those stopped after a fault are killed
+# (their process group, as root); none outlives the run.
+timeout 300 "$chaos" run --nodes "$addresses" --username chaosop --ssh-key "$key" \
+  --known-hosts "$tmp/known_hosts" --store "$store" --adapter "$CHAOS_ROOT/examples/redis.json" \
+  --nemesis partition,kill --time-limit 15 --nemesis-interval 3 --recovery-time 2 --seed 52 \
+  >"$tmp/redis.out" 2>&1
+rc=$?
+run=$(readlink -f "$store/latest")
+check "redis as chaosop: valid, exit 0 (got $rc; $(grep -v '^chaos:' "$tmp/redis.out" | head -1))" \
+  test $rc -eq 0
+check "redis as chaosop: ok writes recorded" grep -q '"type":"ok","f":"write"' "$run/history.jsonl"
+# Bounded: a program whose channel closed reads EOF and exits within moments.
+no_redis_cli() {
+  local i n
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    n=0
+    for c in 1 2 3 4 5; do
+      docker exec "$cluster-n$c" pgrep -x redis-cli >/dev/null && n=$((n + 1))
+    done
+    [ $n -eq 0 ] && return 0
+    sleep 1
+  done
+  return 1
+}
+check "redis as chaosop: no redis-cli left on any node" no_redis_cli
+
 finish

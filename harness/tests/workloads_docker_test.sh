@@ -6,7 +6,7 @@
 # redis-counter.json), every run is valid with acknowledged adds and a final
 # read; a workload an adapter does not carry is refused before the run, exit
 # 3, in one line naming the adapter and the workload; and the declarative
-# Redis adapter (one long-lived shell per client) runs examples/redis.json at
+# Redis adapter (one long-lived redis-cli per client) runs examples/redis.json at
 # 10 clients, valid, printing its rate (the floor is low: the figure depends
 # on the machine's load; bench/RESULTS.md has measured ones).
 set -uo pipefail
@@ -82,6 +82,8 @@ span = (max(t) - min(t)) / 1e9
 print(int(len(done) / span))
 ")
 echo "redis.json, 10 clients: $rate ops/s"
-check "redis speed: over 40 ops/s at 10 clients (got $rate)" test "$rate" -gt 40
+# A redis-cli exec per op made 21-31 ops/s; one long-lived redis-cli per
+# client 256-620 (at load 9-21): the floor catches a return to the first.
+check "redis speed: over 100 ops/s at 10 clients (got $rate)" test "$rate" -gt 100
 
 finish
