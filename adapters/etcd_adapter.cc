@@ -297,7 +297,7 @@ class EtcdClient : public Client {
 
 // What one member answered: its own member id, the leader it follows, its
 // term and applied index, whether it is a learner, and the membership it
-// applied.
+// applied; and the connection that answered, for a change sent to it.
 struct EtcdView {
   uint64_t self = 0;
   uint64_t leader = 0;
@@ -305,6 +305,7 @@ struct EtcdView {
   uint64_t applied = 0;
   bool learner = false;
   google::protobuf::RepeatedPtrField<etcdserverpb::Member> members;
+  std::shared_ptr<etcdserverpb::Cluster::Stub> cluster;
 };
 
 // A failed call of etcd's Cluster service, as ChangeMembers reports it
@@ -312,7 +313,9 @@ struct EtcdView {
 // FailedPrecondition or NotFound: a learner that has not caught up with the
 // leader ("can only promote a learner member which is in sync with leader"),
 // too many learners, a peer URL already taken, not enough started members
-// for a safe removal, no such member. Anything else (a timeout, no leader, a
+// for a safe removal, no such member; and, with code Unavailable, "unhealthy
+// cluster" (a member not connected to every voter refuses to add one).
+// Anything else (a timeout, no leader, a
 // lost connection) may have happened.
 Status ChangeError(const grpc::Status& status, const std::string& what) {
   switch (status.error_code()) {
@@ -322,6 +325,13 @@ Status ChangeError(const grpc::Status& status, const std::string& what) {
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return FailedPrecondition("etcd refused " + what + ": " + status.error_message());
+    case grpc::StatusCode::UNAVAILABLE:
+      // --strict-reconfig-check: the member asked is not connected to
+      // every voter (checked before proposing; code Unavailable).
+      if (status.error_message().find("unhealthy cluster") != std::string::npos) {
+        return FailedPrecondition("etcd refused " + what + ": " + status.error_message());
+      }
+      [[fallthrough]];
     default:
       return Unavailable("etcd: " + what +
                          " may or may not have happened: " + status.error_message());
@@ -338,9 +348,6 @@ class EtcdAdapter : public ProcessAdapter {
     token_ = "chaos-" + std::to_string(random()) + std::to_string(random());
     for (const auto& node : context_.inventory.nodes) {
       states_[node.name] = std::make_unique<NodeState>();
-      auto channel = OpenChannel(ClientEndpoint(node));
-      maintenance_.push_back(etcdserverpb::Maintenance::NewStub(channel));
-      cluster_.push_back(etcdserverpb::Cluster::NewStub(channel));
     }
   }
 
@@ -455,7 +462,8 @@ class EtcdAdapter : public ProcessAdapter {
     for (const auto& m : view.members) {
       if (NodeOf(m) == node) member = &m;
     }
-    CHAOS_ASSIGN_OR_RETURN(size_t via, Via(views, view.leader, node, what));
+    CHAOS_ASSIGN_OR_RETURN(size_t to, Via(views, view.leader, node, what));
+    etcdserverpb::Cluster::Stub* via = views[to]->cluster.get();
     switch (change) {
       case MemberChange::kRemove:
         return Remove(*info, member, via, what);
@@ -530,21 +538,29 @@ class EtcdAdapter : public ProcessAdapter {
   }
 
   // Status, then MemberList, of every node at once, each within
-  // kMembersTimeoutMs.
+  // kMembersTimeoutMs, each over a connection of its own. Not one kept
+  // across calls: after a kill of every member, channels kept from before
+  // failed to connect ("tcp handshaker shutdown") for the whole 30 s of a
+  // heal while the restarted members served fresh connections.
   std::vector<Result<EtcdView>> Views() {
     return AskEveryNode(context_.inventory.nodes.size(), [&](size_t i) -> Result<EtcdView> {
-      const std::string& node = context_.inventory.nodes[i].name;
+      const control::NodeInfo& info = context_.inventory.nodes[i];
+      const std::string& node = info.name;
+      auto channel = OpenChannel(ClientEndpoint(info));
+      auto maintenance = etcdserverpb::Maintenance::NewStub(channel);
+      std::shared_ptr<etcdserverpb::Cluster::Stub> cluster =
+          etcdserverpb::Cluster::NewStub(channel);
       auto deadline =
           std::chrono::system_clock::now() + std::chrono::milliseconds(kMembersTimeoutMs);
       grpc::ClientContext status_context;
       status_context.set_deadline(deadline);
       etcdserverpb::StatusResponse status;
-      grpc::Status s = maintenance_[i]->Status(&status_context, {}, &status);
+      grpc::Status s = maintenance->Status(&status_context, {}, &status);
       if (!s.ok()) return Unavailable(node + ": Status: " + s.error_message());
       grpc::ClientContext list_context;
       list_context.set_deadline(deadline);
       etcdserverpb::MemberListResponse list;
-      s = cluster_[i]->MemberList(&list_context, {}, &list);
+      s = cluster->MemberList(&list_context, {}, &list);
       if (!s.ok()) return Unavailable(node + ": MemberList: " + s.error_message());
       EtcdView view;
       view.self = status.header().member_id();
@@ -553,6 +569,7 @@ class EtcdAdapter : public ProcessAdapter {
       view.applied = status.raftappliedindex();
       view.learner = status.islearner();
       view.members = std::move(*list.mutable_members());
+      view.cluster = std::move(cluster);
       return view;
     });
   }
@@ -592,14 +609,13 @@ class EtcdAdapter : public ProcessAdapter {
 
   // MemberRemove; once made, the node is no member: its etcd (which stops
   // itself once it learns of the removal) is killed and not started again.
-  Status Remove(const control::NodeInfo& node, const etcdserverpb::Member* member, size_t via,
-                const std::string& what) {
+  Status Remove(const control::NodeInfo& node, const etcdserverpb::Member* member,
+                etcdserverpb::Cluster::Stub* via, const std::string& what) {
     if (member == nullptr) return Status::Ok();
     etcdserverpb::MemberRemoveRequest request;
     request.set_id(member->id());
-    grpc::Status s = Change<etcdserverpb::MemberRemoveResponse>([&](auto* context, auto* reply) {
-      return cluster_[via]->MemberRemove(context, request, reply);
-    });
+    grpc::Status s = Change<etcdserverpb::MemberRemoveResponse>(
+        [&](auto* context, auto* reply) { return via->MemberRemove(context, request, reply); });
     if (!s.ok()) return ChangeError(s, what);
     NodeState& state = State(node);
     std::lock_guard lock(state.mu);
@@ -613,17 +629,16 @@ class EtcdAdapter : public ProcessAdapter {
   // MemberPromote. etcd refuses a learner that has not caught up with the
   // leader; if its etcd is not running (it could not reach a peer to join
   // and exited), it is started again, and the refusal stands.
-  Status Promote(const control::NodeInfo& node, const etcdserverpb::Member* member, size_t via,
-                 const std::string& what) {
+  Status Promote(const control::NodeInfo& node, const etcdserverpb::Member* member,
+                 etcdserverpb::Cluster::Stub* via, const std::string& what) {
     if (member == nullptr) {
       return FailedPrecondition("etcd: cannot " + what + ": not a member (add it as learner)");
     }
     if (!member->islearner()) return Status::Ok();
     etcdserverpb::MemberPromoteRequest request;
     request.set_id(member->id());
-    grpc::Status s = Change<etcdserverpb::MemberPromoteResponse>([&](auto* context, auto* reply) {
-      return cluster_[via]->MemberPromote(context, request, reply);
-    });
+    grpc::Status s = Change<etcdserverpb::MemberPromoteResponse>(
+        [&](auto* context, auto* reply) { return via->MemberPromote(context, request, reply); });
     if (s.ok()) return Status::Ok();
     Status refused = ChangeError(s, what);
     if (refused.code() != StatusCode::kFailedPrecondition) return refused;
@@ -642,8 +657,8 @@ class EtcdAdapter : public ProcessAdapter {
   // already but that this adapter did not start (an add whose outcome was
   // unknown) is started so, without a second add.
   Status Join(const control::NodeInfo& node, const etcdserverpb::Member* member,
-              const google::protobuf::RepeatedPtrField<etcdserverpb::Member>& current, size_t via,
-              const std::string& what) {
+              const google::protobuf::RepeatedPtrField<etcdserverpb::Member>& current,
+              etcdserverpb::Cluster::Stub* via, const std::string& what) {
     NodeState& state = State(node);
     if (member != nullptr && state.member) return Status::Ok();
     if (member != nullptr && !member->islearner()) {
@@ -666,9 +681,8 @@ class EtcdAdapter : public ProcessAdapter {
       request.add_peerurls(PeerUrl(node));
       request.set_islearner(true);
       etcdserverpb::MemberAddResponse reply;
-      grpc::Status s = Change(&reply, [&](auto* context, auto* out) {
-        return cluster_[via]->MemberAdd(context, request, out);
-      });
+      grpc::Status s = Change(
+          &reply, [&](auto* context, auto* out) { return via->MemberAdd(context, request, out); });
       if (!s.ok()) return ChangeError(s, what);
       members = reply.members();
     }
@@ -693,10 +707,7 @@ class EtcdAdapter : public ProcessAdapter {
   bool serializable_;
   std::string token_;
   std::map<std::string, std::unique_ptr<NodeState>> states_;  // by node name; fixed at construction
-  // Per node, in inventory order: the calls of Leader, Members and ChangeMembers.
-  std::vector<std::unique_ptr<etcdserverpb::Maintenance::Stub>> maintenance_;
-  std::vector<std::unique_ptr<etcdserverpb::Cluster::Stub>> cluster_;
-  std::mutex members_mu_;  // one membership change at a time
+  std::mutex members_mu_;                                     // one membership change at a time
   std::shared_ptr<RegisterWorkloadState> workload_state_ =
       std::make_shared<RegisterWorkloadState>();
 };
