@@ -7,10 +7,12 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 
 #include "adapters/etcd/rpc.grpc.pb.h"
+#include "adapters/membership_views.h"
 #include "adapters/node_process.h"
 #include "adapters/register_workloads.h"
 
@@ -23,6 +25,10 @@ constexpr const char* kLogFile = "/var/log/chaos/etcd.log";
 constexpr const char* kStdoutFile = "/var/log/chaos/etcd.stdout";
 constexpr int kClientPort = 2379;
 constexpr int kPeerPort = 2380;
+// The deadline of one member's Status and MemberList together (Leader,
+// Members), and of one membership change (etcd answers once it applied it).
+constexpr int64_t kMembersTimeoutMs = 400;
+constexpr int64_t kChangeTimeoutMs = 3000;
 
 using control::Command;
 using history::Json;
@@ -153,7 +159,11 @@ class EtcdClient : public Client {
     Reply reply;
     grpc::Status status = call(&context, &reply);
     if (!status.ok()) {
-      OpType type = DefiniteRefusal(status.error_code()) ? OpType::kFail : OpType::kInfo;
+      // A learner refuses every write before doing anything ("etcdserver:
+      // rpc not supported for learner", with code Unavailable).
+      bool refused = DefiniteRefusal(status.error_code()) ||
+                     status.error_message().find("not supported for learner") != std::string::npos;
+      OpType type = refused ? OpType::kFail : OpType::kInfo;
       return Done(invoke, type, invoke.value, Why(status));
     }
     if (!succeeded(reply)) return Done(invoke, OpType::kFail, invoke.value, "compare failed");
@@ -285,6 +295,49 @@ class EtcdClient : public Client {
   int64_t timeout_ms_;
 };
 
+// What one member answered: its own member id, the leader it follows, its
+// term and applied index, whether it is a learner, and the membership it
+// applied; and the connection that answered, for a change sent to it.
+struct EtcdView {
+  uint64_t self = 0;
+  uint64_t leader = 0;
+  uint64_t term = 0;
+  uint64_t applied = 0;
+  bool learner = false;
+  google::protobuf::RepeatedPtrField<etcdserverpb::Member> members;
+  std::shared_ptr<etcdserverpb::Cluster::Stub> cluster;
+};
+
+// A failed call of etcd's Cluster service, as ChangeMembers reports it
+// (adapter.h). etcd refuses these before proposing anything, with
+// FailedPrecondition or NotFound: a learner that has not caught up with the
+// leader ("can only promote a learner member which is in sync with leader"),
+// too many learners, a peer URL already taken, not enough started members
+// for a safe removal, no such member; and, with code Unavailable, "unhealthy
+// cluster" (a member not connected to every voter refuses to add one).
+// Anything else (a timeout, no leader, a
+// lost connection) may have happened.
+Status ChangeError(const grpc::Status& status, const std::string& what) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return FailedPrecondition("etcd refused " + what + ": " + status.error_message());
+    case grpc::StatusCode::UNAVAILABLE:
+      // --strict-reconfig-check: the member asked is not connected to
+      // every voter (checked before proposing; code Unavailable).
+      if (status.error_message().find("unhealthy cluster") != std::string::npos) {
+        return FailedPrecondition("etcd refused " + what + ": " + status.error_message());
+      }
+      [[fallthrough]];
+    default:
+      return Unavailable("etcd: " + what +
+                         " may or may not have happened: " + status.error_message());
+  }
+}
+
 class EtcdAdapter : public ProcessAdapter {
  public:
   EtcdAdapter(AdapterContext context, bool serializable)
@@ -293,11 +346,16 @@ class EtcdAdapter : public ProcessAdapter {
     // somehow survived cannot join this one.
     std::random_device random;
     token_ = "chaos-" + std::to_string(random()) + std::to_string(random());
+    for (const auto& node : context_.inventory.nodes) {
+      states_[node.name] = std::make_unique<NodeState>();
+    }
   }
 
   std::string name() const override { return "etcd"; }
 
-  std::set<std::string> SupportedFaults() const override { return {"partition", "kill", "pause"}; }
+  std::set<std::string> SupportedFaults() const override {
+    return {"partition", "kill", "pause", "membership"};
+  }
 
   std::string UnsupportedReason(const std::string& fault) const override {
     if (fault == "clock") {
@@ -307,10 +365,6 @@ class EtcdAdapter : public ProcessAdapter {
     if (fault == "lose-unsynced" || fault == "corrupt" || fault == "slow-disk") {
       return "the etcd adapter does not mount its data dir on the lazy filesystem or list its "
              "data files";
-    }
-    if (fault == "membership") {
-      return "the etcd adapter does not drive etcd's member API (add as learner, promote, "
-             "remove) yet";
     }
     return "";
   }
@@ -329,30 +383,26 @@ class EtcdAdapter : public ProcessAdapter {
                      .Then(Command("mkdir").Args({"-p", kDataDir, "/var/log/chaos"}))
                      .Then(Command("truncate").Args({"-s", "0", kLogFile, kStdoutFile})))
             .status());
+    // Every test starts as one new cluster of every node.
+    NodeState& state = State(node);
+    std::lock_guard lock(state.mu);
+    std::string cluster;
+    for (const auto& n : context_.inventory.nodes) {
+      cluster += (cluster.empty() ? "" : ",") + n.name + "=" + PeerUrl(n);
+    }
+    state.initial_cluster = cluster;
+    state.cluster_state = "new";
+    state.member = true;
     return Status::Ok();
   }
 
+  // Starts the node's etcd with the flags of how it last joined; a node
+  // removed from the membership is not started (ok): its data dir is that
+  // of a member etcd no longer has.
   Status Start(const control::NodeInfo& node) override {
-    std::string cluster;
-    for (const auto& n : context_.inventory.nodes) {
-      if (!cluster.empty()) cluster += ",";
-      cluster += n.name + "=" + PeerUrl(n);
-    }
-    std::string client_url = "http://" + node.address + ":" + std::to_string(kClientPort);
-    // On a restart after kill the data dir exists and etcd ignores the
-    // initial-cluster flags: the member rejoins with what it stored.
-    Command cmd("etcd");
-    cmd.Args({"--name", node.name, "--data-dir", kDataDir, "--listen-peer-urls", PeerUrl(node),
-              "--initial-advertise-peer-urls", PeerUrl(node), "--listen-client-urls",
-              client_url + ",http://127.0.0.1:" + std::to_string(kClientPort),
-              "--advertise-client-urls", client_url, "--initial-cluster", cluster,
-              "--initial-cluster-state", "new", "--initial-cluster-token", token_,
-              // zap appends to its log file, so a member restarted after a
-              // kill keeps the log of its earlier life (and Daemon appends
-              // to the stdout file).
-              "--logger", "zap", "--log-outputs", kLogFile});
-    cmd.Daemon(kStdoutFile);
-    return Session(node)->Check(cmd, 10'000).status();
+    NodeState& state = State(node);
+    std::lock_guard lock(state.mu);
+    return StartLocked(node, state);
   }
 
   std::vector<std::string> LogFiles(const control::NodeInfo&) const override {
@@ -361,23 +411,68 @@ class EtcdAdapter : public ProcessAdapter {
 
   std::string DataDir(const control::NodeInfo&) const override { return kDataDir; }
 
+  // The leader named by the member with the highest term that names one.
   Result<std::optional<std::string>> Leader() override {
-    // Each member names the leader's member id; the member whose own id
-    // (its reply header's member_id) is that id is the leader.
-    std::map<uint64_t, std::string> name_of;
-    uint64_t leader = 0;
-    for (const auto& node : context_.inventory.nodes) {
-      auto stub = etcdserverpb::Maintenance::NewStub(OpenChannel(ClientEndpoint(node)));
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-      etcdserverpb::StatusResponse reply;
-      if (!stub->Status(&context, etcdserverpb::StatusRequest(), &reply).ok()) continue;
-      name_of[reply.header().member_id()] = node.name;
-      if (reply.leader() != 0) leader = reply.leader();
-      if (leader != 0 && name_of.contains(leader))
-        return std::optional<std::string>(name_of[leader]);
+    auto views = Views();
+    const EtcdView* best = nullptr;
+    for (const auto& v : views) {
+      if (v.ok() && v->leader != 0 && (best == nullptr || v->term > best->term)) best = &*v;
+    }
+    if (best == nullptr) return std::optional<std::string>();
+    for (const auto& m : best->members) {
+      std::string node = NodeOf(m);
+      if (m.id() == best->leader && !node.empty()) return std::optional<std::string>(node);
     }
     return std::optional<std::string>();
+  }
+
+  // Every member is asked at once (kMembersTimeoutMs each); the membership
+  // applied by the one with the highest applied index is the membership. A
+  // member this adapter did not start as such (its add's outcome was
+  // unknown, or it was removed) is stale: removed and added again by the
+  // nemesis, which starts it on a wiped data dir.
+  Result<Membership> Members() override {
+    auto views = Views();
+    CHAOS_ASSIGN_OR_RETURN(size_t freshest, FreshestView(views, Applied, "etcd"));
+    Membership m;
+    for (const auto& member : views[freshest]->members) {
+      std::string node = NodeOf(member);
+      if (node.empty()) continue;
+      if (!states_.at(node)->member) {
+        m.stale.push_back(node);
+      } else {
+        (member.islearner() ? m.learners : m.voters).push_back(node);
+      }
+    }
+    return m;
+  }
+
+  // One attempt, sent to the leader (or, with none known or the leader the
+  // node changed, to the voter that applied the most), within
+  // kChangeTimeoutMs.
+  Status ChangeMembers(MemberChange change, const std::string& node) override {
+    std::lock_guard lock(members_mu_);
+    const control::NodeInfo* info = context_.inventory.Find(node);
+    if (info == nullptr) return InvalidArgument("node " + node + " is not in the inventory");
+    std::string what = std::string(MemberChangeName(change)) + " " + node;
+    auto views = Views();
+    CHAOS_ASSIGN_OR_RETURN(size_t freshest, FreshestView(views, Applied, "etcd"));
+    const EtcdView& view = *views[freshest];
+    const etcdserverpb::Member* member = nullptr;
+    for (const auto& m : view.members) {
+      if (NodeOf(m) == node) member = &m;
+    }
+    CHAOS_ASSIGN_OR_RETURN(size_t to, Via(views, view.leader, node, what));
+    etcdserverpb::Cluster::Stub* via = views[to]->cluster.get();
+    switch (change) {
+      case MemberChange::kRemove:
+        return Remove(*info, member, via, what);
+      case MemberChange::kPromote:
+        return Promote(*info, member, via, what);
+      case MemberChange::kLearner:
+        return Join(*info, member, view.members, via, what);
+    }
+    return InvalidArgument("unknown membership change");
   }
 
   std::set<std::string> Workloads() const override {
@@ -394,12 +489,225 @@ class EtcdAdapter : public ProcessAdapter {
   }
 
  private:
+  // How a node's etcd starts. A node joins the cluster once per life of
+  // its data dir: at Setup with every node ("new"), or as a learner with
+  // the membership that MemberAdd returned ("existing", on a wiped data
+  // dir); a restart after a kill reuses those flags, which etcd ignores
+  // once the data dir holds a member. A removed node is not a member: it
+  // is not started until it joins again.
+  struct NodeState {
+    std::mutex mu;  // held across a start, and across a join (kill, wipe, add, start)
+    std::atomic<bool> member{true};  // written under mu, read by Members without it
+    std::string initial_cluster;     // guarded by mu
+    std::string cluster_state = "new";
+  };
+
   static std::string PeerUrl(const control::NodeInfo& node) {
     return "http://" + node.address + ":" + std::to_string(kPeerPort);
   }
 
+  static uint64_t Applied(const EtcdView& view) { return view.applied; }
+
+  NodeState& State(const control::NodeInfo& node) { return *states_.at(node.name); }
+
+  Status StartLocked(const control::NodeInfo& node, const NodeState& state) {
+    if (!state.member) return Status::Ok();
+    std::string client_url = "http://" + node.address + ":" + std::to_string(kClientPort);
+    Command cmd("etcd");
+    cmd.Args({"--name", node.name, "--data-dir", kDataDir, "--listen-peer-urls", PeerUrl(node),
+              "--initial-advertise-peer-urls", PeerUrl(node), "--listen-client-urls",
+              client_url + ",http://127.0.0.1:" + std::to_string(kClientPort),
+              "--advertise-client-urls", client_url, "--initial-cluster", state.initial_cluster,
+              "--initial-cluster-state", state.cluster_state, "--initial-cluster-token", token_,
+              // zap appends to its log file, so a member restarted after a
+              // kill keeps the log of its earlier life (and Daemon appends
+              // to the stdout file).
+              "--logger", "zap", "--log-outputs", kLogFile});
+    cmd.Daemon(kStdoutFile);
+    return Session(node)->Check(cmd, 10'000).status();
+  }
+
+  // The test node whose peer URL `member` has; "" if none.
+  std::string NodeOf(const etcdserverpb::Member& member) const {
+    for (const auto& url : member.peerurls()) {
+      for (const auto& n : context_.inventory.nodes) {
+        if (PeerUrl(n) == url) return n.name;
+      }
+    }
+    return "";
+  }
+
+  // Status, then MemberList, of every node at once, each within
+  // kMembersTimeoutMs, each over a connection of its own. Not one kept
+  // across calls: after a kill of every member, channels kept from before
+  // failed to connect ("tcp handshaker shutdown") for the whole 30 s of a
+  // heal while the restarted members served fresh connections.
+  std::vector<Result<EtcdView>> Views() {
+    return AskEveryNode(context_.inventory.nodes.size(), [&](size_t i) -> Result<EtcdView> {
+      const control::NodeInfo& info = context_.inventory.nodes[i];
+      const std::string& node = info.name;
+      auto channel = OpenChannel(ClientEndpoint(info));
+      auto maintenance = etcdserverpb::Maintenance::NewStub(channel);
+      std::shared_ptr<etcdserverpb::Cluster::Stub> cluster =
+          etcdserverpb::Cluster::NewStub(channel);
+      auto deadline =
+          std::chrono::system_clock::now() + std::chrono::milliseconds(kMembersTimeoutMs);
+      grpc::ClientContext status_context;
+      status_context.set_deadline(deadline);
+      etcdserverpb::StatusResponse status;
+      grpc::Status s = maintenance->Status(&status_context, {}, &status);
+      if (!s.ok()) return Unavailable(node + ": Status: " + s.error_message());
+      grpc::ClientContext list_context;
+      list_context.set_deadline(deadline);
+      etcdserverpb::MemberListResponse list;
+      s = cluster->MemberList(&list_context, {}, &list);
+      if (!s.ok()) return Unavailable(node + ": MemberList: " + s.error_message());
+      EtcdView view;
+      view.self = status.header().member_id();
+      view.leader = status.leader();
+      view.term = status.raftterm();
+      view.applied = status.raftappliedindex();
+      view.learner = status.islearner();
+      view.members = std::move(*list.mutable_members());
+      view.cluster = std::move(cluster);
+      return view;
+    });
+  }
+
+  // The node to send a change of `avoid` to: the member whose id is
+  // `leader`, else the voter that applied the most; never `avoid` itself (a
+  // leader asked to remove itself may stop before it answers).
+  Result<size_t> Via(const std::vector<Result<EtcdView>>& views, uint64_t leader,
+                     const std::string& avoid, const std::string& what) const {
+    size_t best = views.size();
+    for (size_t i = 0; i < views.size(); ++i) {
+      const auto& v = views[i];
+      if (!v.ok() || v->learner || context_.inventory.nodes[i].name == avoid) continue;
+      if (leader != 0 && v->self == leader) return i;
+      if (best == views.size() || v->applied > views[best]->applied) best = i;
+    }
+    if (best == views.size()) {
+      return Unavailable("etcd: no voter other than " + avoid + " answered, to " + what);
+    }
+    return best;
+  }
+
+  // One call of etcd's Cluster service, `call(context, reply)`, within
+  // kChangeTimeoutMs; the reply into `*reply`.
+  template <typename Reply, typename Call>
+  static grpc::Status Change(Reply* reply, Call call) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(kChangeTimeoutMs));
+    return call(&context, reply);
+  }
+  template <typename Reply, typename Call>
+  static grpc::Status Change(Call call) {
+    Reply reply;
+    return Change(&reply, call);
+  }
+
+  // MemberRemove; once made, the node is no member: its etcd (which stops
+  // itself once it learns of the removal) is killed and not started again.
+  Status Remove(const control::NodeInfo& node, const etcdserverpb::Member* member,
+                etcdserverpb::Cluster::Stub* via, const std::string& what) {
+    if (member == nullptr) return Status::Ok();
+    etcdserverpb::MemberRemoveRequest request;
+    request.set_id(member->id());
+    grpc::Status s = Change<etcdserverpb::MemberRemoveResponse>(
+        [&](auto* context, auto* reply) { return via->MemberRemove(context, request, reply); });
+    if (!s.ok()) return ChangeError(s, what);
+    NodeState& state = State(node);
+    std::lock_guard lock(state.mu);
+    state.member = false;
+    // The change is made whatever the kill's outcome: a member left running
+    // stops itself once a peer tells it it was removed.
+    (void)Kill(node);
+    return Status::Ok();
+  }
+
+  // MemberPromote. etcd refuses a learner that has not caught up with the
+  // leader; if its etcd is not running (it could not reach a peer to join
+  // and exited), it is started again, and the refusal stands.
+  Status Promote(const control::NodeInfo& node, const etcdserverpb::Member* member,
+                 etcdserverpb::Cluster::Stub* via, const std::string& what) {
+    if (member == nullptr) {
+      return FailedPrecondition("etcd: cannot " + what + ": not a member (add it as learner)");
+    }
+    if (!member->islearner()) return Status::Ok();
+    etcdserverpb::MemberPromoteRequest request;
+    request.set_id(member->id());
+    grpc::Status s = Change<etcdserverpb::MemberPromoteResponse>(
+        [&](auto* context, auto* reply) { return via->MemberPromote(context, request, reply); });
+    if (s.ok()) return Status::Ok();
+    Status refused = ChangeError(s, what);
+    if (refused.code() != StatusCode::kFailedPrecondition) return refused;
+    auto running = IsRunning(node);
+    if (!running.ok() || *running) return refused;
+    Status started = Start(node);
+    return FailedPrecondition(refused.message() + "; its etcd was not running: " +
+                              (started.ok() ? "started it" : started.message()));
+  }
+
+  // The node joins as a learner, as etcd requires of a new member: its etcd
+  // stopped and its data dir wiped (what a removed member left there is
+  // unusable), MemberAdd(peer URL, learner), then etcd started with
+  // --initial-cluster-state existing and --initial-cluster the membership
+  // MemberAdd returned (itself included). A learner that is a member
+  // already but that this adapter did not start (an add whose outcome was
+  // unknown) is started so, without a second add.
+  Status Join(const control::NodeInfo& node, const etcdserverpb::Member* member,
+              const google::protobuf::RepeatedPtrField<etcdserverpb::Member>& current,
+              etcdserverpb::Cluster::Stub* via, const std::string& what) {
+    NodeState& state = State(node);
+    if (member != nullptr && state.member) return Status::Ok();
+    if (member != nullptr && !member->islearner()) {
+      return FailedPrecondition("etcd: cannot " + what +
+                                ": a voter this adapter did not start "
+                                "(remove it first)");
+    }
+    std::lock_guard lock(state.mu);
+    state.member = false;  // from here no start with the old flags
+    CHAOS_RETURN_IF_ERROR(Kill(node).WithContext("etcd: " + what));
+    CHAOS_RETURN_IF_ERROR(
+        Session(node)
+            ->Check(
+                Command("rm").Args({"-rf", kDataDir}).Then(Command("mkdir").Args({"-p", kDataDir})))
+            .status()
+            .WithContext("etcd: " + what + ": wiping the data dir"));
+    google::protobuf::RepeatedPtrField<etcdserverpb::Member> members = current;
+    if (member == nullptr) {
+      etcdserverpb::MemberAddRequest request;
+      request.add_peerurls(PeerUrl(node));
+      request.set_islearner(true);
+      etcdserverpb::MemberAddResponse reply;
+      grpc::Status s = Change(
+          &reply, [&](auto* context, auto* out) { return via->MemberAdd(context, request, out); });
+      if (!s.ok()) return ChangeError(s, what);
+      members = reply.members();
+    }
+    std::string cluster;
+    for (const auto& m : members) {
+      std::string name = NodeOf(m);
+      if (name.empty()) name = m.name().empty() ? "member-" + std::to_string(m.id()) : m.name();
+      for (const auto& url : m.peerurls())
+        cluster += (cluster.empty() ? "" : ",") + name + "=" + url;
+    }
+    state.initial_cluster = cluster;
+    state.cluster_state = "existing";
+    state.member = true;
+    Status started = StartLocked(node, state);
+    if (!started.ok()) {
+      return Unavailable("etcd: " + node.name +
+                         " was added as learner but its etcd did not start: " + started.message());
+    }
+    return Status::Ok();
+  }
+
   bool serializable_;
   std::string token_;
+  std::map<std::string, std::unique_ptr<NodeState>> states_;  // by node name; fixed at construction
+  std::mutex members_mu_;                                     // one membership change at a time
   std::shared_ptr<RegisterWorkloadState> workload_state_ =
       std::make_shared<RegisterWorkloadState>();
 };

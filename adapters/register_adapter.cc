@@ -13,6 +13,7 @@
 #include "adapters/adapter.h"
 #include "adapters/faketime.h"
 #include "adapters/lazyfs_node.h"
+#include "adapters/membership_views.h"
 #include "adapters/node_process.h"
 #include "adapters/register_workloads.h"
 #include "base/check.h"
@@ -393,22 +394,13 @@ class RegisterAdapter : public ProcessAdapter {
     std::lock_guard lock(members_mu_);
     CHAOS_RETURN_IF_ERROR(MakeMembershipClients());
     const auto& nodes = context_.inventory.nodes;
-    std::vector<Result<server::MembersView>> views(nodes.size(), Unavailable("not asked"));
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      threads.emplace_back([&, i] { views[i] = members_clients_[i]->Members(); });
-    }
-    for (auto& t : threads) t.join();
-    const server::MembersView* best = nullptr;
-    std::string errors;
-    for (const auto& v : views) {
-      if (!v.ok()) {
-        errors += (errors.empty() ? "" : "; ") + v.status().message();
-      } else if (best == nullptr || v->slot > best->slot) {
-        best = &*v;
-      }
-    }
-    if (best == nullptr) return Unavailable("register: no node answered Members: " + errors);
+    std::vector<Result<server::MembersView>> views =
+        AskEveryNode(nodes.size(), [&](size_t i) { return members_clients_[i]->Members(); });
+    CHAOS_ASSIGN_OR_RETURN(
+        size_t freshest,
+        FreshestView(
+            views, [](const server::MembersView& v) { return v.slot; }, "register"));
+    const server::MembersView* best = &*views[freshest];
     Membership m;
     auto add = [&](const server::MembersView::Member& x, std::vector<std::string>& list) {
       if (x.node < 0 || static_cast<size_t>(x.node) >= nodes.size()) return;

@@ -202,10 +202,10 @@ std::optional<MembershipStep> NextRestoreStep(const std::vector<std::string>& no
     if (Contains(m.stale, n)) return MembershipStep{MemberChange::kRemove, n};
   }
   for (const auto& n : nodes) {
-    if (!IsMember(m, n)) return MembershipStep{MemberChange::kLearner, n};
+    if (Contains(m.learners, n)) return MembershipStep{MemberChange::kPromote, n};
   }
   for (const auto& n : nodes) {
-    if (Contains(m.learners, n)) return MembershipStep{MemberChange::kPromote, n};
+    if (!IsMember(m, n)) return MembershipStep{MemberChange::kLearner, n};
   }
   return std::nullopt;
 }

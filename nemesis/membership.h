@@ -56,9 +56,11 @@ std::string Describe(const MembershipStep& step);  // "promote n3"
 bool StepDone(const MembershipStep& step, const adapters::Membership& m);
 
 // The next step that brings `m` back to every one of `nodes` a voter: a stale
-// member is removed first (it counts in no quorum), then a node outside the
-// membership joins as learner, then a learner is promoted; nullopt when every
-// node is a voter.
+// member is removed first (it counts in no quorum), then a learner is
+// promoted, then a node outside the membership joins as learner; so a
+// membership with at most one learner never gets a second (etcd 3.4 refuses
+// one: "too many learner members in cluster"). nullopt when every node is a
+// voter.
 std::optional<MembershipStep> NextRestoreStep(const std::vector<std::string>& nodes,
                                               const adapters::Membership& m);
 

@@ -31,3 +31,21 @@ docker_test_begin() {
   cluster=chaos-test${CHAOS_TEST_SLOT:-}
   trap '"$chaos" cluster down --test-cluster >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 }
+
+# For the membership nemesis's docker tests, on history $1 of a run on
+# $2 nodes: prints the first changes, and checks that changes were recorded
+# with the mode, the node and the voters before and after, that one removed
+# a voter, and that the last stop left every node a voter.
+membership_history_checks() {
+  local h=$1 nodes=$2 last voters
+  grep '"f":"start-membership"' "$h" | grep '"voters_before"' | head -3 | cut -c1-300 |
+    sed 's/^/     /'
+  check "membership changes recorded with mode, node and voters" bash -c \
+    "grep '\"f\":\"start-membership\"' '$h' | grep '\"voters_before\"' | grep '\"node\"' |
+     grep -q '\"voters_after\"'"
+  check "some change removed a voter" bash -c \
+    "grep '\"f\":\"start-membership\"' '$h' | grep -q '\"steps\":\\[\"remove '"
+  last=$(grep '"f":"stop-membership"' "$h" | grep '"voters_after"' | tail -1)
+  voters=$(echo "$last" | grep -o '"voters_after":\[[^]]*\]' | grep -o '"n[0-9]*"' | wc -l)
+  check "the last stop left $nodes voters (got $voters)" test "$voters" -eq "$nodes"
+}

@@ -152,7 +152,7 @@ TEST(StepDone, ReadsTheMembership) {
 
 // Proves the restore plan ends with every node a voter from any membership,
 // in at most three steps per node, stale members removed before anything
-// is added.
+// is added, and a node added as learner only while no learner waits.
 TEST(NextRestoreStep, EveryNodeAVoterAgain) {
   std::mt19937_64 rng(6);
   for (int round = 0; round < 500; ++round) {
@@ -180,6 +180,10 @@ TEST(NextRestoreStep, EveryNodeAVoterAgain) {
         ASSERT_FALSE(added) << "a removal after an addition";
         ASSERT_TRUE(Has(m.stale, step->node));
       } else {
+        // One learner at a time: a node joins only when none is waiting.
+        if (step->change == MemberChange::kLearner) {
+          ASSERT_TRUE(m.learners.empty());
+        }
         added = true;
       }
       m = Applied(m, *step);
