@@ -16,9 +16,9 @@ using history::Op;
 using history::OpType;
 
 // An op's output beyond this is an unknown outcome (the shell or the
-// session program is replaced).
+// client program is replaced).
 constexpr size_t kOutputLimitBytes = 1 << 20;
-// The node's bound on a session program; the client replaces it at half
+// The node's bound on a client program; the client replaces it at half
 // this age, between ops (see declarative_spec.h).
 constexpr int kProgramLifetimeMs = 3'600'000;
 
@@ -90,7 +90,7 @@ class DeclarativeClient : public Client {
     // Not connected: the command was never sent.
     Status connected = session_.Connect();
     if (!connected.ok()) return Refuse(invoke, connected.message());
-    if (spec_.session) return RunOpInProgram(op, invoke, *line);
+    if (spec_.program) return RunOpInProgram(op, invoke, *line);
     // One round trip in the client's long-lived shell on its node, not a
     // new channel and exec per op.
     control::RunOptions run;
@@ -103,11 +103,11 @@ class DeclarativeClient : public Client {
     return InterpretOutput(op, invoke, output);
   }
 
-  // `line` (expanded) written to the client's session program, then a
+  // `line` (expanded) written to the client's client program, then a
   // marker; see declarative_spec.h for how the op ends.
   Op RunOpInProgram(const ClientOpSpec& op, const Op& invoke, const std::string& line) {
     if (line.find_first_of("\r\n") != std::string::npos) {
-      return Refuse(invoke, "a session program's line must be one line: " + line);
+      return Refuse(invoke, "a client program's line must be one line: " + line);
     }
     auto start = std::chrono::steady_clock::now();
     control::ProgramOptions options;
@@ -121,14 +121,14 @@ class DeclarativeClient : public Client {
       auto ready = Exchange("", options);
       if (!ready.ok()) return Refuse(invoke, ready.status().message());
       if (ready->end != control::ProgramEnd::kMarker) {
-        return Refuse(invoke, "the session program did not start: " + Why(*ready));
+        return Refuse(invoke, "the client program did not start: " + Why(*ready));
       }
       auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - start);
       options.timeout_ms -= static_cast<int>(spent.count());
       if (options.timeout_ms <= 0) {
         session_.StopProgram();
-        return Refuse(invoke, "the session program took the op's whole timeout to start");
+        return Refuse(invoke, "the client program took the op's whole timeout to start");
       }
     }
     auto r = Exchange(line + "\n", options);
@@ -144,7 +144,7 @@ class DeclarativeClient : public Client {
   }
 
   Result<bool> StartProgram() {
-    CHAOS_ASSIGN_OR_RETURN(std::string line, ExpandPlaceholders(spec_.session->command, values_));
+    CHAOS_ASSIGN_OR_RETURN(std::string line, ExpandPlaceholders(spec_.program->command, values_));
     return session_.StartProgram(line, kProgramLifetimeMs);
   }
 
@@ -155,7 +155,7 @@ class DeclarativeClient : public Client {
     std::string marker = marker_prefix_ + std::to_string(++markers_);
     values["marker"] = marker;
     CHAOS_ASSIGN_OR_RETURN(std::string marker_line,
-                           ExpandPlaceholders(spec_.session->marker, values));
+                           ExpandPlaceholders(spec_.program->marker, values));
     return session_.ProgramExchange(text + marker_line + "\n", marker, options);
   }
 
@@ -169,7 +169,7 @@ class DeclarativeClient : public Client {
       case control::ProgramEnd::kStopped:
         return err;
       case control::ProgramEnd::kExited:
-        what = "the session program ended";
+        what = "the client program ended";
         break;
       case control::ProgramEnd::kTimedOut:
         what = "timed out";

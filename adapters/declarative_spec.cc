@@ -143,16 +143,16 @@ class Parser {
     return spec;
   }
 
-  Result<SessionSpec> Session(const Json& session) const {
-    const std::string where = "client.session";
-    if (!session.is_object()) return Error(where, "must be an object {command, marker}");
-    CHAOS_RETURN_IF_ERROR(OnlyKnown(session, where, {"command", "marker"}));
-    SessionSpec out;
+  Result<ProgramSpec> Program(const Json& program) const {
+    const std::string where = "client.program";
+    if (!program.is_object()) return Error(where, "must be an object {command, marker}");
+    CHAOS_RETURN_IF_ERROR(OnlyKnown(program, where, {"command", "marker"}));
+    ProgramSpec out;
     CHAOS_ASSIGN_OR_RETURN(out.command,
-                           String(session, where, "command", true, "the program's shell line"));
+                           String(program, where, "command", true, "the program's shell line"));
     CHAOS_RETURN_IF_ERROR(Placeholders(where + ".command", out.command, NodePlaceholders()));
     CHAOS_ASSIGN_OR_RETURN(
-        out.marker, String(session, where, "marker", true, "a line that makes it print {marker}"));
+        out.marker, String(program, where, "marker", true, "a line that makes it print {marker}"));
     CHAOS_RETURN_IF_ERROR(
         Placeholders(where + ".marker", out.marker, With(NodePlaceholders(), {"marker"})));
     if (out.marker.find("{marker}") == std::string::npos) {
@@ -291,10 +291,10 @@ Result<DeclarativeSpec> ParseDeclarativeSpec(std::string_view json_text, std::st
   if (!client.is_object()) return p.Error("client", std::string("must be an object ") + ops);
   CHAOS_RETURN_IF_ERROR(
       p.OnlyKnown(client, "client",
-                  keyed ? std::set<std::string>{"timeout_ms", "session", "read", "write", "cas"}
-                        : std::set<std::string>{"timeout_ms", "session", "add", "read"}));
-  if (client.contains("session")) {
-    CHAOS_ASSIGN_OR_RETURN(spec.session, p.Session(client["session"]));
+                  keyed ? std::set<std::string>{"timeout_ms", "program", "read", "write", "cas"}
+                        : std::set<std::string>{"timeout_ms", "program", "add", "read"}));
+  if (client.contains("program")) {
+    CHAOS_ASSIGN_OR_RETURN(spec.program, p.Program(client["program"]));
   }
   if (client.contains("timeout_ms")) {
     const Json& t = client["timeout_ms"];

@@ -29,7 +29,7 @@
 //                                              counter (ops add and read, below)
 //    "client": {
 //      "timeout_ms": 2000,                     an op's command past this is info
-//      "session": {"command": "redis-cli -h {first_address}",
+//      "program": {"command": "redis-cli -h {first_address}",
 //                  "marker": "ECHO {marker}"}, optional: one long-lived program per
 //                                              client, fed one line per op (below)
 //      "read":  {"command": "redis-cli -h {first_address} GET {key}",
@@ -67,13 +67,13 @@
 // out gives fail: it changed nothing); a client that could not reach its
 // node over SSH before sending gives fail.
 //
-// With "session", an op's command is not a shell line but a line written
-// to the stdin of one long-lived program per client: `session.command`, a
+// With "program", an op's command is not a shell line but a line written
+// to the stdin of one long-lived program per client: `program.command`, a
 // shell line run on the client's node like the commands above (as root, over
 // the client's SSH connection: control/ssh.h Session::StartProgram), started
 // at the client's first op and kept, so an op costs a line and a round
 // trip, not three execs. After the op's line the client writes
-// `session.marker` with {marker} replaced by a fresh word (a line that
+// `program.marker` with {marker} replaced by a fresh word (a line that
 // makes the program print that word alone on a line: redis-cli's ECHO); the
 // op's stdout is everything the program printed before it. Placeholders in
 // these lines are quoted as in shell lines, which a program that splits its
@@ -133,8 +133,8 @@ struct ClientOpSpec {
   std::string reads = "register";
 };
 
-// A client's long-lived program (the file's "client.session").
-struct SessionSpec {
+// A client's long-lived program (the file's "client.program").
+struct ProgramSpec {
   std::string command;  // a shell line with node placeholders
   std::string marker;   // a line with {marker} (and node placeholders)
 };
@@ -152,7 +152,7 @@ struct DeclarativeSpec {
   std::string data_dir;
   std::set<std::string> faults;
   int64_t client_timeout_ms = 2000;
-  std::optional<SessionSpec> session;       // ops are lines to one program per client
+  std::optional<ProgramSpec> program;       // ops are lines to one program per client
   std::string workload = "register";        // register | set | counter
   std::map<std::string, ClientOpSpec> ops;  // register: read write cas; set, counter: add read
 };
@@ -179,7 +179,7 @@ struct CommandOutput {
 history::Op InterpretOutput(const ClientOpSpec& spec, const history::Op& invoke,
                             const CommandOutput& output);
 
-// The rule that ends an op of a session program early, given the op's
+// The rule that ends an op of a client program early, given the op's
 // stderr so far: the first rule with a `stderr` condition and neither
 // `stdout` nor `exit` that matches the first complete line of `err`;
 // nullptr when there is none (yet).

@@ -188,11 +188,11 @@ TEST(DeclarativeSpec, OutputMapsToOutcomes) {
   EXPECT_EQ(InterpretOutput(cas, c, {0, "10", "", false}).type, OpType::kInfo);
 }
 
-// Proves: "client.session" parses into the program's line and marker line,
+// Proves: "client.program" parses into the program's line and marker line,
 // and each mistake in it is refused with one line naming the field.
 TEST(DeclarativeSpec, SessionParsesAndItsMistakesNameTheField) {
   Json doc = Valid();
-  doc["client"]["session"] = {{"command", "kv-cli -h {first_address}"},
+  doc["client"]["program"] = {{"command", "kv-cli -h {first_address}"},
                               {"marker", "echo {marker}"}};
   auto spec = ParseDeclarativeSpec(doc.dump(), "kv.json");
   ASSERT_TRUE(spec.ok()) << spec.status().message();
@@ -201,27 +201,27 @@ TEST(DeclarativeSpec, SessionParsesAndItsMistakesNameTheField) {
   EXPECT_EQ(spec->session->marker, "echo {marker}");
   EXPECT_FALSE(ParseDeclarativeSpec(Valid().dump(), "kv.json")->session.has_value());
 
-  doc["client"]["session"]["marker"] = "echo done";
-  EXPECT_EQ(ErrorOf(doc), "kv.json: client.session.marker: must contain {marker}");
-  doc["client"]["session"]["marker"] = "echo {mark}";
-  EXPECT_NE(ErrorOf(doc).find("kv.json: client.session.marker: unknown placeholder {mark}"),
+  doc["client"]["program"]["marker"] = "echo done";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.program.marker: must contain {marker}");
+  doc["client"]["program"]["marker"] = "echo {mark}";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.program.marker: unknown placeholder {mark}"),
             std::string::npos)
       << ErrorOf(doc);
-  doc["client"]["session"]["marker"] = "echo {marker}";
-  doc["client"]["session"]["command"] = "kv-cli {marker}";
-  EXPECT_NE(ErrorOf(doc).find("kv.json: client.session.command: unknown placeholder {marker}"),
+  doc["client"]["program"]["marker"] = "echo {marker}";
+  doc["client"]["program"]["command"] = "kv-cli {marker}";
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.program.command: unknown placeholder {marker}"),
             std::string::npos)
       << ErrorOf(doc);
-  doc["client"]["session"].erase("command");
-  EXPECT_EQ(ErrorOf(doc), "kv.json: client.session.command: missing (the program's shell line)");
-  doc["client"]["session"] = {{"command", "kv-cli"}, {"marker", "echo {marker}"}, {"x", 1}};
-  EXPECT_NE(ErrorOf(doc).find("kv.json: client.session.x: unknown field"), std::string::npos)
+  doc["client"]["program"].erase("command");
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.program.command: missing (the program's shell line)");
+  doc["client"]["program"] = {{"command", "kv-cli"}, {"marker", "echo {marker}"}, {"x", 1}};
+  EXPECT_NE(ErrorOf(doc).find("kv.json: client.program.x: unknown field"), std::string::npos)
       << ErrorOf(doc);
-  doc["client"]["session"] = "kv-cli";
-  EXPECT_EQ(ErrorOf(doc), "kv.json: client.session: must be an object {command, marker}");
+  doc["client"]["program"] = "kv-cli";
+  EXPECT_EQ(ErrorOf(doc), "kv.json: client.program: must be an object {command, marker}");
 }
 
-// Proves: an op of a session program ends early only by a stderr-only rule
+// Proves: an op of a client program ends early only by a stderr-only rule
 // matching the first complete stderr line (later lines may be the marker
 // line's, e.g. redis-cli's "Connection refused" after "Server closed the
 // connection", which must stay unknown); an unanswered read fails, any other
