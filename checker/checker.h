@@ -14,7 +14,8 @@
 // linearization (an op is tried only while no pending completion precedes it),
 // as Porcupine does. Independent keys (keyed models) and independent
 // components of a multi-register are separate searches that run on a thread
-// pool; the first invalid one stops the others.
+// pool (a small history's, on the calling thread alone unless they take more
+// than a couple of milliseconds); the first invalid one stops the others.
 //
 // Budgets: exhausting time_limit_s or memory_limit_bytes yields kUnknown with
 // the cause ("time-limit" / "memory-limit") and what was explored; it never
@@ -95,6 +96,9 @@ struct CheckResult {
   std::string model;
   int64_t ops = 0;  // ops in the history given
   SearchStats stats;
+  // The threads the searches ran on (1 for a small history: see
+  // linearizable.cc, RunSearches). Not in ToJson.
+  int threads = 0;
   // key (as JSON text, "null" when not keyed) -> {valid, ops, cause, states}.
   nlohmann::json per_key = nlohmann::json::object();
   // Null unless invalid: {key, op, last_linearized, concurrent, final_paths,

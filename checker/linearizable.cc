@@ -69,6 +69,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A check with at most this many calls to search is one worker's work
+// (about a millisecond at a few microseconds a call): RunSearches.
+constexpr int64_t kInlineCallsMax = 512;
+// How long such a check searches on the calling thread before it starts the
+// others: about what starting a thread costs on a loaded machine.
+constexpr auto kInlineSearchTime = std::chrono::milliseconds(2);
+
 std::string FName(const std::string& f) { return std::string(history::NameOf(nlohmann::json(f))); }
 
 // One independent search: a key (or a component of keys) and its calls.
@@ -247,6 +254,42 @@ std::vector<Piece> SplitComponents(Piece whole) {
     out[it->second].calls.push_back(std::move(c));
   }
   return out;
+}
+
+// Runs search(k) for every k in [0, count), each once, on up to `threads`
+// threads (this one among them); returns how many ran. A `small` job runs on
+// this thread alone, since starting and joining a thread costs more than its
+// searches (and on a loaded machine the thread may wait long for a core),
+// unless it is still running after kInlineSearchTime (a few costly keys):
+// then the other threads start and take the searches not begun.
+int RunSearches(size_t count, int threads, bool small, const std::function<void(size_t)>& search) {
+  std::atomic<size_t> next{0};
+  auto search_next = [&] {
+    const size_t k = next.fetch_add(1);
+    if (k >= count) return false;
+    search(k);
+    return true;
+  };
+  if (small) {
+    const auto inline_until = Clock::now() + kInlineSearchTime;
+    while (Clock::now() < inline_until && search_next()) {
+    }
+  }
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads && next.load() < count; ++t) {
+    try {
+      pool.emplace_back([&] {
+        while (search_next()) {
+        }
+      });
+    } catch (const std::system_error&) {
+      break;  // fewer threads than asked: the ones running take all searches
+    }
+  }
+  while (search_next()) {
+  }
+  for (std::thread& t : pool) t.join();
+  return 1 + static_cast<int>(pool.size());
 }
 
 int Threads(const LinearizableOptions& o, size_t pieces) {
@@ -660,48 +703,36 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
   }
   limits.bytes_used = &bytes_used;
   limits.bytes_limit = options.memory_limit_bytes;
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    while (true) {
-      size_t k = next.fetch_add(1);
-      if (k >= order.size()) return;
-      Piece& p = pieces[order[k]];
-      if (reused[order[k]] != 0) continue;
-      if (stop.load()) {
-        p.outcome.verdict = Verdict::kUnknown;
-        p.outcome.cause = "stopped";
-        continue;
-      }
-      if (Clock::now() > deadline) {
-        p.outcome.verdict = Verdict::kUnknown;
-        p.outcome.cause = "time-limit";
-        continue;
-      }
-      try {
-        p.outcome = Search(model, p.calls, limits, options.canonical_pending);
-      } catch (const std::bad_alloc&) {
-        // The budget is checked before the cache grows, but the allocator may
-        // still refuse (a limit above what the machine has): say unknown.
-        p.outcome = SearchOutcome();
-        p.outcome.verdict = Verdict::kUnknown;
-        p.outcome.cause = "memory-limit (allocation failed)";
-      }
-      if (p.outcome.verdict == Verdict::kInvalid && options.stop_on_first_invalid) {
-        stop.store(true);
-      }
+  auto search = [&](size_t k) {
+    Piece& p = pieces[order[k]];
+    if (reused[order[k]] != 0) return;
+    if (stop.load()) {
+      p.outcome.verdict = Verdict::kUnknown;
+      p.outcome.cause = "stopped";
+      return;
+    }
+    if (Clock::now() > deadline) {
+      p.outcome.verdict = Verdict::kUnknown;
+      p.outcome.cause = "time-limit";
+      return;
+    }
+    try {
+      p.outcome = Search(model, p.calls, limits, options.canonical_pending);
+    } catch (const std::bad_alloc&) {
+      // The budget is checked before the cache grows, but the allocator may
+      // still refuse (a limit above what the machine has): say unknown.
+      p.outcome = SearchOutcome();
+      p.outcome.verdict = Verdict::kUnknown;
+      p.outcome.cause = "memory-limit (allocation failed)";
+    }
+    if (p.outcome.verdict == Verdict::kInvalid && options.stop_on_first_invalid) {
+      stop.store(true);
     }
   };
-  const int threads = Threads(options, pieces.size());
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) {
-    try {
-      pool.emplace_back(worker);
-    } catch (const std::system_error&) {
-      break;  // fewer threads than asked: the ones running take all pieces
-    }
-  }
-  worker();
-  for (std::thread& t : pool) t.join();
+  int64_t calls = 0;
+  for (const Piece& p : pieces) calls += static_cast<int64_t>(p.calls.size());
+  result.threads =
+      RunSearches(order.size(), Threads(options, pieces.size()), calls <= kInlineCallsMax, search);
 
   Verdict verdict = Verdict::kValid;
   const Piece* first_invalid = nullptr;

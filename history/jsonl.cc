@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "history/codec.h"
+#include "history/plain_jsonl.h"
 #include "history/read_chunk.h"
 
 namespace chaos::history {
@@ -72,6 +73,8 @@ class JsonlReader : public HistoryReader {
       // Blank lines are allowed (a trailing newline, hand-edited files).
       size_t first = line.find_first_not_of(" \t\r");
       if (first == std::string_view::npos) continue;
+      std::optional<Op> plain = internal::ParsePlainOpLine(line);
+      if (plain) return Numbered(std::move(*plain));
       std::string where = name_ + ":" + std::to_string(line_number_);
       if (JsonDepth(line) > kMaxNestingDepth) {
         return InvalidArgument(where + ": nesting deeper than 1000 levels");
@@ -85,13 +88,18 @@ class JsonlReader : public HistoryReader {
                                ": malformed JSON: " + ShortMessage(e.what()));
       }
       CHAOS_ASSIGN_OR_RETURN(Op op, OpFromJson(j, where));
-      if (op.index == kAbsent) op.index = count_;
-      ++count_;
-      return std::optional<Op>(std::move(op));
+      return Numbered(std::move(op));
     }
   }
 
  private:
+  // `op`, given its position as index when it has none.
+  std::optional<Op> Numbered(Op op) {
+    if (op.index == kAbsent) op.index = count_;
+    ++count_;
+    return op;
+  }
+
   static std::string ShortMessage(const char* what) {
     // nlohmann: "[json.exception.parse_error.101] parse error at line 1, column 5: <why>"
     std::string s(what);
@@ -195,6 +203,51 @@ std::string OpToJsonLine(const Op& op) {
 
 Json OpToJson(const Op& op) { return Json::parse(OpToJsonLine(op)); }
 
+namespace internal {
+
+const char* SetOpField(Op& op, std::string_view key, Json value) {
+  if (key == "type") {
+    auto t = value.is_string() ? ParseOpType(value.get_ref<const std::string&>())
+                               : std::optional<OpType>();
+    if (!t) return "unknown op type";
+    op.type = *t;
+  } else if (key == "process") {
+    if (value.is_number_integer()) {
+      op.process = Process::Number(value.get<int64_t>());
+    } else if (value.is_string() && !NameOf(value).empty()) {
+      op.process = Process::Named(std::string(NameOf(value)));
+    } else {
+      return "bad process";
+    }
+  } else if (key == "f") {
+    if (!value.is_string()) return "bad f";
+    op.f = std::string(NameOf(value));
+  } else if (key == "value") {
+    op.value = std::move(value);
+  } else if (key == "time") {
+    std::optional<int64_t> t = value.is_number() ? TimeOf(value) : std::nullopt;
+    if (!t) return "bad time";
+    op.time_ns = *t;
+  } else if (key == "index") {
+    if (!value.is_number_integer()) return "bad index";
+    op.index = value.get<int64_t>();
+  } else if (key == "node") {
+    if (value.is_string()) {
+      op.node = std::move(value.get_ref<std::string&>());
+    } else if (!value.is_null()) {
+      op.node = value.dump();
+    }
+  } else if (key == "error") {
+    op.error = std::move(value);
+  } else {
+    if (op.extra.is_null()) op.extra = Json::object();
+    op.extra[std::string(key)] = std::move(value);
+  }
+  return nullptr;
+}
+
+}  // namespace internal
+
 Result<Op> OpFromJson(const Json& j, const std::string& where) {
   if (!j.is_object()) return InvalidArgument(where + ": an op must be a JSON object");
   Op op;
@@ -202,46 +255,11 @@ Result<Op> OpFromJson(const Json& j, const std::string& where) {
   for (const auto& [raw_key, value] : j.items()) {
     std::string_view key = raw_key;
     if (!key.empty() && key[0] == ':') key.remove_prefix(1);
-    if (key == "type") {
-      auto t = value.is_string() ? ParseOpType(value.get_ref<const std::string&>())
-                                 : std::optional<OpType>();
-      if (!t) return InvalidArgument(where + ": unknown op type " + value.dump());
-      op.type = *t;
-      has_type = true;
-    } else if (key == "process") {
-      if (value.is_number_integer()) {
-        op.process = Process::Number(value.get<int64_t>());
-      } else if (value.is_string() && !NameOf(value).empty()) {
-        op.process = Process::Named(std::string(NameOf(value)));
-      } else {
-        return InvalidArgument(where + ": bad process " + value.dump());
-      }
-      has_process = true;
-    } else if (key == "f") {
-      if (!value.is_string()) return InvalidArgument(where + ": bad f " + value.dump());
-      op.f = std::string(NameOf(value));
-    } else if (key == "value") {
-      op.value = value;
-    } else if (key == "time") {
-      if (!value.is_number()) return InvalidArgument(where + ": bad time " + value.dump());
-      auto t = TimeOf(value);
-      if (!t) return InvalidArgument(where + ": bad time " + value.dump());
-      op.time_ns = *t;
-    } else if (key == "index") {
-      if (!value.is_number_integer()) return InvalidArgument(where + ": bad index " + value.dump());
-      op.index = value.get<int64_t>();
-    } else if (key == "node") {
-      if (value.is_string()) {
-        op.node = value.get<std::string>();
-      } else if (!value.is_null()) {
-        op.node = value.dump();
-      }
-    } else if (key == "error") {
-      op.error = value;
-    } else {
-      if (op.extra.is_null()) op.extra = Json::object();
-      op.extra[std::string(key)] = value;
+    if (const char* bad = internal::SetOpField(op, key, value)) {
+      return InvalidArgument(where + ": " + bad + " " + value.dump());
     }
+    has_type = has_type || key == "type";
+    has_process = has_process || key == "process";
   }
   if (!has_type) return InvalidArgument(where + ": op has no type");
   if (!has_process) return InvalidArgument(where + ": op has no process");

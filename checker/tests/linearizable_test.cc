@@ -1,7 +1,8 @@
 // Proves: histories stretched from a real sequential execution are valid; one
 // read changed to a value never written makes them invalid, with a shrunk
 // counterexample that still fails and has no removable op; hostile input ends
-// unknown within its budgets; the semantic options change verdicts as stated.
+// unknown within its budgets; the semantic options change verdicts as stated;
+// a small history is searched without starting threads, a large one with them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -157,17 +158,18 @@ TEST(Stretched, ValidByConstructionAndInvalidWhenOneReadIsCorrupted) {
 // written: proving it invalid needs every walk through those cas ops, so the
 // budget must stop it. (Info writes alone are no longer hostile: a pending
 // write overwritten unread is never tried.)
-History Hostile(int n) {
+// With `values` v and n = v * v, the cas ops are every pair of v values.
+History Hostile(int n, const Json& key = "k", int values = 100) {
   History h;
-  Add(h, n, OpType::kInvoke, "write", Json::array({"k", 0}));
+  Add(h, n, OpType::kInvoke, "write", Json::array({key, 0}));
   for (int i = 0; i < n; ++i) {
-    Add(h, i, OpType::kInvoke, "cas", Json::array({"k", Json::array({i / 100, i % 100})}));
+    Add(h, i, OpType::kInvoke, "cas", Json::array({key, Json::array({i / values, i % values})}));
   }
-  Add(h, n + 1, OpType::kInvoke, "read", Json::array({"k", nullptr}));
-  Add(h, n + 1, OpType::kOk, "read", Json::array({"k", -1}));
-  Add(h, n, OpType::kInfo, "write", Json::array({"k", 0}));
+  Add(h, n + 1, OpType::kInvoke, "read", Json::array({key, nullptr}));
+  Add(h, n + 1, OpType::kOk, "read", Json::array({key, -1}));
+  Add(h, n, OpType::kInfo, "write", Json::array({key, 0}));
   for (int i = 0; i < n; ++i) {
-    Add(h, i, OpType::kInfo, "cas", Json::array({"k", Json::array({i / 100, i % 100})}));
+    Add(h, i, OpType::kInfo, "cas", Json::array({key, Json::array({i / values, i % values})}));
   }
   return h;
 }
@@ -288,6 +290,50 @@ TEST(Hostile, UnknownCauseNamesTheKeyThatSpentTheBudget) {
   ASSERT_EQ(r.verdict, Verdict::kUnknown) << r.cause;
   EXPECT_NE(r.cause.find("of key \"k\""), std::string::npos) << r.cause;
   EXPECT_EQ(r.per_key["\"k\""]["valid"], "unknown");
+}
+
+// A small keyed history is searched on the calling thread alone: a thread
+// costs more to start than its searches.
+TEST(Threads, SmallHistoryIsSearchedOnTheCallingThread) {
+  std::mt19937_64 rng(3);
+  History h = Stretched(rng, 100, 5, true);
+  LinearizableOptions o;
+  o.keyed = true;
+  o.threads = 4;
+  CheckResult r = CheckLinearizable(h, o);
+  EXPECT_EQ(r.verdict, Verdict::kValid) << r.Explain();
+  EXPECT_EQ(r.per_key.size(), 5u);
+  EXPECT_EQ(r.threads, 1);
+}
+
+// A large keyed history still has its keys searched on every worker asked for.
+TEST(Threads, LargeHistoryUsesTheWorkers) {
+  std::mt19937_64 rng(4);
+  History h = Stretched(rng, 3000, 4, true);
+  LinearizableOptions o;
+  o.keyed = true;
+  o.threads = 2;
+  CheckResult r = CheckLinearizable(h, o);
+  EXPECT_EQ(r.verdict, Verdict::kValid) << r.Explain();
+  EXPECT_EQ(r.threads, 2);
+}
+
+// A small history whose first key outlasts the time a thread costs starts the
+// workers for the keys left: small in ops is not always cheap to search.
+TEST(Threads, SmallHistoryWithACostlyKeyStartsTheWorkers) {
+  History h;
+  for (int key = 0; key < 2; ++key) {
+    for (const history::Op& op : Hostile(225, key, 15)) {
+      Add(h, op.process.id + 1000 * key, op.type, op.f, op.value);
+    }
+  }
+  LinearizableOptions o;
+  o.keyed = true;
+  o.threads = 2;
+  o.time_limit_s = 0.3;
+  CheckResult r = CheckLinearizable(h, o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.cause;
+  EXPECT_EQ(r.threads, 2);
 }
 
 History Simple(std::initializer_list<std::tuple<int, OpType, const char*, Json>> ops) {
