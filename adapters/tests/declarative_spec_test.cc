@@ -190,16 +190,16 @@ TEST(DeclarativeSpec, OutputMapsToOutcomes) {
 
 // Proves: "client.program" parses into the program's line and marker line,
 // and each mistake in it is refused with one line naming the field.
-TEST(DeclarativeSpec, SessionParsesAndItsMistakesNameTheField) {
+TEST(DeclarativeSpec, ProgramParsesAndItsMistakesNameTheField) {
   Json doc = Valid();
   doc["client"]["program"] = {{"command", "kv-cli -h {first_address}"},
                               {"marker", "echo {marker}"}};
   auto spec = ParseDeclarativeSpec(doc.dump(), "kv.json");
   ASSERT_TRUE(spec.ok()) << spec.status().message();
-  ASSERT_TRUE(spec->session.has_value());
-  EXPECT_EQ(spec->session->command, "kv-cli -h {first_address}");
-  EXPECT_EQ(spec->session->marker, "echo {marker}");
-  EXPECT_FALSE(ParseDeclarativeSpec(Valid().dump(), "kv.json")->session.has_value());
+  ASSERT_TRUE(spec->program.has_value());
+  EXPECT_EQ(spec->program->command, "kv-cli -h {first_address}");
+  EXPECT_EQ(spec->program->marker, "echo {marker}");
+  EXPECT_FALSE(ParseDeclarativeSpec(Valid().dump(), "kv.json")->program.has_value());
 
   doc["client"]["program"]["marker"] = "echo done";
   EXPECT_EQ(ErrorOf(doc), "kv.json: client.program.marker: must contain {marker}");
@@ -226,7 +226,7 @@ TEST(DeclarativeSpec, SessionParsesAndItsMistakesNameTheField) {
 // line's, e.g. redis-cli's "Connection refused" after "Server closed the
 // connection", which must stay unknown); an unanswered read fails, any other
 // op is info.
-TEST(DeclarativeSpec, SessionOpsEndEarlyOnlyByTheFirstStderrLine) {
+TEST(DeclarativeSpec, ProgramOpsEndEarlyOnlyByTheFirstStderrLine) {
   auto spec = ParseDeclarativeSpec(Valid().dump(), "kv.json");
   ASSERT_TRUE(spec.ok());
   const auto& write = spec->ops.at("write");
@@ -254,17 +254,17 @@ TEST(DeclarativeSpec, SessionOpsEndEarlyOnlyByTheFirstStderrLine) {
 
 // Proves (regression: a read answered by the marker after redis-cli
 // reconnected read nil): the shipped Redis example runs its ops in a
-// session, and a marker that came back after something on stderr (exit 1)
+// program, and a marker that came back after something on stderr (exit 1)
 // fails a read with empty stdout, leaves a write unknown; a refused
 // connection on the first stderr line fails every op at once, a connection
 // closed under the op ends it at once as unknown (a read: fail).
-TEST(DeclarativeSpec, RedisSessionReadAfterReconnectIsNotNil) {
+TEST(DeclarativeSpec, RedisProgramReadAfterReconnectIsNotNil) {
   const char* root = std::getenv("CHAOS_SOURCE_DIR");
   ASSERT_NE(root, nullptr) << "ctest sets CHAOS_SOURCE_DIR";
   auto spec = LoadDeclarativeSpec(std::string(root) + "/examples/redis.json");
   ASSERT_TRUE(spec.ok()) << spec.status().message();
-  ASSERT_TRUE(spec->session.has_value());
-  EXPECT_NE(spec->session->command.find("redis-cli"), std::string::npos);
+  ASSERT_TRUE(spec->program.has_value());
+  EXPECT_NE(spec->program->command.find("redis-cli"), std::string::npos);
   const std::string closed = "Error: Server closed the connection\n";
   Op read = generator::Invoke("read", Json::array({3, nullptr}));
   EXPECT_EQ(InterpretOutput(spec->ops.at("read"), read, {1, "", closed, false}).type,
@@ -305,7 +305,7 @@ TEST(DeclarativeSpec, SetAndCounterWorkloads) {
   Json doc = Valid();
   doc["workload"] = "set";
   EXPECT_EQ(ErrorOf(doc),
-            "kv.json: client.cas: unknown field (known: add, read, session, timeout_ms)");
+            "kv.json: client.cas: unknown field (known: add, program, read, timeout_ms)");
   doc["client"] = Json::parse(R"json({
       "add":  {"command": "kv-cli sadd s {value}", "outcomes": [{"exit": 0, "type": "ok"}]},
       "read": {"command": "kv-cli smembers s",
