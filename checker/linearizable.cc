@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -72,9 +73,18 @@ using Clock = std::chrono::steady_clock;
 // A check with at most this many calls to search is one worker's work
 // (about a millisecond at a few microseconds a call): RunSearches.
 constexpr int64_t kInlineCallsMax = 512;
-// How long such a check searches on the calling thread before it starts the
-// others: about what starting a thread costs on a loaded machine.
-constexpr auto kInlineSearchTime = std::chrono::milliseconds(2);
+// How much CPU time such a check spends searching on the calling thread
+// before it starts the others: about what starting a thread costs on a
+// loaded machine. CPU time of this thread, not wall time, so that a thread
+// descheduled on a busy machine does not count as a costly search.
+constexpr int64_t kInlineSearchCpuNs = 2'000'000;
+
+// CPU time the calling thread has used, in ns.
+int64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 std::string FName(const std::string& f) { return std::string(history::NameOf(nlohmann::json(f))); }
 
@@ -260,7 +270,7 @@ std::vector<Piece> SplitComponents(Piece whole) {
 // threads (this one among them); returns how many ran. A `small` job runs on
 // this thread alone, since starting and joining a thread costs more than its
 // searches (and on a loaded machine the thread may wait long for a core),
-// unless it is still running after kInlineSearchTime (a few costly keys):
+// unless it has spent kInlineSearchCpuNs searching (a few costly keys):
 // then the other threads start and take the searches not begun.
 int RunSearches(size_t count, int threads, bool small, const std::function<void(size_t)>& search) {
   std::atomic<size_t> next{0};
@@ -271,8 +281,8 @@ int RunSearches(size_t count, int threads, bool small, const std::function<void(
     return true;
   };
   if (small) {
-    const auto inline_until = Clock::now() + kInlineSearchTime;
-    while (Clock::now() < inline_until && search_next()) {
+    const int64_t inline_until = ThreadCpuNs() + kInlineSearchCpuNs;
+    while (ThreadCpuNs() < inline_until && search_next()) {
     }
   }
   std::vector<std::thread> pool;

@@ -317,14 +317,18 @@ TEST_F(LazyFsTest, SlowMakesWritesAndSyncsWaitAndZeroEndsIt) {
   EXPECT_NE(Ctl("slow x").find("\"error\""), std::string::npos);
 }
 
+// A writeback age of 1 s, and waits of 3 s where it must have passed: wide
+// enough both ways on a loaded machine under sanitizers (with 200 ms, the
+// write and the drop of "new" once took longer than the age, and the new
+// work had been written back before the drop).
 class LazyFsWritebackTest : public LazyFsTest {
  protected:
-  std::string ExtraArgs() override { return " --writeback-ms 200"; }
+  std::string ExtraArgs() override { return " --writeback-ms 1000"; }
 };
 
 TEST_F(LazyFsWritebackTest, BackgroundWritebackKeepsOldWorkAndDropsOnlyTheRecent) {
   Write(M("old"), "old data", 0, false);
-  usleep(800 * 1000);  // well past 200 ms: written back, name committed
+  usleep(3000 * 1000);  // well past 1 s: written back, name committed
   Write(M("new"), "new data", 0, false);
   std::string dropped = Ctl("drop");
   EXPECT_EQ(Field(dropped, "files"), 1) << dropped;
@@ -338,12 +342,12 @@ TEST_F(LazyFsWritebackTest, BackgroundWritebackKeepsOldWorkAndDropsOnlyTheRecent
 TEST_F(LazyFsWritebackTest, HoldStopsWritebackUntilTheDrop) {
   EXPECT_NE(Ctl("hold").find("\"hold\""), std::string::npos);
   Write(M("held"), "held data", 0, false);
-  usleep(800 * 1000);  // well past 200 ms: written back were it not held
+  usleep(3000 * 1000);  // well past 1 s: written back were it not held
   std::string dropped = Ctl("drop");
   EXPECT_EQ(Field(dropped, "files"), 1) << dropped;
   EXPECT_EQ(Read(M("held")), std::nullopt);
   Write(M("after"), "after data", 0, false);
-  usleep(800 * 1000);  // the drop ended the hold: written back
+  usleep(3000 * 1000);  // the drop ended the hold: written back
   Ctl("drop");
   EXPECT_EQ(Read(M("after")), "after data");
 }
