@@ -15,6 +15,7 @@
 #include "adapters/membership_views.h"
 #include "adapters/node_process.h"
 #include "adapters/register_workloads.h"
+#include "control/on_nodes.h"
 
 namespace chaos::adapters {
 namespace {
@@ -543,7 +544,7 @@ class EtcdAdapter : public ProcessAdapter {
   // failed to connect ("tcp handshaker shutdown") for the whole 30 s of a
   // heal while the restarted members served fresh connections.
   std::vector<Result<EtcdView>> Views() {
-    return AskEveryNode(context_.inventory.nodes.size(), [&](size_t i) -> Result<EtcdView> {
+    return control::AtOnce(context_.inventory.nodes.size(), [&](size_t i) -> Result<EtcdView> {
       const control::NodeInfo& info = context_.inventory.nodes[i];
       const std::string& node = info.name;
       auto channel = OpenChannel(ClientEndpoint(info));

@@ -1,10 +1,11 @@
 // How an adapter reads its system's membership (the "membership" fault,
-// adapters/adapter.h): every node is asked for its view at once, each within
-// a deadline of its own, and the view of the node that applied the most is
-// the membership. A node cut off or down costs its deadline and no more; a
-// node that lags shows an older membership, which the freshest view outranks.
+// adapters/adapter.h): every node is asked for its view at once
+// (control::AtOnce), each within a deadline of its own, and the view of the
+// node that applied the most is the membership. A node cut off or down costs
+// its deadline and no more; a node that lags shows an older membership, which
+// the freshest view outranks.
 //
-// Thread safety: stateless; `ask` runs on one thread per node at once.
+// Thread safety: stateless.
 #pragma once
 
 #include <cstddef>
@@ -12,15 +13,8 @@
 #include <vector>
 
 #include "base/status.h"
-#include "control/on_nodes.h"
 
 namespace chaos::adapters {
-
-// ask(i) for every node index i < count at once; the answers in index order.
-template <typename Ask>
-auto AskEveryNode(size_t count, Ask ask) {
-  return control::AtOnce(count, ask);
-}
 
 // The index of the ok view with the greatest applied(view) (the first of
 // equals); Unavailable naming every node's error when none answered.

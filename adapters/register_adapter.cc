@@ -17,6 +17,7 @@
 #include "adapters/node_process.h"
 #include "adapters/register_workloads.h"
 #include "base/check.h"
+#include "control/on_nodes.h"
 #include "target/proto/register_client.h"
 
 namespace chaos::adapters {
@@ -395,7 +396,7 @@ class RegisterAdapter : public ProcessAdapter {
     CHAOS_RETURN_IF_ERROR(MakeMembershipClients());
     const auto& nodes = context_.inventory.nodes;
     std::vector<Result<server::MembersView>> views =
-        AskEveryNode(nodes.size(), [&](size_t i) { return members_clients_[i]->Members(); });
+        control::AtOnce(nodes.size(), [&](size_t i) { return members_clients_[i]->Members(); });
     CHAOS_ASSIGN_OR_RETURN(
         size_t freshest,
         FreshestView(

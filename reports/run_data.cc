@@ -88,6 +88,11 @@ std::string PacketLabel(const json& value) {
   return parts.empty() ? label : label + " (" + parts + ")";
 }
 
+// True when value[key] is a non-empty list.
+bool Listed(const json& value, const char* key) {
+  return value.is_object() && value.contains(key) && value[key].is_array() && !value[key].empty();
+}
+
 std::string Names(const json& list) {
   std::string text;
   if (!list.is_array()) return text;
@@ -106,10 +111,10 @@ std::string ChangesLabel(const json& value) {
     return text;
   };
   std::string label;
-  if (value.contains("steps") && value["steps"].is_array() && !value["steps"].empty()) {
+  if (Listed(value, "steps")) {
     label += ": " + steps(value["steps"]);
   }
-  if (value.contains("readded") && value["readded"].is_array() && !value["readded"].empty()) {
+  if (Listed(value, "readded")) {
     label += ", re-added: " + steps(value["readded"]);
   }
   if (value.contains("readd_error") && value["readd_error"].is_string()) {
@@ -152,7 +157,7 @@ std::string FaultLabel(const std::string& kind, const json& value, const json& e
       label += ", leader " + value["leader"].get<std::string>();
     }
     for (const char* key : {"stalled", "restarted", "wiped"}) {
-      if (value.contains(key) && value[key].is_array() && !value[key].empty()) {
+      if (Listed(value, key)) {
         label += std::string(", ") + key + Names(value[key]);
       }
     }
@@ -180,11 +185,8 @@ std::string FaultLabel(const std::string& kind, const json& value, const json& e
 // voter again, or why it failed. Empty when it did nothing more.
 std::string StopLabel(const json& value, const json& error) {
   std::string label;
-  auto listed = [&](const char* key) {
-    return value.is_object() && value.contains(key) && value[key].is_array() && !value[key].empty();
-  };
-  if (listed("wiped")) label += ", wiped" + Names(value["wiped"]);
-  if (listed("steps") || listed("readded") ||
+  if (Listed(value, "wiped")) label += ", wiped" + Names(value["wiped"]);
+  if (Listed(value, "steps") || Listed(value, "readded") ||
       (value.is_object() && value.contains("readd_error"))) {
     label += ChangesLabel(value);
   }
