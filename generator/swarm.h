@@ -13,8 +13,9 @@
 //                 (log-uniform), as `--nemesis a,b,c` composes them;
 //   stale-leader  partition:stale-leader, stall 0.3-2 s, every 1-2.5 s;
 //   minority-swap partition:minority-swap, swap 0.6-2 s, restart none (1 in
-//                 5), minority (1 in 5) or others, the old leader's disk
-//                 slowed 20-100 ms per write 3 times in 4;
+//                 5), minority (1 in 5) or others, drawn at each swap, the
+//                 old leader's disk slowed 20-100 ms per write 3 periods
+//                 in 4;
 //   stalled-leader partition mode leader: a quarter of the time no stall,
 //                 a quarter a stall of 0.2-2.5 s (log-uniform), half the
 //                 time a stall that ends 0-50 ms after the adapter names
@@ -32,7 +33,9 @@
 // 0.8-2 s, stalled-leader 0.5-3 s, crash 1-3 s, slow-network 2-5 s), for a
 // period of 5 to 12 s, followed by 0-2 s without faults (about 10 s in all,
 // so a two-minute run meets every kind). An interval is cut short when one
-// composition of the period's faults would not fit in the period. A period kind is drawn only when
+// composition of the period's faults would not fit in the period; another
+// composition starts only when it would end nearer the period's end than
+// stopping now, judged by how long the last one took on the nodes. A period kind is drawn only when
 // the adapter supports every nemesis it needs (`faults`), so the same code
 // serves any adapter; nothing here knows which mistake, if any, the system
 // under test has.
@@ -62,6 +65,9 @@ struct FaultStart {
   std::string nemesis;
   history::Json spec;
   std::vector<std::string> modes = {};  // if any, each start draws its "mode" from these
+  // Further fields each start draws anew, each from its own choices (the
+  // default schedule's scenario variants, so that one period meets several).
+  std::vector<std::pair<std::string, std::vector<history::Json>>> drawn = {};
 };
 
 // One period of the swarm schedule.

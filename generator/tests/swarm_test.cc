@@ -208,6 +208,64 @@ TEST(Swarm, EveryKindEarly) {
   }
 }
 
+// Proves a minority swap draws which nodes restart at each swap, so that a
+// period of several swaps meets more than one variant.
+TEST(Swarm, MinoritySwapDrawsItsRestartAtEachSwap) {
+  std::map<std::string, int> restarts;
+  int mixed_periods = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::set<std::string> in_period;
+    std::string last_kind;
+    for (const auto& op : NemesisOps(seed, kRegisterFaults, 300)) {
+      if (op.f.rfind("start-", 0) != 0) continue;
+      std::string kind = op.value["period"].get<std::string>();
+      if (kind != last_kind) {
+        if (in_period.size() > 1) ++mixed_periods;
+        in_period.clear();
+        last_kind = kind;
+      }
+      if (kind != "minority-swap") continue;
+      ASSERT_TRUE(op.value.contains("restart")) << op.value.dump();
+      std::string r = op.value["restart"].get<std::string>();
+      ++restarts[r];
+      in_period.insert(r);
+    }
+  }
+  EXPECT_EQ(restarts.size(), 3u);
+  EXPECT_GT(restarts["others"], restarts["none"]);
+  EXPECT_GT(restarts["others"], restarts["minority"]);
+  EXPECT_GT(mixed_periods, 10);
+}
+
+// Proves a two-minute run deals every kind when each nemesis op takes as
+// long as it does on a docker cluster (0.05-2 s; 2026-12-06): a period
+// does not start a composition that would end further past it than
+// stopping now would.
+TEST(Swarm, TwoMinutesMeetEveryKindWhenFaultsTakeTime) {
+  int whole = 0;
+  constexpr int kSeeds = 40;
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    GeneratorPtr gen = Route(nullptr, SwarmSchedule(seed, kRegisterFaults));
+    SimOptions options;
+    options.concurrency = 1;
+    options.nemesis = true;
+    options.latency_ns_min = 50'000'000;
+    options.latency_ns_max = 2 * kS;
+    options.duration_ns = 120 * kS;
+    options.seed = seed;
+    auto h = Simulate(*gen, options);
+    ASSERT_TRUE(h.ok()) << h.status().message();
+    std::set<std::string> kinds;
+    for (const auto& op : *h) {
+      if (op.is_invoke() && op.f.rfind("start-", 0) == 0) {
+        kinds.insert(op.value["period"].get<std::string>());
+      }
+    }
+    if (kinds.size() == SwarmKinds(kRegisterFaults).size()) ++whole;
+  }
+  EXPECT_GE(whole, kSeeds * 9 / 10);
+}
+
 // Proves an adapter without faults gets an empty schedule (Done at once).
 TEST(Swarm, NoFaultsNoSchedule) { EXPECT_TRUE(NemesisOps(1, {}, 60).empty()); }
 
