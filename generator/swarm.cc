@@ -54,15 +54,21 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
   } else if (p.kind == "minority-swap") {
     // Over TCP a partition delays messages rather than losing them: most
     // swaps restart the nodes cut off, which loses what their streams held.
-    // Which nodes restart is drawn at each swap, not once a period: a
-    // period draws two or three swaps, and one draw for all of them left
-    // whole runs without the variant where the cut-off nodes restart
-    // (2026-12-06, bench/RESULTS.md).
-    std::vector<Json> restarts = {"none"};
+    // Which nodes restart and whether the disk is slow are drawn at each
+    // swap, not once a period: a period has two or three swaps, and one
+    // draw for all of them left whole runs without the variants that
+    // restart the nodes cut off or slow the old leader's disk (2026-12-06,
+    // bench/RESULTS.md).
+    std::vector<std::string> restarts = {"none"};
     if (faults.contains("kill")) restarts = {"none", "minority", "others", "others", "others"};
-    Json spec = {{"mode", "minority-swap"}, {"swap_ms", Uniform(rng, 600, 2000)}};
-    if (faults.contains("slow-disk") && rng() % 4 != 0) spec["slow_ms"] = Uniform(rng, 20, 100);
-    p.faults.push_back({"partition", spec, {}, {{"restart", restarts}}});
+    bool slow_disk = faults.contains("slow-disk");
+    p.faults.push_back({"partition",
+                        {{"mode", "minority-swap"}, {"swap_ms", Uniform(rng, 600, 2000)}},
+                        {},
+                        [restarts, slow_disk](std::mt19937_64& r, Json& spec) {
+                          spec["restart"] = Pick(r, restarts);
+                          if (slow_disk && r() % 4 != 0) spec["slow_ms"] = Uniform(r, 20, 100);
+                        }});
     p.interval_ns = Uniform(rng, 800, 2000) * kMs;
   } else if (p.kind == "stalled-leader") {
     // A leader whose clock runs slow is the case a lease must allow for:
@@ -121,8 +127,9 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
 // started is stopped before the period ends. Between cycles it runs another
 // only when that, taking as long as the last one took, would end nearer the
 // period's end than stopping now: ending at the first cycle past the end
-// overran each period by half a cycle on average, and a two-minute run
-// dealt 8-9 periods of its deck of 10 (2026-12-06, bench/RESULTS.md).
+// let each period overrun by up to a whole cycle, seconds where starts
+// restart nodes or set clocks, so fewer periods fit in a run (2026-12-06,
+// bench/RESULTS.md).
 class PeriodGen final : public Generator {
  public:
   PeriodGen(int64_t period_ns, std::function<GeneratorPtr()> cycle)
@@ -266,7 +273,7 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
       const FaultStart& f = period->faults[i];
       Json spec = f.spec;
       if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
-      for (const auto& [field, choices] : f.drawn) spec[field] = Pick(*rng, choices);
+      if (f.each_start) f.each_start(*rng, spec);
       spec["period"] = period->kind;  // which kind of period, for the report and the log
       return Invoke(history::NemesisStartF(f.nemesis), spec);
     };

@@ -12,9 +12,9 @@
 //                 composed on an interval drawn from 0.3 s to 10 s
 //                 (log-uniform), as `--nemesis a,b,c` composes them;
 //   stale-leader  partition:stale-leader, stall 0.3-2 s, every 1-2.5 s;
-//   minority-swap partition:minority-swap, swap 0.6-2 s, restart none (1 in
-//                 5), minority (1 in 5) or others, drawn at each swap, the
-//                 old leader's disk slowed 20-100 ms per write 3 periods
+//   minority-swap partition:minority-swap, swap 0.6-2 s; at each swap
+//                 restart none (1 in 5), minority (1 in 5) or others, and
+//                 the old leader's disk slowed 20-100 ms per write 3 times
 //                 in 4;
 //   stalled-leader partition mode leader: a quarter of the time no stall,
 //                 a quarter a stall of 0.2-2.5 s (log-uniform), half the
@@ -65,9 +65,9 @@ struct FaultStart {
   std::string nemesis;
   history::Json spec;
   std::vector<std::string> modes = {};  // if any, each start draws its "mode" from these
-  // Further fields each start draws anew, each from its own choices (the
-  // default schedule's scenario variants, so that one period meets several).
-  std::vector<std::pair<std::string, std::vector<history::Json>>> drawn = {};
+  // If set, draws further fields of the spec anew at each start (a
+  // scenario's variants, so that one period meets several of them).
+  std::function<void(std::mt19937_64&, history::Json&)> each_start = nullptr;
 };
 
 // One period of the swarm schedule.
