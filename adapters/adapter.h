@@ -38,9 +38,6 @@ struct AdapterContext {
   std::string read_mode = "log";      // register: log | read-index | lease
   std::string workload = "register";  // register | set | counter
   int64_t op_timeout_ms = 1000;       // a client op past this is info
-  // The most one attempt at one node may take of an op's time, for clients
-  // that can try another node (the register's); 0: the client's default.
-  int64_t attempt_timeout_ms = 0;
   // The faults in force for this test (the nemesis names). Start must honour
   // them: "clock" -> start the system under libfaketime with the node's
   // control file (nemesis/clock); "lose-unsynced" -> the data directory is on

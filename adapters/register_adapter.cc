@@ -504,7 +504,6 @@ class RegisterAdapter : public ProcessAdapter {
     }
     options.client_id = client_id;
     options.timeout_ms = context_.op_timeout_ms;
-    options.attempt_timeout_ms = context_.attempt_timeout_ms;
     return options;
   }
 

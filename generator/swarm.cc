@@ -86,23 +86,21 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     // from outside says the others took over: the adapter names a new
     // leader, or a write invoked after the stall is acknowledged. That is
     // the moment an old leader's lease matters, whatever the system's
-    // election timeout. Drawn at each cut, as a minority swap's restart
-    // is: a period has two or three cuts, and one draw for all of them
-    // left runs whose every cut stalled the same way.
-    p.faults.push_back({"partition", {{"mode", "leader"}}, {}, [](std::mt19937_64& r, Json& spec) {
-                          switch (r() % 4) {
-                            case 0:
-                              break;
-                            case 1:
-                              spec["stall_ms"] = LogUniformMs(r, 200, 2500);
-                              break;
-                            default:
-                              spec["stall_ms"] = 5000;
-                              spec["wake"] = Coin(r) ? "successor" : "progress";
-                              spec["wake_delay_ms"] = Uniform(r, 0, 50);
-                              break;
-                          }
-                        }});
+    // election timeout.
+    Json spec = {{"mode", "leader"}};
+    switch (rng() % 4) {
+      case 0:
+        break;
+      case 1:
+        spec["stall_ms"] = LogUniformMs(rng, 200, 2500);
+        break;
+      default:
+        spec["stall_ms"] = 5000;
+        spec["wake"] = Coin(rng) ? "successor" : "progress";
+        spec["wake_delay_ms"] = Uniform(rng, 0, 50);
+        break;
+    }
+    p.faults.push_back({"partition", spec});
     p.interval_ns = LogUniformMs(rng, 500, 3000) * kMs;
   } else if (p.kind == "crash") {
     std::string nemesis = faults.contains("lose-unsynced") ? "lose-unsynced" : "kill";
@@ -252,27 +250,21 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
   if (faults.empty()) return Sleep(0);
   auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x737761726dULL);
   auto allowed = std::make_shared<std::set<std::string>>(std::move(faults));
-  // Kinds are dealt from a deck: every kind once in random order, then the
-  // leader scenarios and crashes again (each needs several repetitions to
-  // hit) in random order, before the deck comes again. So the first six
-  // periods, about a minute, meet every kind: one shuffled deck of all ten
-  // left a two-minute run without a kind when its periods ran long.
+  // Kinds are dealt from a shuffled deck: every kind, in random order, before
+  // any deck comes again, so a run of a few minutes meets each of them.
   auto deck = std::make_shared<std::vector<std::string>>();
   return Cycle([rng, allowed, deck] {
     if (deck->empty()) {
-      std::vector<std::string> once = SwarmKinds(*allowed);
-      std::vector<std::string> again;
-      for (const auto& kind : once) {
+      // The leader scenarios and crashes twice: each needs several
+      // repetitions to hit.
+      for (const auto& kind : SwarmKinds(*allowed)) {
+        deck->push_back(kind);
         if (kind == "stale-leader" || kind == "minority-swap" || kind == "stalled-leader" ||
             kind == "crash") {
-          again.push_back(kind);
+          deck->push_back(kind);
         }
       }
-      std::shuffle(once.begin(), once.end(), *rng);
-      std::shuffle(again.begin(), again.end(), *rng);
-      // Dealt from the back: `once` first.
-      deck->assign(again.rbegin(), again.rend());
-      deck->insert(deck->end(), once.rbegin(), once.rend());
+      std::shuffle(deck->begin(), deck->end(), *rng);
     }
     std::string kind = deck->back();
     deck->pop_back();

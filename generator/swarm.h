@@ -4,9 +4,8 @@
 // interval dilutes each of them: a stalled leader never lasts long enough
 // while a disk is slow and a clock jumps. Instead the run is cut into
 // periods, and each period draws, from the seed alone, one kind of period
-// (dealt from a deck: every kind once in random order, then the three
-// leader scenarios and crashes once more in random order, ten periods,
-// before the deck is dealt again):
+// (dealt from a shuffled deck of every kind, the three leader scenarios
+// and crashes twice, ten periods, before the deck is dealt again):
 //
 //   mix           a random subset of the supported nemeses (each in with
 //                 probability 1/2, at least one), modes drawn by the nemeses,
@@ -17,12 +16,10 @@
 //                 restart none (1 in 5), minority (1 in 5) or others, and
 //                 the old leader's disk slowed 20-100 ms per write 3 times
 //                 in 4;
-//   stalled-leader partition mode leader, the stall drawn at each cut: a
-//                 quarter of the time no stall, a quarter a stall of
-//                 0.2-2.5 s (log-uniform), half the time a stall that ends
-//                 0-50 ms after the adapter names a new leader among the
-//                 others or a write invoked after the stall is
-//                 acknowledged (each a quarter); always under a slow
+//   stalled-leader partition mode leader: a quarter of the time no stall,
+//                 a quarter a stall of 0.2-2.5 s (log-uniform), half the
+//                 time a stall that ends 0-50 ms after the adapter names
+//                 a new leader among the others; always under a slow
 //                 clock on the leader alone (when the adapter has the
 //                 clock fault), in force before
 //                 the cut (drift x0.4-x0.47: a lease that allows for a

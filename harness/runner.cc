@@ -45,11 +45,6 @@ using history::OpType;
 using history::Process;
 using Clock = std::chrono::steady_clock;
 
-// Under the default schedule: the most one attempt at one node may take of
-// an op's time (a healthy register answers in milliseconds; a node stopped
-// or cut off never does).
-constexpr int64_t kDefaultScheduleAttemptMs = 100;
-
 std::atomic<bool> g_abort{false};
 
 // Records ops to history.jsonl with index and time, and counts outcomes for
@@ -194,10 +189,7 @@ Result<RunOutcome> Runner::Run() {
   CHAOS_RETURN_IF_ERROR(BuildAdapter());
   CHAOS_RETURN_IF_ERROR(BuildNemeses());
   CHAOS_RETURN_IF_ERROR(Prepare());
-  if (default_schedule_) {
-    test_json_["schedule"] = "default";
-    test_json_["attempt_timeout_ms"] = kDefaultScheduleAttemptMs;
-  }
+  if (default_schedule_) test_json_["schedule"] = "default";
   start_ = Clock::now();
   log_->Line(
       "test " + options_.test_name + " in " + run_dir_ + ", seed " + std::to_string(options_.seed),
@@ -584,7 +576,6 @@ Status Runner::BuildAdapter() {
   actx.workload = options_.workload;
   auto make = [&]() -> Status {
     actx.op_timeout_ms = options_.op_timeout_ms > 0 ? options_.op_timeout_ms : 1000;
-    actx.attempt_timeout_ms = default_schedule_ ? kDefaultScheduleAttemptMs : 0;
     actx.faults = {options_.nemeses.begin(), options_.nemeses.end()};
     if (slow_by_spec_) actx.faults.insert("slow-disk");
     CHAOS_ASSIGN_OR_RETURN(adapter_, adapters::MakeAdapter(options_.adapter, actx));
@@ -611,18 +602,17 @@ void Runner::ChooseDefaultSchedule() {
   for (const auto& name : nemesis::NemesisNames()) {
     if (adapter_->SupportedFaults().contains(name)) options_.nemeses.push_back(name);
   }
-  // Its clients, unless told otherwise: 4 per node, with the usual op
-  // timeout (1 s) but at most 100 ms of it at one node where the client can
-  // try another (kDefaultScheduleAttemptMs), so that they keep coming back
-  // to a node the schedule cut off or stalled instead of waiting a second
-  // per op there. Before 2026-12-06 the op timeout itself was 300 ms: an op
-  // invoked during an election then ended info, which the checker may
-  // place anywhere after its call, and the history hid what the old leader
-  // answered just after its successor took over (bench/RESULTS.md). An
-  // adapter without faults (memory) runs without a schedule.
+  // Its clients, unless told otherwise: 4 per node with 300 ms op
+  // timeouts, so that some keep coming back to a node the schedule cut
+  // off or stalled instead of waiting a second per op there (100 ms left
+  // thousands of ops info on a loaded machine, and the checker unknown).
+  // An adapter without faults (memory) runs without a schedule.
   default_schedule_ = !options_.nemeses.empty();
-  if (default_schedule_ && options_.concurrency <= 0)
-    options_.concurrency = 4 * static_cast<int>(inventory_.nodes.size());
+  if (default_schedule_) {
+    if (options_.concurrency <= 0)
+      options_.concurrency = 4 * static_cast<int>(inventory_.nodes.size());
+    if (options_.op_timeout_ms <= 0) options_.op_timeout_ms = 300;
+  }
 }
 
 Status Runner::BuildNemeses() {

@@ -55,7 +55,7 @@ struct RunOptions {
   std::vector<std::string> bugs;
   std::string read_mode = "read-index";                // linearizable reads without a log entry
   std::map<std::string, std::string> adapter_options;  // adapter-specific (--etcd-read ...)
-  // 0: 1000 ms.
+  // 0: 1000 ms, or 300 ms under the default schedule (--nemesis all).
   int64_t op_timeout_ms = 0;
   double checker_time_limit_s = 120;
   std::string store_dir;  // required: <repo>/store by default (chaos run sets it)

@@ -3,19 +3,18 @@
 # mistake it was not told about, and leaves the correct build valid: one short
 # run of the register built with --bug BUG under a fixed seed known to find it,
 # then the correct build under the same seed and so the same schedule.
-# The seed: with the schedule of 2026-12-06 (every kind once before any
-# repeats; 1 s ops with 100 ms attempts) seed 9 opens with slow-network,
-# then stale-leader at about 10 s, and its 60 s run of --bug forget-promise
-# was invalid, the correct build valid (seed 3, this test's seed until then,
-# deals no stale-leader period in its first 60 s any more and was valid).
-# The order of a run's first ten periods depends on the seed alone.
+# Measured 2026-12-05 with the schedule of 1da1b0c (`chaos test-all` on
+# bench/matrices/default.json, load average 15-22): --bug forget-promise
+# invalid in 5 of 5 seeds; seed 3 at 6.2 s, in the stale-leader period that
+# opens its schedule (the schedule's first 60 s are the same for any
+# --time-limit); the correct build under seed 3 valid over 120 s.
 # Timing-sensitive: CHAOS_DEFAULT_BUG,
 # CHAOS_DEFAULT_SEED and CHAOS_DEFAULT_TIME change the run. Both runs record
 # schedule "default" in test.json, and their fault starts name the period kind.
 set -uo pipefail
 chaos=$1
 bug=${CHAOS_DEFAULT_BUG:-forget-promise}
-seed=${CHAOS_DEFAULT_SEED:-9}
+seed=${CHAOS_DEFAULT_SEED:-3}
 time_limit=${CHAOS_DEFAULT_TIME:-60}
 . "$(dirname "$0")/../../scripts/test-lib.sh"
 docker_test_begin
@@ -30,10 +29,8 @@ run_default() {  # NAME [ARGS...] -> exit status of chaos run; the run in $tmp/s
 schedule_checks() {  # NAME
   local run
   run=$(ls -d "$store/$1"/*/ | head -1)
-  check "$1: test.json says schedule default, 20 clients, 1 s ops, 100 ms attempts" python3 -c "
-import json; t = json.load(open('$run/test.json'))
-assert t['schedule'] == 'default', t['schedule']
-assert (t['concurrency'], t['op_timeout_ms'], t['attempt_timeout_ms']) == (20, 1000, 100), t"
+  check "$1: test.json says schedule default" python3 -c "
+import json; assert json.load(open('$run/test.json'))['schedule'] == 'default'"
   check "$1: fault starts name their period" python3 -c "
 import json
 ops = [json.loads(l) for l in open('$run/history.jsonl')]
