@@ -36,6 +36,15 @@ bool Has(const std::set<std::string>& faults, std::initializer_list<const char*>
   return std::all_of(names.begin(), names.end(), [&](const char* n) { return faults.contains(n); });
 }
 
+// The start op of `f`, its spec completed by its each_start; `period`, if
+// set, names the swarm period it belongs to (for the report and the log).
+history::Op StartOp(const FaultStart& f, std::mt19937_64& rng, const char* period) {
+  Json spec = f.spec;
+  if (f.each_start) f.each_start(rng, spec);
+  if (period != nullptr) spec["period"] = period;
+  return Invoke(history::NemesisStartF(f.nemesis), spec);
+}
+
 void DrawMix(std::mt19937_64& rng, const std::set<std::string>& faults, SwarmPeriod& p) {
   std::vector<std::string> all(faults.begin(), faults.end());
   for (const auto& name : all) {
@@ -64,7 +73,6 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     bool slow_disk = faults.contains("slow-disk");
     p.faults.push_back({"partition",
                         {{"mode", "minority-swap"}, {"swap_ms", Uniform(rng, 600, 2000)}},
-                        {},
                         [restarts, slow_disk](std::mt19937_64& r, Json& spec) {
                           spec["restart"] = Pick(r, restarts);
                           if (slow_disk && r() % 4 != 0) spec["slow_ms"] = Uniform(r, 20, 100);
@@ -104,8 +112,7 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
     p.interval_ns = LogUniformMs(rng, 500, 3000) * kMs;
   } else if (p.kind == "crash") {
     std::string nemesis = faults.contains("lose-unsynced") ? "lose-unsynced" : "kill";
-    // The mode is drawn at each start (FaultStart::modes).
-    p.faults.push_back({nemesis, Json::object(), {"majority", "all"}});
+    p.faults.push_back({nemesis, Json::object(), DrawMode({"majority", "all"})});
     p.interval_ns = Uniform(rng, 1000, 3000) * kMs;
   } else if (p.kind == "slow-network") {
     p.faults.push_back({"packet",
@@ -136,18 +143,18 @@ class PeriodGen final : public Generator {
       : period_ns_(period_ns), cycle_(std::move(cycle)) {}
   Answer Next(const Context& ctx) override {
     if (start_ns_ < 0) start_ns_ = ctx.now_ns;
-    if (current_ == nullptr) {
-      if (!AnotherCycle(ctx.now_ns)) return Done{};
-      StartCycle(ctx.now_ns);
+    // The current cycle, or the next when it is done; a cycle that is done
+    // as soon as it starts ends the period (bounded: two tries).
+    for (int tries = 0; tries < 2; ++tries) {
+      if (current_ == nullptr) {
+        if (!AnotherCycle(ctx.now_ns)) return Done{};
+        StartCycle(ctx.now_ns);
+      }
+      Answer a = current_->Next(ctx);
+      if (!IsDone(a)) return a;
+      current_.reset();
     }
-    Answer a = current_->Next(ctx);
-    if (!IsDone(a)) return a;
-    current_.reset();
-    if (!AnotherCycle(ctx.now_ns)) return Done{};
-    StartCycle(ctx.now_ns);  // bounded: a cycle that is Done at once ends the period
-    a = current_->Next(ctx);
-    if (IsDone(a)) current_.reset();
-    return a;
+    return Done{};
   }
   // The nemesis worker has one op in flight: its completion goes to the
   // cycle that produced it, still the current one.
@@ -175,6 +182,13 @@ class PeriodGen final : public Generator {
 };
 
 }  // namespace
+
+std::function<void(std::mt19937_64&, Json&)> DrawMode(std::vector<std::string> modes) {
+  if (modes.empty()) return nullptr;  // the nemesis picks one from its own generator
+  return [modes = std::move(modes)](std::mt19937_64& rng, Json& spec) {
+    spec["mode"] = Pick(rng, modes);
+  };
+}
 
 std::vector<std::string> SwarmKinds(const std::set<std::string>& faults) {
   std::vector<std::string> kinds;
@@ -232,14 +246,7 @@ GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_
   if (faults.empty()) return Sleep(0);
   auto rng = std::make_shared<std::mt19937_64>(seed ^ 0x6e656d657369ULL);
   auto all = std::make_shared<std::vector<FaultStart>>(std::move(faults));
-  auto start = [all, rng](size_t i) {
-    const FaultStart& f = (*all)[i];
-    Json spec = f.spec;
-    // A mode given as name:mode (or name:a/b, one picked per fault);
-    // otherwise the nemesis picks one from its own seeded generator.
-    if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
-    return Invoke(history::NemesisStartF(f.nemesis), spec);
-  };
+  auto start = [all, rng](size_t i) { return StartOp((*all)[i], *rng, nullptr); };
   auto stop = [all](size_t i) { return Invoke(history::NemesisStopF((*all)[i].nemesis), nullptr); };
   return Cycle([all, start, stop, interval_ns] {
     return ComposeFaults(all->size(), interval_ns, start, stop);
@@ -270,12 +277,7 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
     deck->pop_back();
     auto period = std::make_shared<SwarmPeriod>(DrawSwarmPeriod(*rng, *allowed, kind));
     auto start = [period, rng](size_t i) {
-      const FaultStart& f = period->faults[i];
-      Json spec = f.spec;
-      if (!f.modes.empty()) spec["mode"] = Pick(*rng, f.modes);
-      if (f.each_start) f.each_start(*rng, spec);
-      spec["period"] = period->kind;  // which kind of period, for the report and the log
-      return Invoke(history::NemesisStartF(f.nemesis), spec);
+      return StartOp(period->faults[i], *rng, period->kind.c_str());
     };
     auto stop = [period](size_t i) {
       return Invoke(history::NemesisStopF(period->faults[i].nemesis), nullptr);

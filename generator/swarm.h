@@ -64,11 +64,13 @@ namespace chaos::generator {
 struct FaultStart {
   std::string nemesis;
   history::Json spec;
-  std::vector<std::string> modes = {};  // if any, each start draws its "mode" from these
-  // If set, draws further fields of the spec anew at each start (a
-  // scenario's variants, so that one period meets several of them).
+  // If set, draws fields of the spec anew at each start (a mode, a
+  // scenario's variants), so that one period meets several of them.
   std::function<void(std::mt19937_64&, history::Json&)> each_start = nullptr;
 };
+
+// An each_start that draws the spec's "mode" from `modes` (name:a/b).
+std::function<void(std::mt19937_64&, history::Json&)> DrawMode(std::vector<std::string> modes);
 
 // One period of the swarm schedule.
 struct SwarmPeriod {
@@ -95,9 +97,8 @@ GeneratorPtr ComposeFaults(size_t count, int64_t interval_ns,
 
 // The schedule of `chaos run --nemesis a,b,c`: `faults` composed as
 // ComposeFaults composes them, on `interval_ns`, again and again (the
-// runner's TimeLimit ends it). A fault with modes draws its "mode" at each
-// start from a generator seeded by `seed`. Done at once when `faults` is
-// empty.
+// runner's TimeLimit ends it). A fault's each_start draws from a generator
+// seeded by `seed`. Done at once when `faults` is empty.
 GeneratorPtr FixedSchedule(uint64_t seed, std::vector<FaultStart> faults, int64_t interval_ns);
 
 // The whole schedule: periods drawn from `seed` for as long as it is asked

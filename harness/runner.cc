@@ -701,7 +701,8 @@ generator::GeneratorPtr Runner::NemesisSchedule() const {
     auto spec = nemesis_specs_.find(name);
     auto modes = nemesis_modes_.find(name);
     faults.push_back({name, spec == nemesis_specs_.end() ? Json::object() : spec->second,
-                      modes == nemesis_modes_.end() ? std::vector<std::string>{} : modes->second});
+                      generator::DrawMode(modes == nemesis_modes_.end() ? std::vector<std::string>{}
+                                                                        : modes->second)});
   }
   return generator::FixedSchedule(options_.seed, std::move(faults),
                                   static_cast<int64_t>(options_.nemesis_interval_s * 1e9));
