@@ -1,11 +1,15 @@
 // `chaos sim`: runs the Paxos register cluster in the deterministic simulator
 // for a range of seeds and prints every failing seed with its replay command.
 // Exit status: 0 when no run failed, 1 when any did, 3 on bad flags.
+// With --history FILE (one run), that run's client history is written as
+// JSONL, for `chaos check --keyed` and a reader.
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include "harness/commands.h"
+#include "history/codec.h"
 #include "target/sim/sim.h"
 
 namespace chaos::cli {
@@ -21,7 +25,21 @@ struct SimFlags {
   bool first = false;
   bool verbose = false;
   bool slow_disk = false;
+  std::string history;
 };
+
+// One run, its history written to `path`; its verdict printed as RunSeeds
+// prints it.
+int RunOneWithHistory(const sim::SimOptions& o, const std::string& path) {
+  sim::SimResult r = sim::RunSimulation(o);
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& op : r.history) out << history::OpToJsonLine(op) << '\n';
+  out.close();
+  if (!out) return ReportError(InvalidArgument("--history: cannot write " + path));
+  std::printf("seed %llu: %s, %zu history entries in %s\n", static_cast<unsigned long long>(o.seed),
+              r.ok ? "ok" : ("FAILED: " + r.failure).c_str(), r.history.size(), path.c_str());
+  return r.ok ? kExitValid : kExitInvalid;
+}
 
 int RunSim(const SimFlags& f) {
   sim::SimOptions base;
@@ -45,6 +63,11 @@ int RunSim(const SimFlags& f) {
     return ReportError(InvalidArgument("--read-mode must be log, read-index or lease"));
   }
   if (f.runs < 1) return ReportError(InvalidArgument("--runs must be at least 1"));
+  if (!f.history.empty()) {
+    if (f.runs != 1) return ReportError(InvalidArgument("--history takes --runs 1"));
+    base.seed = f.seed;
+    return RunOneWithHistory(base, f.history);
+  }
   sim::SeedsSummary sum = sim::RunSeeds(base, f.seed, f.runs, f.first, f.verbose, stdout);
   return sum.failed > 0 ? kExitInvalid : kExitValid;
 }
@@ -70,6 +93,8 @@ void AddSimCommands(CLI::App& app, int* exit_code) {
                 "seed's schedule)");
   cmd->add_flag("--first", flags->first, "Stop at the first failing seed");
   cmd->add_flag("--verbose", flags->verbose, "One line per run with its trace hash");
+  cmd->add_option("--history", flags->history,
+                  "With --runs 1: write the run's client history to this file (JSONL)");
   cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });
 }
 
