@@ -389,7 +389,13 @@ void Core::OnHeartbeat(const Message& m, const Heartbeat& h) {
   }
   HeardFromLeader(h.ballot, m.from);
   LearnCommit(h.ballot, h.commit);
-  Send(m.from, HeartbeatReply{h.ballot, h.round, true, promised_, chosen_prefix_});
+  HeartbeatReply reply{h.ballot, h.round, true, promised_, chosen_prefix_};
+  // A wiped disk may have promised a higher ballot than this one and
+  // forgotten it: a leader behind the membership that pins this node would
+  // count its answer for a read-index round or a lease (a stale read, found
+  // by the simulator with null reads checked as values, 2026-12-06).
+  reply.forgot = standing() == Standing::kNone;
+  Send(m.from, reply);
 }
 
 void Core::OnPreVote(const Message& m, const PreVote& v) {
@@ -880,12 +886,14 @@ void Core::OnHeartbeatReply(const Message& m, const HeartbeatReply& r) {
     return;
   }
   if (!is_leader() || r.ballot != ballot_) return;
-  recent_active_[m.from] = m.incarnation;
-  NotePeer(m);
+  NotePeer(m);  // a pin is chosen by a quorum like any change
   follower_prefix_[m.from] = r.chosen_prefix;
-  auto it = round_acks_.find(r.round);
-  if (it != round_acks_.end() && it->second.first.Add(m.from, m.incarnation)) {
-    OnRoundConfirmed(r.round, it->second.second);
+  if (!r.forgot) {
+    recent_active_[m.from] = m.incarnation;
+    auto it = round_acks_.find(r.round);
+    if (it != round_acks_.end() && it->second.first.Add(m.from, m.incarnation)) {
+      OnRoundConfirmed(r.round, it->second.second);
+    }
   }
   if (r.chosen_prefix < chosen_prefix_) SendCatchUp(m.from, r.chosen_prefix);
 }

@@ -246,6 +246,10 @@ struct HeartbeatReply {
   bool ok = false;
   Ballot promised;     // when !ok
   Slot chosen_prefix;  // every slot <= chosen_prefix is known chosen here
+  // The replier's disk stands for nothing yet (wiped, or new and not yet
+  // pinned): it wants the chosen values, but its answer confirms no round
+  // and keeps no leader in office.
+  bool forgot = false;
 };
 struct Learn {  // catch-up: chosen values, in slot order
   Ballot ballot;

@@ -217,6 +217,7 @@ void EncodeMessage(const core::Message& m, pb::PeerMessage* out) {
           x->set_ok(b.ok);
           Put(b.promised, x->mutable_promised());
           x->set_chosen_prefix(b.chosen_prefix.value);
+          x->set_forgot(b.forgot);
         } else if constexpr (std::is_same_v<T, core::Learn>) {
           auto* x = out->mutable_learn();
           Put(b.ballot, x->mutable_ballot());
@@ -308,6 +309,7 @@ Result<core::Message> DecodeMessage(const pb::PeerMessage& in, int cluster_size)
       v.ok = x.ok();
       v.promised = d.Get(x.promised());
       v.chosen_prefix = d.GetSlot(x.chosen_prefix());
+      v.forgot = x.forgot();
       m.body = v;
       break;
     }

@@ -469,6 +469,31 @@ TEST(MembershipTest, WipedNodeRefusesUntilReAdded) {
   EXPECT_FALSE(c.agreement_violated());
 }
 
+// Proves a wiped disk's answer to a heartbeat confirms no read-index round:
+// with the other follower down, a leader whose membership does not pin the
+// wiped node yet has no quorum and serves no read (before 2026-12-06 it
+// counted the answer and served reads from whatever it had applied).
+TEST(CoreTest, WipedNodeConfirmsNoReadRound) {
+  Config base;
+  base.read_mode = ReadMode::kReadIndex;
+  TestCluster c(3, base);
+  c.Isolate(2);  // unheard, so not pinned by the leader
+  int leader = c.ElectLeader();
+  ASSERT_GE(leader, 0);
+  c.TickAll(6);
+  ASSERT_EQ(MembersAt(c, leader), "voters=[0@1 1@1 2] learners=[]");
+  c.Crash(1 - leader);
+  c.Wipe(2);
+  EXPECT_EQ(c.node(2).standing(), Standing::kNone);
+  c.Heal();
+  c.replies().clear();
+  c.Propose(leader, Read(2, 1, "k"));
+  c.TickAll(base.election_timeout_ticks - 1);
+  bool served = false;
+  for (const Reply& r : c.replies()) served |= r.status == ReplyStatus::kOk;
+  EXPECT_FALSE(served);
+}
+
 // Proves an isolated leader steps down (check quorum) and cannot serve read-index reads.
 TEST(CoreTest, IsolatedLeaderStepsDown) {
   Config base;

@@ -50,7 +50,8 @@ std::string Describe(const Message& m) {
         }
         if constexpr (std::is_same_v<T, Heartbeat>) o << " commit=" << b.commit.value;
         if constexpr (std::is_same_v<T, HeartbeatReply>) {
-          o << (b.ok ? " ok" : " rejected") << " prefix=" << b.chosen_prefix.value;
+          o << (b.ok ? " ok" : " rejected") << " prefix=" << b.chosen_prefix.value
+            << (b.forgot ? " forgot" : "");
         }
         if constexpr (std::is_same_v<T, Learn>) o << " entries=" << b.entries.size();
         if constexpr (std::is_same_v<T, InstallSnapshot>)
