@@ -85,7 +85,9 @@ sim() {
 # tests LOG -> killed | survived | timeout
 tests() {
   local rc=0
-  timeout "$timeout_s" "$build/target/core/core_test" >"$1" 2>&1 || rc=$?
+  # The scripted scenarios are read from the mutated tree, whatever the
+  # caller's directory (CHAOS_SOURCE_DIR, else the working directory).
+  CHAOS_SOURCE_DIR="$tree" timeout "$timeout_s" "$build/target/core/core_test" >"$1" 2>&1 || rc=$?
   case $rc in 0) echo survived ;; 124) echo timeout ;; *) echo killed ;; esac
 }
 
