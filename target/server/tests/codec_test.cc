@@ -49,6 +49,7 @@ TEST(Codec, EveryMessageRoundTrips) {
       core::Accepted{b, core::Slot{6}, true, core::Ballot{}},
       core::Heartbeat{b, core::Slot{9}, 17},
       core::HeartbeatReply{b, 17, true, core::Ballot{}, core::Slot{8}},
+      core::HeartbeatReply{b, 18, true, core::Ballot{}, core::Slot{2}, /*forgot=*/true},
       core::Learn{b, {e, e}},
       core::InstallSnapshot{b, SampleSnapshot()},
   };
@@ -69,6 +70,11 @@ TEST(Codec, EveryMessageRoundTrips) {
   EXPECT_EQ(p.entries[0].batch, SampleBatch());
   EXPECT_EQ(*p.snapshot, SampleSnapshot());
   EXPECT_EQ(p.promised, (core::Ballot{4, core::NodeId{2}}));
+  for (size_t i : {8, 9}) {
+    peer_api::PeerMessage reply;
+    EncodeMessage(core::Message{core::NodeId{0}, core::NodeId{1}, bodies[i]}, &reply);
+    EXPECT_EQ(std::get<core::HeartbeatReply>(DecodeMessage(reply, 3)->body).forgot, i == 9);
+  }
 }
 
 // Proves malformed peer messages are rejected, not passed to the core.
