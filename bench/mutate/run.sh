@@ -4,7 +4,7 @@
 # simulator, and classifies each (bench/mutate/README.md).
 #
 #   bench/mutate/run.sh [--seed 1] [--count 100] [--runs3 200] [--runs5 100]
-#                       [--sim-seed 1] [--timeout 180] [--out DIR] [--only 3,17]
+#                       [--runs-none 50] [--sim-seed 1] [--timeout 180] [--out DIR] [--only 3,17]
 #                       [--files "target/core/core.cc ..."]
 #
 # --count N   stop after N mutants that compile (the listing is walked in the
@@ -19,7 +19,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-seed=1 count=100 runs3=200 runs5=100 sim_seed=1 timeout_s=180 out="" only=""
+seed=1 count=100 runs3=200 runs5=100 runs_none=50 sim_seed=1 timeout_s=180 out="" only=""
 files="target/core/core.cc target/core/state_machine.cc target/core/types.cc"
 while (($# > 0)); do
   case "$1" in
@@ -27,6 +27,7 @@ while (($# > 0)); do
     --count) count=$2; shift 2 ;;
     --runs3) runs3=$2; shift 2 ;;
     --runs5) runs5=$2; shift 2 ;;
+    --runs-none) runs_none=$2; shift 2 ;;
     --sim-seed) sim_seed=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
@@ -71,10 +72,10 @@ export CCACHE_BASEDIR="$tree" CCACHE_NOHASHDIR=true
 restore() { for f in $files; do cp "$out/pristine/$f" "$tree/$f"; done; }
 trap restore EXIT
 
-# sim NODES RUNS LOG -> prints killed | survived | timeout
+# sim NODES RUNS LOG [FAULTS] -> prints killed | survived | timeout
 sim() {
   local rc=0
-  timeout "$timeout_s" "$build/target/sim/chaos_sim_run" "$sim_seed" "$2" "$1" all - first \
+  timeout "$timeout_s" "$build/target/sim/chaos_sim_run" "$sim_seed" "$2" "$1" "${4:-all}" - first \
     >"$3" 2>&1 || rc=$?
   case $rc in
     0) echo survived ;;
@@ -103,9 +104,11 @@ for n in 3 5; do
   [[ $(sim $n "$runs" "$out/logs/baseline.sim$n.log") == survived ]] ||
     { log "the unmutated core fails the simulator: $out/logs/baseline.sim$n.log"; exit 3; }
 done
-log "baseline clean: tests pass, simulator $runs3 seeds x 3 nodes, $runs5 x 5 nodes"
+[[ $(sim 3 "$runs_none" "$out/logs/baseline.none.log" none) == survived ]] ||
+  { log "the unmutated core fails the simulator without faults: $out/logs/baseline.none.log"; exit 3; }
+log "baseline clean: tests pass, simulator $runs3 seeds x 3 nodes, $runs5 x 5 nodes, $runs_none without faults"
 
-printf 'id\tfile\tline\top\toriginal\treplacement\tfunction\tcompiled\ttests\tsim3\tsim5\tverdict\tfirst_failure\n' \
+printf 'id\tfile\tline\top\toriginal\treplacement\tfunction\tcompiled\ttests\tsim3\tsim5\tverdict\tfirst_failure\tsim_none\n' \
   >"$out/results.tsv"
 compiled=0
 while IFS= read -r row; do
@@ -125,7 +128,7 @@ while IFS= read -r row; do
   fi
   t0=$SECONDS
   if ! timeout 900 ninja -C "$build" "${targets[@]}" >"$out/logs/$id.build.log" 2>&1; then
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\tno\t-\t-\t-\tuncompiled\t\n' "$id" "$file" "$line" "$op" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\tno\t-\t-\t-\tuncompiled\t\t-\n' "$id" "$file" "$line" "$op" \
       "$original" "$replacement" "$function" >>"$out/results.tsv"
     log "mutant $id ($file:$line $op): does not compile"
     continue
@@ -135,25 +138,28 @@ while IFS= read -r row; do
   t=$(tests "$out/logs/$id.tests.log")
   s3=$(sim 3 "$runs3" "$out/logs/$id.sim3.log")
   s5=$(sim 5 "$runs5" "$out/logs/$id.sim5.log")
-  if [[ $s3 == killed || $s5 == killed ]]; then
+  s0=$(sim 3 "$runs_none" "$out/logs/$id.none.log" none)
+  if [[ $s3 == killed || $s5 == killed || $s0 == killed ]]; then
     verdict=killed
-  elif [[ $s3 == timeout || $s5 == timeout ]]; then
+  elif [[ $s3 == timeout || $s5 == timeout || $s0 == timeout ]]; then
     verdict=timeout
   else
     verdict=survived
   fi
   first=$(grep -h -m1 -E 'FAILED|CHECK|Assertion|terminate' "$out/logs/$id.sim3.log" \
-    "$out/logs/$id.sim5.log" 2>/dev/null | head -1 | tr '\t' ' ' | cut -c1-200 || true)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\tyes\t%s\t%s\t%s\t%s\t%s\n' "$id" "$file" "$line" "$op" \
-    "$original" "$replacement" "$function" "$t" "$s3" "$s5" "$verdict" "$first" >>"$out/results.tsv"
-  log "mutant $id ($file:$line $op '$original' -> '$replacement'): tests $t, sim3 $s3, sim5 $s5" \
+    "$out/logs/$id.sim5.log" "$out/logs/$id.none.log" 2>/dev/null | head -1 | tr '\t' ' ' |
+    cut -c1-200 || true)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$file" "$line" "$op" \
+    "$original" "$replacement" "$function" "$t" "$s3" "$s5" "$verdict" "$first" "$s0" \
+    >>"$out/results.tsv"
+  log "mutant $id ($file:$line $op '$original' -> '$replacement'): tests $t, sim3 $s3, sim5 $s5, none $s0" \
     "($((SECONDS - t0)) s)"
 done <"$out/mutants.tsv"
 restore
 
 # The summary: counts, the score, survivors by function.
 awk -F'\t' -v seed="$seed" -v commit="$commit" -v runs3="$runs3" -v runs5="$runs5" \
-  -v sim_seed="$sim_seed" '
+  -v sim_seed="$sim_seed" -v runs_none="$runs_none" '
   NR == 1 { next }
   $8 == "no" { uncompiled++; next }
   {
@@ -167,7 +173,7 @@ awk -F'\t' -v seed="$seed" -v commit="$commit" -v runs3="$runs3" -v runs5="$runs
   }
   END {
     printf "# Mutation testing of target/core\n\n"
-    printf "commit %s, mutant seed %d, simulator seeds %d.. (%d runs at 3 nodes, %d at 5)\n\n", commit, seed, sim_seed, runs3, runs5
+    printf "commit %s, mutant seed %d, simulator seeds %d.. (%d runs at 3 nodes, %d at 5, %d at 3 without faults)\n\n", commit, seed, sim_seed, runs3, runs5, runs_none
     printf "| mutants that compile | did not compile | killed by the unit and scenario tests | killed by the simulator | by the simulator only | killed by either | survived the simulator | timed out |\n"
     printf "|---|---|---|---|---|---|---|---|\n"
     printf "| %d | %d | %d | %d | %d | %d | %d | %d |\n\n", n, uncompiled, tests, sim, sim_only, any, survived, timeouts
