@@ -1,10 +1,9 @@
 // `chaos sim`: runs the Paxos register cluster in the deterministic simulator
 // for a range of seeds and prints every failing seed with its replay command.
 // Exit status: 0 when no run failed, 1 when any did, 3 on bad flags.
-// With --history FILE (one run), that run's client history is written as
-// JSONL, for `chaos check --keyed` and a reader.
+// With --history FILE (one run), that run's client history is written in the
+// format the file's extension names, for `chaos check --keyed` and a reader.
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -32,10 +31,8 @@ struct SimFlags {
 // prints it.
 int RunOneWithHistory(const sim::SimOptions& o, const std::string& path) {
   sim::SimResult r = sim::RunSimulation(o);
-  std::ofstream out(path, std::ios::trunc);
-  for (const auto& op : r.history) out << history::OpToJsonLine(op) << '\n';
-  out.close();
-  if (!out) return ReportError(InvalidArgument("--history: cannot write " + path));
+  Status written = history::WriteHistory(path, r.history);
+  if (!written.ok()) return ReportError(written);
   std::printf("seed %llu: %s, %zu history entries in %s\n", static_cast<unsigned long long>(o.seed),
               r.ok ? "ok" : ("FAILED: " + r.failure).c_str(), r.history.size(), path.c_str());
   return r.ok ? kExitValid : kExitInvalid;
@@ -65,6 +62,9 @@ int RunSim(const SimFlags& f) {
   if (f.runs < 1) return ReportError(InvalidArgument("--runs must be at least 1"));
   if (!f.history.empty()) {
     if (f.runs != 1) return ReportError(InvalidArgument("--history takes --runs 1"));
+    if (auto format = history::FormatOfPath(f.history); !format.ok()) {
+      return ReportError(format.status());
+    }
     base.seed = f.seed;
     return RunOneWithHistory(base, f.history);
   }
@@ -94,7 +94,7 @@ void AddSimCommands(CLI::App& app, int* exit_code) {
   cmd->add_flag("--first", flags->first, "Stop at the first failing seed");
   cmd->add_flag("--verbose", flags->verbose, "One line per run with its trace hash");
   cmd->add_option("--history", flags->history,
-                  "With --runs 1: write the run's client history to this file (JSONL)");
+                  "With --runs 1: write the run's client history to this file (.jsonl or .edn)");
   cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });
 }
 
