@@ -252,9 +252,16 @@ class RegisterAdapter : public ProcessAdapter {
   }
 
   Status Setup(const control::NodeInfo& node) override {
-    std::string binary = context_.build_dir + "/target/server/chaos-register";
-    if (!std::filesystem::exists(binary)) {
-      return NotFound("register binary " + binary + " is missing (build it with ./chaos)");
+    // --adapter-option binary=PATH uploads another build of the server (a
+    // mutant, a branch) in place of this checkout's.
+    auto chosen = context_.options.find("binary");
+    std::string binary = chosen != context_.options.end()
+                             ? chosen->second
+                             : context_.build_dir + "/target/server/chaos-register";
+    if (!std::filesystem::is_regular_file(binary)) {
+      return NotFound("register binary " + binary +
+                      (chosen != context_.options.end() ? " (adapter option binary) is missing"
+                                                        : " is missing (build it with ./chaos)"));
     }
     control::Session* s = Session(node);
     CHAOS_RETURN_IF_ERROR(Kill(node));

@@ -95,6 +95,15 @@ int Run(RunFlags& flags, const std::string& command_line) {
   if (!flags.run.bugs.empty() && flags.run.adapter != "register" && flags.run.adapter != "memory") {
     return ReportError(InvalidArgument("--bug is only for the register and memory adapters"));
   }
+  if (auto binary = flags.run.adapter_options.find("binary");
+      binary != flags.run.adapter_options.end()) {
+    if (flags.run.adapter != "register") {
+      return ReportError(InvalidArgument("--adapter-option binary is only for the register"));
+    }
+    if (!std::filesystem::is_regular_file(binary->second)) {
+      return ReportError(NotFound("--adapter-option binary=" + binary->second + ": no such file"));
+    }
+  }
   if (flags.run.adapter_options.contains("etcd-read") && flags.run.adapter != "etcd") {
     return ReportError(InvalidArgument("--etcd-read is only for the etcd adapter"));
   }
@@ -233,9 +242,10 @@ void AddTestOptions(CLI::App* run, RunFlags& flags) {
       "faults, comma-separated: partition, kill, pause, clock, packet, lose-unsynced, corrupt, "
       "slow-disk; "
       "name:mode/mode picks modes; all (the default schedule, also with no --nemesis); none");
-  run->add_option("--adapter-option", flags.adapter_options,
-                  "KEY=VALUE for the adapter, repeatable (register: max-clock-drift, tick-ms, "
-                  "election-ticks, clients=home|leader|mixed)");
+  run->add_option(
+      "--adapter-option", flags.adapter_options,
+      "KEY=VALUE for the adapter, repeatable (register: max-clock-drift, tick-ms, "
+      "election-ticks, clients=home|leader|mixed, binary=PATH of another chaos-register)");
   run->add_option("--nemesis-spec", flags.nemesis_specs,
                   "NEMESIS=JSON: fix what each start of that nemesis does, e.g. "
                   "clock='{\"mode\":\"drift\",\"rate\":0.55}' (repeatable)");

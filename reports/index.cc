@@ -1,4 +1,5 @@
-// The store's index (see report.h): every run, newest first.
+// The store's index (see report.h): the summary pages (test-all matrices,
+// mutation runs), then every run, newest first.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -95,6 +96,12 @@ RunRow ReadRow(const fs::path& dir, const std::string& test, const std::string& 
   return r;
 }
 
+// A folder holding a summary page rather than a run: store/test-all/<ts>/
+// (chaos test-all), store/mutate/<ts>/ (bench/mutate).
+struct PageRow {
+  std::string kind, when, rel;  // rel: "<kind>/<when>/summary.html"
+};
+
 bool IsRunDir(const fs::path& dir) {
   std::error_code ec;
   for (const char* f : {"test.json", "results.json", "history.jsonl", "history.edn"}) {
@@ -109,6 +116,7 @@ Result<std::string> RenderIndex(const std::string& store_dir) {
   std::error_code ec;
   if (!fs::is_directory(store_dir, ec)) return NotFound(store_dir + ": no such store folder");
   std::vector<RunRow> rows;
+  std::vector<PageRow> pages;
   for (auto t = fs::directory_iterator(store_dir, ec);
        !ec && t != fs::directory_iterator() && rows.size() < kMaxRuns; t.increment(ec)) {
     if (t->is_symlink(ec) || !t->is_directory(ec)) continue;  // store/latest, index.html
@@ -116,13 +124,23 @@ Result<std::string> RenderIndex(const std::string& store_dir) {
     std::error_code ec2;
     for (auto r = fs::directory_iterator(t->path(), ec2);
          !ec2 && r != fs::directory_iterator() && rows.size() < kMaxRuns; r.increment(ec2)) {
-      if (r->is_symlink(ec2) || !r->is_directory(ec2) || !IsRunDir(r->path())) continue;
-      rows.push_back(ReadRow(r->path(), test, r->path().filename().string()));
+      if (r->is_symlink(ec2) || !r->is_directory(ec2)) continue;
+      const std::string when = r->path().filename().string();
+      if (!IsRunDir(r->path())) {
+        if (fs::is_regular_file(r->path() / "summary.html", ec2)) {
+          pages.push_back({test, when, test + "/" + when + "/summary.html"});
+        }
+        continue;
+      }
+      rows.push_back(ReadRow(r->path(), test, when));
     }
   }
   // Run folders are named yyyymmddThhmmss: newest first is descending order.
   std::sort(rows.begin(), rows.end(), [](const RunRow& a, const RunRow& b) {
     return a.run != b.run ? a.run > b.run : a.test < b.test;
+  });
+  std::sort(pages.begin(), pages.end(), [](const PageRow& a, const PageRow& b) {
+    return a.when != b.when ? a.when > b.when : a.kind < b.kind;
   });
   int counts[3] = {0, 0, 0};
   for (const RunRow& r : rows) counts[static_cast<int>(r.verdict)]++;
@@ -130,9 +148,17 @@ Result<std::string> RenderIndex(const std::string& store_dir) {
   s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
        "style-src 'unsafe-inline'\"><title>chaos runs</title><style>"
-    << kReportCss
-    << "</style></head><body><h1 style=\"margin-top:18px\">chaos runs</h1><p id=\"summary\">"
-    << rows.size() << " runs: " << counts[0] << " valid, " << counts[1] << " invalid, " << counts[2]
+    << kReportCss << "</style></head><body><h1 style=\"margin-top:18px\">chaos runs</h1>";
+  if (!pages.empty()) {
+    s << "<table class=\"runs\" id=\"pages\"><tr><th>summary</th><th>of</th></tr>";
+    for (const PageRow& p : pages) {
+      s << "<tr><td><a href=\"" << EscapeHtml(p.rel) << "\">" << EscapeHtml(p.when)
+        << "</a></td><td>" << EscapeHtml(p.kind) << "</td></tr>";
+    }
+    s << "</table>";
+  }
+  s << "<p id=\"summary\">" << rows.size() << " runs: " << counts[0] << " valid, " << counts[1]
+    << " invalid, " << counts[2]
     << " unknown</p><table class=\"runs\" id=\"runs\"><tr><th>run</th><th>verdict</th>"
        "<th>test</th><th>adapter</th><th>nemeses</th><th>duration</th><th>ops</th><th>cause</th></"
        "tr>";

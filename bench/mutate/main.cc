@@ -4,11 +4,15 @@
 //                                           seed's order: "id<TAB>listing row"
 //   chaos_mutate apply ROOT < ROW           applies one listing row (with or
 //                                           without its id) to ROOT/file
+//   chaos_mutate page --results TSV [--blackbox JSON] [--title T] --out HTML
+//                     [--markdown MD]       the run's page from run.sh's
+//                                           results and blackbox.sh's test-all
+//                                           summary; MD: the cluster's rows
 //
 // Run from the repository root: FILE paths are kept as given and resolved
 // against ROOT by apply. Exit status: 0 done, 3 bad input (a file that
 // cannot be read, a row that does not parse or whose original text is not
-// at its place).
+// at its place, a results file that does not parse).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -19,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
 #include "bench/mutate/mutants.h"
+#include "bench/mutate/report.h"
 
 namespace {
 
@@ -85,10 +91,54 @@ int ApplyRow(int argc, char** argv) {
   return 0;
 }
 
+int Page(int argc, char** argv) {
+  std::string results, blackbox, title = "mutation testing of target/core", out, markdown;
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc) return Fail("page: " + flag + " needs a value");
+    std::string value = argv[++i];
+    if (flag == "--results") {
+      results = value;
+    } else if (flag == "--blackbox") {
+      blackbox = value;
+    } else if (flag == "--title") {
+      title = value;
+    } else if (flag == "--out") {
+      out = value;
+    } else if (flag == "--markdown") {
+      markdown = value;
+    } else {
+      return Fail("page: unknown flag " + flag);
+    }
+  }
+  if (results.empty() || out.empty()) return Fail("page: --results and --out are required");
+  std::string tsv, summary_text;
+  if (!ReadFile(results, &tsv)) return Fail(results + ": cannot read");
+  nlohmann::json summary;
+  if (!blackbox.empty()) {
+    if (!ReadFile(blackbox, &summary_text)) return Fail(blackbox + ": cannot read");
+    summary = nlohmann::json::parse(summary_text, nullptr, false);
+    if (summary.is_discarded()) return Fail(blackbox + ": not JSON");
+  }
+  auto html = chaos::mutate::RenderMutationPage(tsv, summary, title);
+  if (!html.ok()) return Fail(results + ": " + html.status().message());
+  chaos::Status written = chaos::WriteFileAtomically(out, *html);
+  if (!written.ok()) return Fail(written.message());
+  if (markdown.empty()) return 0;
+  auto md = chaos::mutate::RenderBlackboxMarkdown(tsv, summary);
+  if (!md.ok()) return Fail(results + ": " + md.status().message());
+  written = chaos::WriteFileAtomically(markdown, *md);
+  if (!written.ok()) return Fail(written.message());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "list") == 0) return List(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "apply") == 0) return ApplyRow(argc, argv);
-  return Fail("usage: chaos_mutate list [--seed S] FILE... | chaos_mutate apply ROOT < ROW");
+  if (argc >= 2 && std::strcmp(argv[1], "page") == 0) return Page(argc, argv);
+  return Fail(
+      "usage: chaos_mutate list [--seed S] FILE... | chaos_mutate apply ROOT < ROW | chaos_mutate "
+      "page --results TSV [--blackbox JSON] [--title T] --out HTML [--markdown MD]");
 }

@@ -5,11 +5,14 @@
 #
 #   bench/mutate/run.sh [--seed 1] [--count 100] [--runs3 200] [--runs5 100]
 #                       [--runs-none 50] [--sim-seed 1] [--timeout 180] [--out DIR] [--only 3,17]
+#                       [--store DIR]
 #                       [--files "target/core/core.cc ..."]
 #
 # --count N   stop after N mutants that compile (the listing is walked in the
 #             seed's order; mutants that do not compile are counted and skipped)
 # --only IDS  run just these ids of the listing (replay)
+# --store DIR also write the run's page to DIR/mutate/<time>/summary.html
+#             (`chaos serve --store DIR` lists it)
 # Writes DIR (default store/mutate/<seed>-<time>/): mutants.tsv (the whole
 # listing), results.tsv (one row per mutant tried), summary.md, logs/<id>.*.
 # Every step is bounded: the build, the tests and each simulator run by
@@ -19,7 +22,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-seed=1 count=100 runs3=200 runs5=100 runs_none=50 sim_seed=1 timeout_s=180 out="" only=""
+seed=1 count=100 runs3=200 runs5=100 runs_none=50 sim_seed=1 timeout_s=180 out="" only="" store=""
 files="target/core/core.cc target/core/state_machine.cc target/core/types.cc"
 while (($# > 0)); do
   case "$1" in
@@ -32,6 +35,7 @@ while (($# > 0)); do
     --timeout) timeout_s=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --store) store=$2; shift 2 ;;
     --files) files=$2; shift 2 ;;
     *) echo "mutate: unknown argument $1" >&2; exit 3 ;;
   esac
@@ -182,3 +186,11 @@ awk -F'\t' -v seed="$seed" -v commit="$commit" -v runs3="$runs3" -v runs5="$runs
     for (f in by_fn) printf "- %s: %d (%d)\n", (f == "" ? "(file scope)" : f), by_fn[f], unseen[f] + 0
   }' "$out/results.tsv" >"$out/summary.md"
 cat "$out/summary.md"
+if [[ -n "$store" ]]; then
+  page="$store/mutate/$(date -u +%Y%m%dT%H%M%S)"
+  mkdir -p "$page"
+  cp "$out/results.tsv" "$out/mutants.tsv" "$out/summary.md" "$page/"
+  "$tool" page --results "$out/results.tsv" --out "$page/summary.html" \
+    --title "mutants of target/core at ${commit:0:12}, listing seed $seed"
+  log "page: $page/summary.html"
+fi

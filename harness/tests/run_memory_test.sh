@@ -104,6 +104,19 @@ check "unsupported nemesis: exit 3 (got $rc)" test "$rc" -eq 3
 check "unsupported nemesis: one line ($(head -c 200 "$tmp/err"))" test "$(wc -l <"$tmp/err")" -eq 1
 check "unsupported nemesis: says which" grep -q "memory adapter does not support the partition" "$tmp/err"
 
+for option in "binary=$tmp/no-such-register" "binary=$tmp"; do
+  "$chaos" run --adapter register --adapter-option "$option" --time-limit 2 --store "$tmp/store" \
+    >/dev/null 2>"$tmp/err"
+  rc=$?
+  check "$option: exit 3 before any node is touched (got $rc)" test "$rc" -eq 3
+  check "$option: one line naming the path ($(head -c 200 "$tmp/err"))" \
+    grep -q "adapter-option $option: no such file" "$tmp/err"
+done
+"$chaos" run --adapter memory --adapter-option "binary=$chaos" --time-limit 2 \
+  --store "$tmp/store" >/dev/null 2>"$tmp/err"
+check "binary on the memory adapter: exit 3 ($(head -c 200 "$tmp/err"))" \
+  grep -q "binary is only for the register" "$tmp/err"
+
 # test-all on a matrix file: two cells that hold and one whose expectation
 # (a bug found) the linearizable memory store cannot meet.
 cat >"$tmp/matrix.json" <<'JSON'

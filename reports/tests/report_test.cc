@@ -252,7 +252,8 @@ TEST(ReportTest, EscapesRunText) {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
 }
 
-// Proves: the index lists every run newest first with its verdict and op count.
+// Proves: the index lists every run newest first with its verdict and op count,
+// and the summary pages above them.
 TEST(ReportTest, IndexNewestFirst) {
   fs::path store = TempStore("index");
   ASSERT_TRUE(t::MakeKnossosRun(t::KnossosDir() + "/cas-register/bad/bad-analysis.edn",
@@ -262,6 +263,11 @@ TEST(ReportTest, IndexNewestFirst) {
       t::MakeGeneratedRun((store / "gen" / "20261128T220000").string(), 400, 1, 60, false).ok());
   fs::create_directories(store / "gen" / "20261127T000000");  // not a run: no files
   fs::create_directory_symlink(store / "gen" / "20261128T220000", store / "latest");
+  // Summary pages (chaos test-all, bench/mutate) are listed above the runs.
+  for (const char* page : {"test-all/20261128T210000", "mutate/20261128T230000"}) {
+    fs::create_directories(store / page);
+    std::ofstream(store / page / "summary.html") << "<html></html>";
+  }
   ASSERT_TRUE(WriteIndex(store.string()).ok());
   std::string html = Read(store / "index.html");
   size_t gen = html.find("href=\"gen/20261128T220000/");
@@ -273,6 +279,12 @@ TEST(ReportTest, IndexNewestFirst) {
   EXPECT_NE(html.find("<tr class=\"invalid\">"), std::string::npos);
   EXPECT_NE(html.find(">400<"), std::string::npos);
   EXPECT_EQ(html.find("20261127T000000"), std::string::npos);
+  size_t mutate = html.find("href=\"mutate/20261128T230000/summary.html\"");
+  size_t matrix = html.find("href=\"test-all/20261128T210000/summary.html\"");
+  ASSERT_NE(mutate, std::string::npos) << html;
+  ASSERT_NE(matrix, std::string::npos);
+  EXPECT_LT(mutate, matrix);
+  EXPECT_LT(matrix, gen);
 }
 
 }  // namespace
