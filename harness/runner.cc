@@ -234,8 +234,18 @@ Status Runner::Prepare() {
     // A declarative adapter is a path: its file's stem names the test.
     options_.test_name = fs::path(options_.adapter).stem().string();
     // A non-default adapter option is part of what is tested: etcd-serializable-partition.
+    // A path (binary=...) by its key and last two segments, so the name
+    // stays one folder: register-binary-17-chaos-register-all.
     for (const auto& [key, value] : options_.adapter_options) {
-      if (value != "linearizable") options_.test_name += "-" + value;
+      if (value == "linearizable") continue;
+      if (value.find('/') == std::string::npos) {
+        options_.test_name += "-" + value;
+        continue;
+      }
+      fs::path p(value);
+      std::string parent = p.parent_path().filename().string();
+      options_.test_name +=
+          "-" + key + (parent.empty() ? "" : "-" + parent) + "-" + p.filename().string();
     }
     if (options_.workload != "register") options_.test_name += "-" + options_.workload;
     std::string faults = default_schedule_ ? "all" : "";

@@ -5,6 +5,7 @@
 # the nodes (the next run's setup stops it). The system is a declarative
 # "register" that lies: writes go to files in its data directory, reads
 # always answer 7, so any write of another value makes the history invalid.
+# And --adapter-option binary=PATH puts that file on the register's nodes.
 set -uo pipefail
 chaos=$1
 . "$(dirname "$0")/../../scripts/test-lib.sh"
@@ -41,5 +42,22 @@ check "--leave-db-running: said so" grep -q "leaving liar running on the nodes" 
 timeout 300 "$chaos" run --test-cluster --store "$store" --adapter "$tmp/liar.json" \
   --time-limit 2 --recovery-time 0 --concurrency 2 --seed 6 >"$tmp/liar2.out" 2>&1
 check "without --leave-db-running: torn down" bash -c "! docker exec '$first' pgrep -x sleep"
+
+# --adapter-option binary=PATH: the register's nodes run that file, not the
+# build's (a copy made to differ by trailing bytes an ELF loader ignores).
+mkdir -p "$tmp/other"
+cp "$(dirname "$chaos")/target/server/chaos-register" "$tmp/other/chaos-register"
+echo "another build" >>"$tmp/other/chaos-register"
+timeout 300 "$chaos" run --test-cluster --store "$store" --nemesis none --time-limit 3 \
+  --recovery-time 0 --concurrency 2 --seed 7 --adapter-option "binary=$tmp/other/chaos-register" \
+  >"$tmp/binary.out" 2>&1
+rc=$?
+check "binary=PATH: valid, exit 0 (got $rc; $(grep -v '^chaos:' "$tmp/binary.out" | head -1))" \
+  test $rc -eq 0
+want=$(md5sum <"$tmp/other/chaos-register")
+check "binary=PATH: the node runs the given file" \
+  test "$(docker exec "$first" sh -c 'md5sum </opt/chaos/chaos-register')" == "$want"
+check "binary=PATH: the test is one folder named after it" \
+  test -d "$store/register-binary-other-chaos-register-none"
 
 finish
