@@ -332,7 +332,9 @@ Status Runner::WaitForCluster() {
     last_error = done.error.is_string() ? done.error.get<std::string>() : done.error.dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  return Unavailable("the cluster did not accept a write within 60 s: " + last_error);
+  // Timeout, not Unavailable: the nodes were reached, the system did not
+  // serve (test-all goes on with its next cell).
+  return Timeout("the cluster did not accept a write within 60 s: " + last_error);
 }
 
 void Runner::ClientWorker(Phase& phase, int thread, int64_t deadline_ns) {
@@ -810,6 +812,7 @@ int WorstExitCode(int a, int b) {
 }
 
 void RequestAbort() { g_abort = true; }
+bool AbortRequested() { return g_abort; }
 
 Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory) {
   if (inventory.nodes.empty()) return InvalidArgument("no nodes to test");

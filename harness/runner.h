@@ -83,5 +83,6 @@ int WorstExitCode(int a, int b);
 
 // Set by SIGINT/SIGTERM while a run is going; the workers stop asking for ops.
 void RequestAbort();
+bool AbortRequested();
 
 }  // namespace chaos::harness

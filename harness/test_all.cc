@@ -332,7 +332,15 @@ Result<MatrixOutcome> RunMatrix(const Matrix& matrix, const control::Inventory& 
       if (!result.ok()) {
         row["error"] = result.status().message();
         outcome.exit_code = WorstExitCode(outcome.exit_code, 3);
-        stop = true;
+        CHAOS_RETURN_IF_ERROR(write());
+        std::printf("%s seed %llu: error: %s\n", cell.name.c_str(),
+                    static_cast<unsigned long long>(options.seed),
+                    result.status().message().c_str());
+        std::fflush(stdout);
+        // A system that never served (a broken build under test) is this
+        // cell's finding: the matrix goes on with the next cell. Anything
+        // else (bad input, the nodes out of reach, Ctrl-C) ends it.
+        stop = result.status().code() != StatusCode::kTimeout || AbortRequested();
         break;
       }
       double detection =

@@ -34,9 +34,10 @@ struct Row {
 
 // What the cluster's runs of one mutant found, as a cell of the table.
 struct Blackbox {
-  bool found = false;
-  std::string html;  // each run linked to its report
-  std::string text;  // the same, plain
+  bool found = false;         // a run invalid, or the cluster never served
+  bool never_served = false;  // test-all's error for the cell
+  std::string html;           // each run linked to its report
+  std::string text;           // the same, plain
 };
 
 std::map<std::string, Blackbox> BlackboxCells(const nlohmann::json& summary) {
@@ -65,6 +66,14 @@ std::map<std::string, Blackbox> BlackboxCells(const nlohmann::json& summary) {
           (b.html.empty() ? "" : "<br>") +
           (link.empty() ? EscapeHtml(text)
                         : "<a href=\"" + EscapeHtml(link) + "\">" + EscapeHtml(text) + "</a>");
+    }
+    if (cell.contains("error") && cell["error"].is_string()) {
+      // The matrix records a run that could not start as the cell's error:
+      // for a mutant, the cluster never accepted a write.
+      std::string text = "error: " + cell["error"].get<std::string>();
+      b.found = b.never_served = true;
+      b.text += (b.text.empty() ? "" : ", ") + text;
+      b.html += (b.html.empty() ? "" : "<br>") + EscapeHtml(text);
     }
     cells[name == "unmutated" ? name : name.substr(7)] = b;
   }
@@ -109,7 +118,7 @@ Result<std::string> RenderBlackboxMarkdown(const std::string& results_tsv,
                                            const nlohmann::json& blackbox) {
   CHAOS_ASSIGN_OR_RETURN(std::vector<Row> rows, ParseResults(results_tsv));
   std::map<std::string, Blackbox> cluster = BlackboxCells(blackbox);
-  int found = 0, ran = 0;
+  int found = 0, ran = 0, never_served = 0;
   std::string table =
       "| id | where | function | change | tests | runs on the cluster "
       "|\n|---|---|---|---|---|---|\n";
@@ -118,6 +127,7 @@ Result<std::string> RenderBlackboxMarkdown(const std::string& results_tsv,
     if (it == cluster.end()) continue;
     ++ran;
     found += it->second.found;
+    never_served += it->second.never_served;
     std::string where = r.file.substr(r.file.rfind('/') + 1) + ":" + r.line;
     table += "| " + r.id + " | " + where + " | " + MarkdownCell(r.function) + " | `" +
              MarkdownCell(r.original) + "` → `" + MarkdownCell(r.replacement) + "` | " + r.tests +
@@ -128,7 +138,9 @@ Result<std::string> RenderBlackboxMarkdown(const std::string& results_tsv,
     control = "control, the unmutated server: " + it->second.text + "\n\n";
   }
   return "found under the default schedule: " + std::to_string(found) + " of " +
-         std::to_string(ran) + "\n\n" + control + table;
+         std::to_string(ran) + " (" + std::to_string(found - never_served) +
+         " by an invalid history, " + std::to_string(never_served) +
+         " by a cluster that never served)\n\n" + control + table;
 }
 
 Result<std::string> RenderMutationPage(const std::string& results_tsv,
@@ -136,7 +148,7 @@ Result<std::string> RenderMutationPage(const std::string& results_tsv,
   CHAOS_ASSIGN_OR_RETURN(std::vector<Row> rows, ParseResults(results_tsv));
   std::map<std::string, Blackbox> cluster = BlackboxCells(blackbox);
   int compiled = 0, uncompiled = 0, by_tests = 0, by_sim = 0, sim_only = 0, either = 0,
-      survived = 0, timeouts = 0, cluster_runs = 0, cluster_found = 0;
+      survived = 0, timeouts = 0, cluster_runs = 0, cluster_found = 0, never_served = 0;
   std::map<std::string, int> survivors;
   for (const Row& r : rows) {
     if (r.compiled != "yes") {
@@ -156,6 +168,7 @@ Result<std::string> RenderMutationPage(const std::string& results_tsv,
     if (auto it = cluster.find(r.id); it != cluster.end()) {
       ++cluster_runs;
       cluster_found += it->second.found;
+      never_served += it->second.never_served;
     }
   }
   auto percent = [&](int n) {
@@ -179,7 +192,9 @@ Result<std::string> RenderMutationPage(const std::string& results_tsv,
     << timeouts << "</td></tr></table>";
   if (cluster_runs > 0) {
     s << "<p id=\"blackbox\">On the cluster, under the default schedule: " << cluster_found
-      << " of " << cluster_runs << " simulator-killed mutants found.";
+      << " of " << cluster_runs << " simulator-killed mutants found ("
+      << cluster_found - never_served << " by an invalid history, " << never_served
+      << " by a cluster that never served).";
     if (auto it = cluster.find("unmutated"); it != cluster.end()) {
       s << " The control, the unmutated server: " << it->second.html << ".";
     }

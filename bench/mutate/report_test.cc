@@ -47,7 +47,10 @@ TEST(MutationPageTest, PutsTheClusterRunsOnTheirMutants) {
         {{"name", "mutant-2"}, {"runs", {{{"verdict", "valid"}, {"seed", 1}}}}}}}};
   auto html = RenderMutationPage(kResults, summary, "mutants");
   ASSERT_TRUE(html.ok()) << html.status().message();
-  EXPECT_NE(html->find("1 of 2 simulator-killed mutants found"), std::string::npos) << *html;
+  EXPECT_NE(html->find("1 of 2 simulator-killed mutants found (1 by an invalid history, 0 by a "
+                       "cluster that never served)"),
+            std::string::npos)
+      << *html;
   EXPECT_NE(html->find("found: <a href=\"../../mutant-1/a/report.html\">valid (seed 1)</a><br>"
                        "<a href=\"../../mutant-1/b/report.html\">invalid (seed 2, at 41 s)</a>"),
             std::string::npos)
@@ -61,18 +64,24 @@ TEST(MutationPageTest, WritesTheClusterRowsAsMarkdown) {
        {{{"name", "mutant-1"}, {"runs", {{{"verdict", "invalid"}, {"seed", 1}}}}},
         {{"name", "mutant-2"},
          {"runs", {{{"verdict", "valid"}, {"seed", 1}}, {{"verdict", "unknown"}, {"seed", 2}}}}},
-        {{"name", "unmutated"}, {"runs", {{{"verdict", "valid"}, {"seed", 1}}}}}}}};
+        {{"name", "unmutated"}, {"runs", {{{"verdict", "valid"}, {"seed", 1}}}}},
+        {{"name", "mutant-3"},
+         {"runs", nlohmann::json::array()},
+         {"error", "the cluster did not accept a write within 60 s"}}}}};
   auto md = RenderBlackboxMarkdown(kResults, summary);
   ASSERT_TRUE(md.ok()) << md.status().message();
   EXPECT_EQ(
       *md,
-      "found under the default schedule: 1 of 2\n\n"
+      "found under the default schedule: 2 of 3 (1 by an invalid history, 1 by a cluster "
+      "that never served)\n\n"
       "control, the unmutated server: valid (seed 1)\n\n"
       "| id | where | function | change | tests | runs on the cluster |\n"
       "|---|---|---|---|---|---|\n"
       "| 1 | core.cc:10 | Core::Tick | `a < b` → `a <= b` | killed | found: invalid (seed 1) |\n"
       "| 2 | core.cc:20 | Core::Propose | `true` → `false` | survived | not found: valid (seed "
-      "1), unknown (seed 2) |\n");
+      "1), unknown (seed 2) |\n"
+      "| 3 | log.cc:30 | Log::Append | `x_ = 1;` → `` | killed | found: error: the cluster did "
+      "not accept a write within 60 s |\n");
 }
 
 TEST(MutationPageTest, RefusesARowWithTheWrongFields) {
