@@ -75,6 +75,8 @@ std::map<std::string, Blackbox> BlackboxCells(const nlohmann::json& summary) {
       b.text += (b.text.empty() ? "" : ", ") + text;
       b.html += (b.html.empty() ? "" : "<br>") + EscapeHtml(text);
     }
+    // A cell the matrix never reached (it was stopped) ran nothing.
+    if (b.text.empty()) continue;
     cells[name == "unmutated" ? name : name.substr(7)] = b;
   }
   return cells;
@@ -180,7 +182,9 @@ Result<std::string> RenderMutationPage(const std::string& results_tsv,
        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
        "style-src 'unsafe-inline'\"><title>"
     << EscapeHtml(title) << "</title><style>" << reports::kReportCss
-    << "</style></head><body><h1 style=\"margin-top:18px\">" << EscapeHtml(title) << "</h1>"
+    << "#mutants td{max-width:36em;overflow-wrap:anywhere}</style></head><body><h1 "
+       "style=\"margin-top:18px\">"
+    << EscapeHtml(title) << "</h1>"
     << "<table class=\"runs\" id=\"score\"><tr><th>mutants that compile</th><th>did not "
        "compile</th><th>killed by the tests</th><th>killed by the simulator</th><th>by the "
        "simulator only</th><th>killed by either</th><th>survived the simulator</th><th>timed "

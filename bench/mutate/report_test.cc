@@ -44,7 +44,8 @@ TEST(MutationPageTest, PutsTheClusterRunsOnTheirMutants) {
             {"seed", 2},
             {"detection_s", 41.5},
             {"report", "../../mutant-1/b/report.html"}}}}},
-        {{"name", "mutant-2"}, {"runs", {{{"verdict", "valid"}, {"seed", 1}}}}}}}};
+        {{"name", "mutant-2"}, {"runs", {{{"verdict", "valid"}, {"seed", 1}}}}},
+        {{"name", "mutant-3"}, {"runs", nlohmann::json::array()}}}}};  // never reached
   auto html = RenderMutationPage(kResults, summary, "mutants");
   ASSERT_TRUE(html.ok()) << html.status().message();
   EXPECT_NE(html->find("1 of 2 simulator-killed mutants found (1 by an invalid history, 0 by a "
