@@ -106,12 +106,18 @@ Result<std::vector<Row>> ParseResults(const std::string& results_tsv) {
   return rows;
 }
 
-// A table cell's text: no bar, no line break.
-std::string MarkdownCell(std::string text) {
-  for (char& c : text) {
-    if (c == '|' || c == '\n') c = ' ';
+// A table cell's text: bars escaped (GitHub's tables allow \| inside code
+// too), line breaks as spaces.
+std::string MarkdownCell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else {
+      out += c == '\n' ? ' ' : c;
+    }
   }
-  return text;
+  return out;
 }
 
 }  // namespace

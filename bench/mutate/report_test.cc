@@ -13,7 +13,7 @@ const char* kResults =
     "first_failure\tsim_none\n"
     "1\ttarget/core/core.cc\t10\tror\ta < b\ta <= b\tCore::Tick\tyes\tkilled\tkilled\tkilled\t"
     "killed\tFAILED seed 4\tsurvived\n"
-    "2\ttarget/core/core.cc\t20\tbool\ttrue\tfalse\tCore::Propose\tyes\tsurvived\tkilled\t"
+    "2\ttarget/core/core.cc\t20\tlcr\ta || b\ta && b\tCore::Propose\tyes\tsurvived\tkilled\t"
     "survived\tkilled\t\tsurvived\n"
     "3\ttarget/core/log.cc\t30\tdelete-statement\tx_ = 1;\t\tLog::Append\tyes\tkilled\t"
     "survived\tsurvived\tsurvived\t\tsurvived\n"
@@ -79,7 +79,8 @@ TEST(MutationPageTest, WritesTheClusterRowsAsMarkdown) {
       "| id | where | function | change | tests | runs on the cluster |\n"
       "|---|---|---|---|---|---|\n"
       "| 1 | core.cc:10 | Core::Tick | `a < b` → `a <= b` | killed | found: invalid (seed 1) |\n"
-      "| 2 | core.cc:20 | Core::Propose | `true` → `false` | survived | not found: valid (seed "
+      "| 2 | core.cc:20 | Core::Propose | `a \\|\\| b` → `a && b` | survived | not found: valid "
+      "(seed "
       "1), unknown (seed 2) |\n"
       "| 3 | log.cc:30 | Log::Append | `x_ = 1;` → `` | killed | found: error: the cluster did "
       "not accept a write within 60 s |\n");
