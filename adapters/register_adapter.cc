@@ -253,15 +253,14 @@ class RegisterAdapter : public ProcessAdapter {
 
   Status Setup(const control::NodeInfo& node) override {
     // --adapter-option binary=PATH uploads another build of the server (a
-    // mutant, a branch) in place of this checkout's.
+    // mutant, a branch) in place of this checkout's; MakeRegisterAdapter
+    // checked that it is a file.
     auto chosen = context_.options.find("binary");
     std::string binary = chosen != context_.options.end()
                              ? chosen->second
                              : context_.build_dir + "/target/server/chaos-register";
-    if (!std::filesystem::is_regular_file(binary)) {
-      return NotFound("register binary " + binary +
-                      (chosen != context_.options.end() ? " (adapter option binary) is missing"
-                                                        : " is missing (build it with ./chaos)"));
+    if (chosen == context_.options.end() && !std::filesystem::exists(binary)) {
+      return NotFound("register binary " + binary + " is missing (build it with ./chaos)");
     }
     control::Session* s = Session(node);
     CHAOS_RETURN_IF_ERROR(Kill(node));
@@ -525,8 +524,12 @@ class RegisterAdapter : public ProcessAdapter {
 
 }  // namespace
 
-std::unique_ptr<Adapter> MakeRegisterAdapter(AdapterContext context) {
-  return std::make_unique<RegisterAdapter>(std::move(context));
+Result<std::unique_ptr<Adapter>> MakeRegisterAdapter(AdapterContext context) {
+  if (auto binary = context.options.find("binary");
+      binary != context.options.end() && !std::filesystem::is_regular_file(binary->second)) {
+    return NotFound("--adapter-option binary=" + binary->second + ": no such file");
+  }
+  return std::unique_ptr<Adapter>(std::make_unique<RegisterAdapter>(std::move(context)));
 }
 
 }  // namespace chaos::adapters

@@ -6,5 +6,7 @@
 #include "adapters/adapter.h"
 
 namespace chaos::adapters {
-std::unique_ptr<Adapter> MakeRegisterAdapter(AdapterContext context);
+// Checks its options: binary=PATH (another chaos-register to upload) must be
+// a file.
+Result<std::unique_ptr<Adapter>> MakeRegisterAdapter(AdapterContext context);
 }  // namespace chaos::adapters

@@ -95,14 +95,8 @@ int Run(RunFlags& flags, const std::string& command_line) {
   if (!flags.run.bugs.empty() && flags.run.adapter != "register" && flags.run.adapter != "memory") {
     return ReportError(InvalidArgument("--bug is only for the register and memory adapters"));
   }
-  if (auto binary = flags.run.adapter_options.find("binary");
-      binary != flags.run.adapter_options.end()) {
-    if (flags.run.adapter != "register") {
-      return ReportError(InvalidArgument("--adapter-option binary is only for the register"));
-    }
-    if (!std::filesystem::is_regular_file(binary->second)) {
-      return ReportError(NotFound("--adapter-option binary=" + binary->second + ": no such file"));
-    }
+  if (flags.run.adapter_options.contains("binary") && flags.run.adapter != "register") {
+    return ReportError(InvalidArgument("--adapter-option binary is only for the register"));
   }
   if (flags.run.adapter_options.contains("etcd-read") && flags.run.adapter != "etcd") {
     return ReportError(InvalidArgument("--etcd-read is only for the etcd adapter"));

@@ -99,7 +99,7 @@ RunRow ReadRow(const fs::path& dir, const std::string& test, const std::string& 
 // A folder holding a summary page rather than a run: store/test-all/<ts>/
 // (chaos test-all), store/mutate/<ts>/ (bench/mutate).
 struct PageRow {
-  std::string kind, when, rel;  // rel: "<kind>/<when>/summary.html"
+  std::string kind, when;
 };
 
 bool IsRunDir(const fs::path& dir) {
@@ -128,7 +128,7 @@ Result<std::string> RenderIndex(const std::string& store_dir) {
       const std::string when = r->path().filename().string();
       if (!IsRunDir(r->path())) {
         if (fs::is_regular_file(r->path() / "summary.html", ec2)) {
-          pages.push_back({test, when, test + "/" + when + "/summary.html"});
+          pages.push_back({test, when});
         }
         continue;
       }
@@ -152,8 +152,8 @@ Result<std::string> RenderIndex(const std::string& store_dir) {
   if (!pages.empty()) {
     s << "<table class=\"runs\" id=\"pages\"><tr><th>summary</th><th>of</th></tr>";
     for (const PageRow& p : pages) {
-      s << "<tr><td><a href=\"" << EscapeHtml(p.rel) << "\">" << EscapeHtml(p.when)
-        << "</a></td><td>" << EscapeHtml(p.kind) << "</td></tr>";
+      s << "<tr><td><a href=\"" << EscapeHtml(p.kind + "/" + p.when + "/summary.html") << "\">"
+        << EscapeHtml(p.when) << "</a></td><td>" << EscapeHtml(p.kind) << "</td></tr>";
     }
     s << "</table>";
   }

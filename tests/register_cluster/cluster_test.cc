@@ -387,7 +387,9 @@ TEST(RegisterCluster, TheAdapterNamesTheLeaderAndThenItsSuccessor) {
     node.client = {node.address, std::stoi(address.substr(address.rfind(':') + 1))};
     context.inventory.nodes.push_back(node);
   }
-  auto adapter = adapters::MakeRegisterAdapter(std::move(context));
+  auto made = adapters::MakeRegisterAdapter(std::move(context));
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  std::unique_ptr<adapters::Adapter> adapter = std::move(*made);
   // Polls Leader() until `done` holds of its answer (bounded), returns the last answer.
   auto poll = [&](auto done) {
     std::string named;
