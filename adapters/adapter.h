@@ -50,7 +50,7 @@ struct AdapterContext {
 };
 
 // The system's membership as the adapter sees it (the "membership" fault):
-// node names, each in at most one list. `stale` members are in the
+// node names, each in at most one of voters, learners and stale. `stale` members are in the
 // membership but stand for a disk the node no longer has (the register: a
 // member pinned at another incarnation than its data directory's), so they
 // count in no quorum until removed and added again.
@@ -58,6 +58,9 @@ struct Membership {
   std::vector<std::string> voters;
   std::vector<std::string> learners;
   std::vector<std::string> stale;
+  // Members (in one of the lists above) whose own node did not answer:
+  // down, or just started; whether it forgot its state cannot be told yet.
+  std::vector<std::string> unanswered = {};
 };
 
 // A membership change, one at a time: a non-member joins as a learner (it

@@ -412,8 +412,10 @@ class RegisterAdapter : public ProcessAdapter {
     auto add = [&](const server::MembersView::Member& x, std::vector<std::string>& list) {
       if (x.node < 0 || static_cast<size_t>(x.node) >= nodes.size()) return;
       const auto& own = views[static_cast<size_t>(x.node)];
+      const std::string& name = nodes[static_cast<size_t>(x.node)].name;
+      if (!own.ok()) m.unanswered.push_back(name);
       bool wiped = x.incarnation != 0 && own.ok() && own->incarnation != x.incarnation;
-      (wiped ? m.stale : list).push_back(nodes[static_cast<size_t>(x.node)].name);
+      (wiped ? m.stale : list).push_back(name);
     };
     for (const auto& x : best->voters) add(x, m.voters);
     for (const auto& x : best->learners) add(x, m.learners);

@@ -166,7 +166,8 @@ class CorruptNemesis : public Nemesis {
     // the adapter can change the membership. Otherwise every later fault of
     // the run meets a cluster with fewer voters than it started with.
     if (!wiped.empty() && context_.adapter->SupportedFaults().contains("membership")) {
-      auto readded = RestoreVoters(context_, kReaddTimeoutMs);
+      auto readded =
+          RestoreVoters(context_, kReaddTimeoutMs, wiped.get<std::vector<std::string>>());
       if (readded.ok()) {
         description["readded"] = *readded;
       } else {

@@ -89,19 +89,32 @@ Status Apply(adapters::Adapter* adapter, const MembershipStep& step, Clock::time
 }
 
 // Every node a voter again, within `timeout_ms`; the steps taken.
-Result<Json> Restore(const NemesisContext& context, int64_t timeout_ms) {
+Result<Json> Restore(const NemesisContext& context, int64_t timeout_ms,
+                     const std::vector<std::string>& wiped) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   std::vector<std::string> nodes = NodeNames(context.inventory);
   Json steps = Json::array();
-  for (size_t i = 0; i <= kRestoreStepsPerNodeMax * nodes.size(); ++i) {
+  size_t taken = 0;
+  while (true) {
     CHAOS_ASSIGN_OR_RETURN(Membership m, ReadMembers(context.adapter, deadline));
+    auto silent = std::find_if(wiped.begin(), wiped.end(),
+                               [&](const std::string& n) { return Contains(m.unanswered, n); });
+    if (silent != wiped.end()) {
+      if (Clock::now() >= deadline) {
+        return Unavailable("membership: wiped node " + *silent + " did not answer in time");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
+      continue;
+    }
     std::optional<MembershipStep> step = NextRestoreStep(nodes, m);
     if (!step) return steps;
+    if (taken++ == kRestoreStepsPerNodeMax * nodes.size()) {
+      return Internal("membership: restoring every voter took more than " +
+                      std::to_string(kRestoreStepsPerNodeMax * nodes.size()) + " steps");
+    }
     CHAOS_RETURN_IF_ERROR(Apply(context.adapter, *step, deadline));
     steps.push_back(Describe(*step));
   }
-  return Internal("membership: restoring every voter took more than " +
-                  std::to_string(kRestoreStepsPerNodeMax * nodes.size()) + " steps");
 }
 
 // The nodes whose daemon is not running, or whose state could not be read.
@@ -153,7 +166,7 @@ class MembershipNemesis : public Nemesis {
   }
 
   Result<Json> Stop() override {
-    CHAOS_ASSIGN_OR_RETURN(Json steps, Restore(context_, kStopTimeoutMs));
+    CHAOS_ASSIGN_OR_RETURN(Json steps, Restore(context_, kStopTimeoutMs, {}));
     Json description = {{"steps", steps}};
     auto after =
         ReadMembers(context_.adapter, Clock::now() + std::chrono::milliseconds(kStepTimeoutMs));
@@ -165,7 +178,7 @@ class MembershipNemesis : public Nemesis {
   // starts every test on a fresh one): nothing to ask the system.
   Status Heal() override {
     if (!touched_) return Status::Ok();
-    return Restore(context_, kHealTimeoutMs).status();
+    return Restore(context_, kHealTimeoutMs, {}).status();
   }
 
  private:
@@ -176,8 +189,9 @@ class MembershipNemesis : public Nemesis {
 
 }  // namespace
 
-Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms) {
-  return Restore(context, timeout_ms);
+Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms,
+                           const std::vector<std::string>& wiped) {
+  return Restore(context, timeout_ms, wiped);
 }
 
 std::string Describe(const MembershipStep& step) {

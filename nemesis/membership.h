@@ -85,8 +85,13 @@ Result<MembershipPlan> PlanMembership(const std::string& mode,
 // member, one whose disk was wiped, removed and added back at its new
 // disk), within `timeout_ms`; the steps taken. The membership nemesis's Stop
 // and Heal, and the corrupt nemesis after it wiped a node, as an operator
-// re-adds a node whose disk was replaced.
-Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms);
+// re-adds a node whose disk was replaced. The nodes in `wiped` were just
+// started on an empty disk: until each answers, the membership cannot show
+// it stale, so the restore waits for them first (a restore that looked
+// at once found every member a voter and left two wiped nodes out of every
+// quorum for the rest of the run, 2026-12-07).
+Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms,
+                           const std::vector<std::string>& wiped = {});
 
 std::unique_ptr<Nemesis> MakeMembershipNemesis(const NemesisContext& context);
 

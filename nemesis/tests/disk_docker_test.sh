@@ -64,6 +64,18 @@ served_after_refusal() {  # every log that says "refusing to start" says "servin
   done
 }
 check "corrupt: a node that refused was wiped and served again" served_after_refusal
+# A wiped node counts in no quorum until it is added again; a stop that wiped
+# nodes must have re-added each as a voter (a restore that asked before the
+# node answered once left two wiped nodes out for the rest of a run).
+readded_every_wiped() {
+  local stops
+  stops=$(jq -c 'select(.f == "stop-corrupt" and .value != null and (.value.wiped | length) > 0)
+                 | .value' "$h") || return 1
+  [ -n "$stops" ] || { echo "     no stop wiped a node"; return 1; }
+  echo "$stops" | jq -e '[.wiped[] as $n | (.readded // []) | index("promote " + $n)] | all' \
+    >/dev/null
+}
+check "corrupt: every node a stop wiped was re-added as a voter" readded_every_wiped
 
 # --- slow-disk, correct build -----------------------------------------------------
 run 203 3 --nemesis slow-disk --nemesis-spec 'slow-disk={"mode":"leader","delay_ms":200}'

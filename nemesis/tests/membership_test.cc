@@ -1,6 +1,7 @@
 // Proves the membership nemesis plans what its modes say, never shrinks
 // below kVotersMin voters, and that its restore plan brings any membership
-// back to every node a voter, one change at a time.
+// back to every node a voter, one change at a time; and that a restore after a
+// wipe waits for the wiped node to answer before it judges the membership.
 #include "nemesis/membership.h"
 
 #include <gtest/gtest.h>
@@ -195,6 +196,90 @@ TEST(NextRestoreStep, EveryNodeAVoterAgain) {
     EXPECT_TRUE(m.stale.empty());
   }
   EXPECT_FALSE(NextRestoreStep(kNodes, Membership{kNodes, {}, {}}).has_value());
+}
+
+// A register-like system in which `wiped` was just started on an empty disk:
+// it answers only from the `silent_reads`-th Members() on, and from then on
+// the membership shows it stale until it is removed and added again.
+class WipedNodeAdapter : public adapters::Adapter {
+ public:
+  WipedNodeAdapter(std::string wiped, int silent_reads)
+      : wiped_(std::move(wiped)), silent_reads_(silent_reads) {}
+
+  std::string name() const override { return "wiped-node"; }
+  std::set<std::string> SupportedFaults() const override { return {"membership"}; }
+  Status Setup(const control::NodeInfo&) override { return Status::Ok(); }
+  Status Start(const control::NodeInfo&) override { return Status::Ok(); }
+  Status Kill(const control::NodeInfo&) override { return Status::Ok(); }
+  Status Pause(const control::NodeInfo&) override { return Status::Ok(); }
+  Status Resume(const control::NodeInfo&) override { return Status::Ok(); }
+  Result<bool> IsRunning(const control::NodeInfo&) override { return true; }
+  Status Teardown(const control::NodeInfo&) override { return Status::Ok(); }
+  std::vector<std::string> LogFiles(const control::NodeInfo&) const override { return {}; }
+  Result<std::unique_ptr<adapters::Client>> OpenClient(const control::NodeInfo&, int64_t) override {
+    return FailedPrecondition("no clients");
+  }
+
+  Result<Membership> Members() override {
+    Membership m = m_;
+    if (reads_++ < silent_reads_) {
+      m.unanswered.push_back(wiped_);  // its pinned entry still looks like a voter
+    } else if (!readded_) {
+      m.voters.erase(std::remove(m.voters.begin(), m.voters.end(), wiped_), m.voters.end());
+      m.stale.push_back(wiped_);
+    }
+    return m;
+  }
+
+  Status ChangeMembers(MemberChange change, const std::string& node) override {
+    auto erase = [&](std::vector<std::string>& list) {
+      list.erase(std::remove(list.begin(), list.end(), node), list.end());
+    };
+    erase(m_.voters);
+    erase(m_.learners);
+    if (change == MemberChange::kRemove && node == wiped_) readded_ = true;
+    if (change == MemberChange::kLearner) m_.learners.push_back(node);
+    if (change == MemberChange::kPromote) m_.voters.push_back(node);
+    return Status::Ok();
+  }
+
+ private:
+  std::string wiped_;
+  int silent_reads_;
+  int reads_ = 0;
+  bool readded_ = false;
+  Membership m_{kNodes, {}, {}};
+};
+
+NemesisContext ContextOf(adapters::Adapter* adapter) {
+  NemesisContext context;
+  for (const auto& n : kNodes)
+    context.inventory.nodes.push_back(control::NodeInfo{n, n, {}, {}, {}});
+  context.adapter = adapter;
+  return context;
+}
+
+TEST(RestoreVotersTest, WaitsForAWipedNodeToAnswerBeforeJudging) {
+  WipedNodeAdapter adapter("n3", 3);
+  auto steps = RestoreVoters(ContextOf(&adapter), 5000, {"n3"});
+  ASSERT_TRUE(steps.ok()) << steps.status().ToString();
+  EXPECT_EQ(*steps, Json({"remove n3", "learner n3", "promote n3"}));
+}
+
+TEST(RestoreVotersTest, WithoutTheWipedListASilentNodeLooksLikeAVoter) {
+  // What the corrupt nemesis did before it passed the nodes it wiped: the
+  // first view counts n3 a voter, and nothing is restored.
+  WipedNodeAdapter adapter("n3", 3);
+  auto steps = RestoreVoters(ContextOf(&adapter), 5000);
+  ASSERT_TRUE(steps.ok()) << steps.status().ToString();
+  EXPECT_EQ(*steps, Json::array());
+}
+
+TEST(RestoreVotersTest, AWipedNodeThatNeverAnswersIsAnError) {
+  WipedNodeAdapter adapter("n3", 1'000'000);
+  auto steps = RestoreVoters(ContextOf(&adapter), 300, {"n3"});
+  ASSERT_FALSE(steps.ok());
+  EXPECT_NE(steps.status().message().find("wiped node n3 did not answer"), std::string::npos);
 }
 
 }  // namespace
