@@ -52,6 +52,18 @@ void DrawMix(std::mt19937_64& rng, const std::set<std::string>& faults, SwarmPer
   }
   if (p.faults.empty()) p.faults.push_back({Pick(rng, all), Json::object()});
   std::shuffle(p.faults.begin(), p.faults.end(), rng);
+  // A nemesis whose stop changes the membership needs a whole cluster to do
+  // it: corrupt re-adds the nodes it had to wipe, membership makes every node
+  // a voter again. A re-add tried while a partition of the same composition
+  // was on could not be made, and two wiped nodes stayed out of every quorum
+  // for the rest of the run (2026-12-07). They go last, corrupt after
+  // membership: the last fault of a composition stops after every other
+  // one has (ComposeFaults).
+  auto rank = [](const FaultStart& f) {
+    return f.nemesis == "corrupt" ? 2 : f.nemesis == "membership" ? 1 : 0;
+  };
+  std::stable_sort(p.faults.begin(), p.faults.end(),
+                   [&](const FaultStart& a, const FaultStart& b) { return rank(a) < rank(b); });
   p.interval_ns = LogUniformMs(rng, 300, 10'000) * kMs;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "generator/simulate.h"
+#include "history/nemesis_op.h"
 
 namespace chaos::generator {
 namespace {
@@ -72,6 +73,38 @@ TEST(Swarm, MixTakesMembershipWhenSupported) {
     }
   }
   EXPECT_GT(with, 50);  // each nemesis is in a mix half the time
+}
+
+// Proves a nemesis whose stop changes the membership stops when nothing but
+// such nemeses is on: corrupt (re-adds the nodes it wiped) after every other
+// fault, membership (makes every node a voter again) with corrupt alone, so
+// that a re-add never meets a partition of the same composition.
+TEST(Swarm, MembershipChangingStopsComeLast) {
+  int corrupt_stops = 0, membership_stops = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::set<std::string> on;
+    for (const auto& op : NemesisOps(seed, kRegisterFaults, 120)) {
+      auto f = history::ParseNemesisF(op.f);
+      ASSERT_TRUE(f.has_value()) << op.f;
+      if (f->start) {
+        on.insert(f->nemesis);
+        continue;
+      }
+      on.erase(f->nemesis);
+      if (f->nemesis == "corrupt") {
+        ++corrupt_stops;
+        EXPECT_TRUE(on.empty()) << "seed " << seed << ": corrupt stopped with " << *on.begin()
+                                << " on";
+      } else if (f->nemesis == "membership") {
+        ++membership_stops;
+        for (const auto& other : on) {
+          EXPECT_EQ(other, "corrupt") << "seed " << seed << ": membership stopped with " << other;
+        }
+      }
+    }
+  }
+  EXPECT_GT(corrupt_stops, 20);
+  EXPECT_GT(membership_stops, 20);
 }
 
 // Proves a seed replays the same schedule and another seed draws another.
