@@ -21,21 +21,25 @@ using control::Command;
 
 // iptables rules in a chain of our own, CHAOS, jumped to from INPUT and OUTPUT.
 // A spec with "stall_ms": N stalls the smallest side (SIGSTOP through the
-// adapter, as the pause nemesis does) just before cutting it off, and lets it
-// run on, still cut off, N ms later: a leader in a long GC pause whose
-// network fails meanwhile. It wakes with its timers where they stopped, so it
-// does not step down (check-quorum) for another election timeout, while the
-// other side has elected a leader and written. That is the schedule that
-// exposes leases longer than the followers' promise (--bug stale-lease-read).
-// With "wake": "successor" the side runs on as soon as the adapter names a
-// leader outside it (plus "wake_delay_ms", default 0), stall_ms at the
-// latest: it wakes just after its successor took over, when a lease it
-// still believes in is most dangerous, however long the system's elections
-// take. With "wake": "progress" it runs on as soon as a write invoked after
-// it stopped has been acknowledged (the rest of the cluster made progress
-// without it; nemesis/progress.h), plus "wake_delay_ms": the first moment a
-// read it serves from what it knew can be stale. The stall (and the
-// successor or the progress seen) is recorded in the op.
+// adapter, as the pause nemesis does) just after cutting it off, and lets it
+// run on, still cut off, N ms after the cut: a leader whose network fails
+// and which then pauses (a GC). The cut comes first so that the stall lasts
+// what was asked: stopped first, the node also stayed stopped for as long as
+// the cut took to land everywhere (0.1-1.2 s on a loaded machine,
+// 2026-12-07), time that a lease measured on a clock spent. It wakes with
+// its timers where they stopped, so it does not step down (check-quorum) for
+// another election timeout, while the other side has elected a leader and
+// written. That is the schedule that exposes leases longer than the
+// followers' promise (--bug stale-lease-read). With "wake": "successor" the
+// side runs on as soon as the adapter names a leader outside it (plus
+// "wake_delay_ms", default 0), stall_ms at the latest: it wakes just after
+// its successor took over, when a lease it still believes in is most
+// dangerous, however long the system's elections take. With "wake":
+// "progress" it runs on as soon as a write invoked after it stopped has been
+// acknowledged (the rest of the cluster made progress without it;
+// nemesis/progress.h), plus "wake_delay_ms": the first moment a read it
+// serves from what it knew can be stale. The stall (and the successor or the
+// progress seen) is recorded in the op.
 //
 // Mode "stale-leader" (never drawn at random: it also kills and pauses) is
 // the simulator's scenario of that name: the stalled, cut-off leader wakes
@@ -122,6 +126,7 @@ class PartitionNemesis : public Nemesis {
     CHAOS_ASSIGN_OR_RETURN(PartitionPlan plan,
                            PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
     std::vector<std::string> side;  // stalled
+    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan));
     auto began = std::chrono::steady_clock::now();
     auto stalled = began;
     if (stall_ms > 0 && !plan.groups.empty()) {
@@ -130,7 +135,6 @@ class PartitionNemesis : public Nemesis {
       CHAOS_RETURN_IF_ERROR(Stall(side));
       stalled = std::chrono::steady_clock::now();
     }
-    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan));
     Json description = {{"mode", mode}, {"nodes", affected}, {"groups", plan.groups}};
     if (!side.empty()) {
       auto deadline = began + std::chrono::milliseconds(stall_ms);
