@@ -88,9 +88,10 @@ Status Apply(adapters::Adapter* adapter, const MembershipStep& step, Clock::time
   }
 }
 
-// Every node a voter again, within `timeout_ms`; the steps taken.
-Result<Json> Restore(const NemesisContext& context, int64_t timeout_ms,
-                     const std::vector<std::string>& wiped) {
+}  // namespace
+
+Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms,
+                           const std::vector<std::string>& wiped) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   std::vector<std::string> nodes = NodeNames(context.inventory);
   Json steps = Json::array();
@@ -116,6 +117,8 @@ Result<Json> Restore(const NemesisContext& context, int64_t timeout_ms,
     steps.push_back(Describe(*step));
   }
 }
+
+namespace {
 
 // The nodes whose daemon is not running, or whose state could not be read.
 std::set<std::string> DownNodes(const NemesisContext& context) {
@@ -166,7 +169,7 @@ class MembershipNemesis : public Nemesis {
   }
 
   Result<Json> Stop() override {
-    CHAOS_ASSIGN_OR_RETURN(Json steps, Restore(context_, kStopTimeoutMs, {}));
+    CHAOS_ASSIGN_OR_RETURN(Json steps, RestoreVoters(context_, kStopTimeoutMs));
     Json description = {{"steps", steps}};
     auto after =
         ReadMembers(context_.adapter, Clock::now() + std::chrono::milliseconds(kStepTimeoutMs));
@@ -178,7 +181,7 @@ class MembershipNemesis : public Nemesis {
   // starts every test on a fresh one): nothing to ask the system.
   Status Heal() override {
     if (!touched_) return Status::Ok();
-    return Restore(context_, kHealTimeoutMs, {}).status();
+    return RestoreVoters(context_, kHealTimeoutMs).status();
   }
 
  private:
@@ -188,11 +191,6 @@ class MembershipNemesis : public Nemesis {
 };
 
 }  // namespace
-
-Result<Json> RestoreVoters(const NemesisContext& context, int64_t timeout_ms,
-                           const std::vector<std::string>& wiped) {
-  return Restore(context, timeout_ms, wiped);
-}
 
 std::string Describe(const MembershipStep& step) {
   return std::string(adapters::MemberChangeName(step.change)) + " " + step.node;

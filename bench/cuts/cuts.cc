@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "history/nemesis_op.h"
 #include "history/pairing.h"
 
 namespace chaos::bench {
@@ -111,7 +112,7 @@ std::vector<Cut> StalledLeaderCuts(const History& history) {
   std::vector<Cut> cuts;
   for (size_t i = 0; i < nemesis.size(); ++i) {
     const Op& start = *nemesis[i];
-    if (start.f != "start-partition" || !start.value.is_object() ||
+    if (start.f != history::NemesisStartF("partition") || !start.value.is_object() ||
         start.value.value("period", std::string()) != "stalled-leader") {
       continue;
     }
@@ -120,9 +121,9 @@ std::vector<Cut> StalledLeaderCuts(const History& history) {
     const Op* done = nullptr;
     const Op* stop = nullptr;
     for (size_t j = i + 1; j < nemesis.size() && stop == nullptr; ++j) {
-      if (done == nullptr && nemesis[j]->f == "start-partition") {
+      if (done == nullptr && nemesis[j]->f == history::NemesisStartF("partition")) {
         done = nemesis[j];
-      } else if (done != nullptr && nemesis[j]->f == "stop-partition") {
+      } else if (done != nullptr && nemesis[j]->f == history::NemesisStopF("partition")) {
         stop = nemesis[j];
       }
     }
