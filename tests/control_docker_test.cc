@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/node_process.h"
 #include "control/command.h"
 #include "control/known_hosts.h"
 #include "control/ssh.h"
@@ -279,7 +280,8 @@ TEST_F(ControlCluster, CommandPastItsTimeoutIsKilledOnTheNode) {
 // (status, stdout without a trailing newline, stderr), many over one shell
 // and faster than a channel and exec each; a line past its timeout is killed
 // on the node and the shell goes on; a shell that died is reopened for the
-// next line, and the line it was running is an error (outcome unknown).
+// next line, and the line it was running is an error (outcome unknown). A
+// bare line runs in the shell itself (its variables persist to the next).
 TEST_F(ControlCluster, LinesInOneLongLivedShell) {
   auto s = Open(2);
   control::RunOptions o;
@@ -328,6 +330,47 @@ TEST_F(ControlCluster, LinesInOneLongLivedShell) {
   EXPECT_EQ(again->out, "back\n");
   EXPECT_EQ(s->shell_count(), 2);
   EXPECT_EQ(s->connect_count(), 1);
+
+  // A bare line runs in the shell itself: what it sets, the next bare line
+  // sees; a wrapped line (its own sh -c) does not. Its stdin is /dev/null
+  // and its exit status comes back, as a wrapped line's.
+  control::RunOptions bare = o;
+  bare.bare = true;
+  auto set = s->RunInShell("chaos_test_x=41; chaos_test_x=$((chaos_test_x + 1))", bare);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->exit_status, 0);
+  auto seen = s->RunInShell("echo \"$chaos_test_x\"; cat; false", bare);
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  EXPECT_EQ(seen->out, "42\n");
+  EXPECT_EQ(seen->exit_status, 1);
+  auto wrapped = s->RunInShell("echo \"${chaos_test_x:-unset}\"", o);
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(wrapped->out, "unset\n");
+  EXPECT_EQ(s->shell_count(), 2);
+}
+
+// Proves: STOP and CONT by process name (adapters::SignalProcess, what
+// every adapter's Pause and Resume are) stop and continue the process, the
+// CONT through the shell's own kill of the pids the STOP kept; a name that
+// runs nowhere is not an error.
+TEST_F(ControlCluster, StopAndContinueAProcessByName) {
+  auto s = Open(3);
+  ASSERT_TRUE(
+      s->Check(Command("sh").Args({"-c", "setsid sleep 1238 </dev/null >/dev/null 2>&1 &"}), 5000)
+          .ok());
+  auto state = [&]() -> std::string {
+    auto r = s->Run(Command("ps").Args({"-o", "stat=", "-C", "sleep"}), 5000);
+    return r.ok() ? r->out : "?";
+  };
+  ASSERT_TRUE(adapters::SignalProcess(s.get(), "sleep", "STOP").ok());
+  EXPECT_EQ(state().substr(0, 1), "T") << state();
+  ASSERT_TRUE(adapters::SignalProcess(s.get(), "sleep", "CONT").ok());
+  EXPECT_EQ(state().substr(0, 1), "S") << state();
+  EXPECT_TRUE(adapters::SignalProcess(s.get(), "no-such-process", "STOP").ok());
+  EXPECT_TRUE(adapters::SignalProcess(s.get(), "no-such-process", "CONT").ok());
+  ASSERT_TRUE(adapters::SignalProcess(s.get(), "sleep", "KILL").ok());
+  EXPECT_EQ(s->Run(Command("pgrep").Args({"-x", "sleep"}), 5000)->exit_status, 1);
+  EXPECT_EQ(s->shell_count(), 1);
 }
 
 // Proves: one long-lived program (here `sh` reading its stdin) serves 200
