@@ -183,6 +183,9 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
       if (cell.run.ops_per_key != harness::RunOptions().ops_per_key) {
         line += ", " + std::to_string(cell.run.ops_per_key) + " ops per key";
       }
+      if (cell.run.value_max != harness::RunOptions().value_max) {
+        line += ", values 0.." + std::to_string(cell.run.value_max);
+      }
       if (!cell.run.bugs.empty()) line += ", bug " + JoinCommas(cell.run.bugs);
       if (cell.run.stop_on_invalid) line += ", stop on invalid";
       if (cell.run.read_mode != harness::RunOptions().read_mode)
@@ -260,6 +263,10 @@ void AddTestOptions(CLI::App* run, RunFlags& flags) {
                   "ops on one key before moving to a fresh key (keeps checking tractable)")
       ->default_str("100")
       ->check(CLI::Range(1, 100000));
+  run->add_option("--value-max", flags.run.value_max,
+                  "register values are drawn from 0..N (writes and cas)")
+      ->default_str("5")
+      ->check(CLI::Range(1, 1000000));
   run->add_option("--op-timeout", flags.run.op_timeout_ms, "ms before a client op is info")
       ->default_str("1000")
       ->check(CLI::Range(10, 600000));

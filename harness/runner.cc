@@ -284,6 +284,7 @@ Status Runner::Prepare() {
                 {"adapter_options", options_.adapter_options},
                 {"concurrency", options_.concurrency},
                 {"ops_per_key", options_.ops_per_key},
+                {"value_max", options_.value_max},
                 {"time_limit_s", options_.time_limit_s},
                 {"recovery_time_s", options_.recovery_time_s},
                 {"seed", options_.seed},
@@ -699,6 +700,7 @@ Status Runner::StartHistory() {
   wopts.seed = options_.seed;
   wopts.concurrency = options_.concurrency;
   wopts.ops_per_key_max = options_.ops_per_key;
+  wopts.value_max = options_.value_max;
   CHAOS_ASSIGN_OR_RETURN(workload_, generator::MakeWorkload(options_.workload, wopts));
   return Status::Ok();
 }

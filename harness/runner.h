@@ -51,6 +51,11 @@ struct RunOptions {
   // Ops per key before the workload moves to a fresh key: keeps each key's
   // history small enough to check even when faults leave many ops info.
   int64_t ops_per_key = 100;
+  // Register values are drawn from 0..value_max (writes and both sides of a
+  // cas), as Jepsen's register draws from 0..4: few values make cas succeed
+  // often, and also let a concurrent write of the same value explain a
+  // stale read.
+  int64_t value_max = 5;
   uint64_t seed = 0;
   std::vector<std::string> bugs;
   std::string read_mode = "read-index";                // linearizable reads without a log entry

@@ -112,7 +112,8 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
       "bug",        "read_mode",        "expect",        "seeds",
       "seed",       "time_limit",       "concurrency",   "ops_per_key",
       "cells",      "nemesis_interval", "recovery_time", "until_found",
-      "op_timeout", "adapter_options",  "nemesis_specs", "stop_on_invalid"};
+      "op_timeout", "adapter_options",  "nemesis_specs", "stop_on_invalid",
+      "value_max"};
   for (const auto& [key, value] : cell.items()) {
     if (!kKnown.contains(key)) return InvalidArgument(where + "." + key + ": unknown field");
   }
@@ -134,6 +135,7 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
   CHAOS_RETURN_IF_ERROR(r.Number<double>("recovery_time", 0, &out.run.recovery_time_s));
   CHAOS_RETURN_IF_ERROR(r.Number<int>("concurrency", 0, &out.run.concurrency));
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("ops_per_key", 1, &out.run.ops_per_key));
+  CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("value_max", 1, &out.run.value_max));
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("op_timeout", 1, &out.run.op_timeout_ms));
   CHAOS_RETURN_IF_ERROR(r.StringMap("adapter_options", false, &out.run.adapter_options));
   CHAOS_RETURN_IF_ERROR(r.StringMap("nemesis_specs", true, &out.run.nemesis_specs));

@@ -14,7 +14,7 @@
 // Cell fields (each may also be given at the top as a default): name,
 // adapter, workload, nemesis, bug, read_mode, expect ("valid"|"invalid"),
 // seeds, seed, time_limit, nemesis_interval, recovery_time, concurrency,
-// ops_per_key, op_timeout (ms), adapter_options ({"election-ticks": 100}),
+// ops_per_key, value_max, op_timeout (ms), adapter_options ({"election-ticks": 100}),
 // nemesis_specs ({"partition": {"mode": "leader", "stall_ms": 1300}}),
 // until_found (stop the cell's seeds at its first invalid run),
 // stop_on_invalid (end each run at its first invalid key: RunOptions).

@@ -31,6 +31,23 @@ for workload in register set counter list-append rw-register; do
   check "$workload: analyze agrees (exit $?)" grep -q "valid" "$tmp/analyze"
 done
 
+# --value-max: register values come from 0..N (writes and both sides of a
+# cas), recorded in test.json.
+"$chaos" run --adapter memory --value-max 40 --time-limit 0.5 --recovery-time 0 \
+  --concurrency 4 --seed 7 --name values --store "$tmp/store" >"$tmp/out" 2>"$tmp/err"
+check "--value-max 40: exit 0 ($(tail -1 "$tmp/err"))" test $? -eq 0
+run=$(readlink -f "$tmp/store/latest")
+check "--value-max 40: values 0..40 written, some past 5, in test.json" python3 -c "
+import json
+assert json.load(open('$run/test.json'))['value_max'] == 40
+vs = []
+for line in open('$run/history.jsonl'):
+    o = json.loads(line)
+    if o['type'] == 'invoke' and o['f'] == 'write': vs.append(o['value'][1])
+    if o['type'] == 'invoke' and o['f'] == 'cas': vs += o['value'][1]
+assert vs and min(vs) >= 0 and max(vs) <= 40 and max(vs) > 5, (min(vs), max(vs))
+"
+
 # Online checking: the keys checked during the run give the verdict and
 # per-key results a whole check gives (chaos analyze re-checks everything).
 run=$(readlink -f "$tmp/store/memory-none/"*/ | head -1)
