@@ -596,11 +596,9 @@ Result<RemoteResult> Session::RunInShell(const std::string& line, const RunOptio
   // The status goes to stdout after the line's output, a bare token to
   // stderr after its errors: each stream is complete at its delimiter.
   const std::string& token = im.shell_token;
-  std::string run = options.bare ? "{ " + line + "\n} </dev/null"
-                                 : "timeout -k 1 " + std::string(seconds) + " sh -c " +
-                                       ShellQuote(line) + " </dev/null";
-  std::string text =
-      run + "; printf '\\n%s %d\\n' " + token + " $?; printf '\\n%s\\n' " + token + " >&2\n";
+  std::string text = "timeout -k 1 " + std::string(seconds) + " sh -c " + ShellQuote(line) +
+                     " </dev/null; printf '\\n%s %d\\n' " + token + " $?; printf '\\n%s\\n' " +
+                     token + " >&2\n";
   auto fail = [&](const std::string& why) {
     CloseShellLocked();
     return Error(StatusCode::kUnavailable, why);

@@ -69,13 +69,6 @@ struct RunOptions {
   int timeout_ms = 60'000;
   std::string stdin_data;                 // sent, then EOF
   size_t output_limit_bytes = 64u << 20;  // per stream
-  // RunInShell only: the line runs in the long-lived shell itself, not under
-  // `timeout` and `sh -c`, so a shell builtin (kill) starts no process and
-  // lands within one round trip (the wrapper's three processes took 30-100
-  // ms on a loaded node, 2026-12-07). Shell variables it sets persist to the
-  // shell's next line. Only for lines that cannot block or read stdin: the
-  // timeout is then the controller's alone (past it the shell is closed).
-  bool bare = false;
 };
 
 // How a Session::ProgramExchange ended.

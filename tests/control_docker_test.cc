@@ -280,8 +280,7 @@ TEST_F(ControlCluster, CommandPastItsTimeoutIsKilledOnTheNode) {
 // (status, stdout without a trailing newline, stderr), many over one shell
 // and faster than a channel and exec each; a line past its timeout is killed
 // on the node and the shell goes on; a shell that died is reopened for the
-// next line, and the line it was running is an error (outcome unknown). A
-// bare line runs in the shell itself (its variables persist to the next).
+// next line, and the line it was running is an error (outcome unknown).
 TEST_F(ControlCluster, LinesInOneLongLivedShell) {
   auto s = Open(2);
   control::RunOptions o;
@@ -330,29 +329,11 @@ TEST_F(ControlCluster, LinesInOneLongLivedShell) {
   EXPECT_EQ(again->out, "back\n");
   EXPECT_EQ(s->shell_count(), 2);
   EXPECT_EQ(s->connect_count(), 1);
-
-  // A bare line runs in the shell itself: what it sets, the next bare line
-  // sees; a wrapped line (its own sh -c) does not. Its stdin is /dev/null
-  // and its exit status comes back, as a wrapped line's.
-  control::RunOptions bare = o;
-  bare.bare = true;
-  auto set = s->RunInShell("chaos_test_x=41; chaos_test_x=$((chaos_test_x + 1))", bare);
-  ASSERT_TRUE(set.ok()) << set.status().ToString();
-  EXPECT_EQ(set->exit_status, 0);
-  auto seen = s->RunInShell("echo \"$chaos_test_x\"; cat; false", bare);
-  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
-  EXPECT_EQ(seen->out, "42\n");
-  EXPECT_EQ(seen->exit_status, 1);
-  auto wrapped = s->RunInShell("echo \"${chaos_test_x:-unset}\"", o);
-  ASSERT_TRUE(wrapped.ok());
-  EXPECT_EQ(wrapped->out, "unset\n");
-  EXPECT_EQ(s->shell_count(), 2);
 }
 
 // Proves: STOP and CONT by process name (adapters::SignalProcess, what
-// every adapter's Pause and Resume are) stop and continue the process, the
-// CONT through the shell's own kill of the pids the STOP kept; a name that
-// runs nowhere is not an error.
+// every adapter's Pause and Resume are) stop and continue the process; a
+// name that runs nowhere is not an error; KILL ends it.
 TEST_F(ControlCluster, StopAndContinueAProcessByName) {
   auto s = Open(3);
   ASSERT_TRUE(
