@@ -265,7 +265,7 @@ void AddTestOptions(CLI::App* run, RunFlags& flags) {
       ->check(CLI::Range(1, 100000));
   run->add_option("--value-max", flags.run.value_max,
                   "register values are drawn from 0..N (writes and cas)")
-      ->default_str("5")
+      ->default_str(std::to_string(harness::RunOptions().value_max))
       ->check(CLI::Range(1, 1000000));
   run->add_option("--op-timeout", flags.run.op_timeout_ms, "ms before a client op is info")
       ->default_str("1000")

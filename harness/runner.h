@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "checker/checker.h"
 #include "control/inventory.h"
+#include "generator/generator.h"
 #include "harness/analyze.h"  // RunOutcome, AnalyzeRun, ExitCodeFor
 
 namespace chaos::harness {
@@ -55,7 +56,7 @@ struct RunOptions {
   // cas), as Jepsen's register draws from 0..4: few values make cas succeed
   // often, and also let a concurrent write of the same value explain a
   // stale read.
-  int64_t value_max = 5;
+  int64_t value_max = generator::WorkloadOptions{}.value_max;
   uint64_t seed = 0;
   std::vector<std::string> bugs;
   std::string read_mode = "read-index";                // linearizable reads without a log entry

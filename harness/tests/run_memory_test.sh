@@ -35,7 +35,8 @@ done
 # cas), recorded in test.json.
 "$chaos" run --adapter memory --value-max 40 --time-limit 0.5 --recovery-time 0 \
   --concurrency 4 --seed 7 --name values --store "$tmp/store" >"$tmp/out" 2>"$tmp/err"
-check "--value-max 40: exit 0 ($(tail -1 "$tmp/err"))" test $? -eq 0
+rc=$?
+check "--value-max 40: exit 0 (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 0
 run=$(readlink -f "$tmp/store/latest")
 check "--value-max 40: values 0..40 written, some past 5, in test.json" python3 -c "
 import json
