@@ -50,6 +50,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -188,7 +189,10 @@ struct WorkloadOptions {
   int concurrency = 10;
   int processes_per_key = 5;  // clamped to [1, concurrency]
   int64_t ops_per_key_max = 200;
-  int64_t value_max = 5;  // register values are 0..value_max
+  // register: values drawn from 0..*value_max (Knossos's cas-register), or,
+  // when empty (the default), unique written values with cas expecting the
+  // last value seen: no stale read can pass for a later write of its value.
+  std::optional<int64_t> value_max = std::nullopt;
   double rate_per_s = 0;  // 0 = as fast as clients go; else Stagger over the whole workload
   // list-append and rw-register (Elle's generator parameters):
   int txn_key_count = 10;  // keys active at once

@@ -4,6 +4,8 @@
 // decided from its name where the run is checked (harness/analyze.cc).
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -48,18 +50,58 @@ GeneratorPtr RegisterOps(int64_t value_max, uint64_t seed) {
       seed);
 }
 
+// One key's ops when every written value is unique (as in Elle's rw-register):
+// writes and cas write 1, 2, 3, ... in invocation order, so a read names the
+// one write it saw and a stale read cannot pass for a later write of the same
+// value. A cas expects the value the key's last ok op showed (a read's
+// answer, a write's or a cas's new value), so it succeeds whenever no other
+// write came between; before any value was seen it is a write instead.
+class UniqueRegisterOps final : public Generator {
+ public:
+  explicit UniqueRegisterOps(uint64_t seed) : rng_(seed) {}
+
+  Answer Next(const Context&) override {
+    switch (std::uniform_int_distribution<int>(0, 2)(rng_)) {
+      case 0:
+        return Invoke("read", nullptr);
+      case 1:
+        return Invoke("write", next_++);
+      default:
+        if (!last_seen_) return Invoke("write", next_++);
+        return Invoke("cas", Json::array({*last_seen_, next_++}));
+    }
+  }
+
+  void Update(const Op& completion, const Context&) override {
+    if (!completion.is_ok()) return;
+    const Json& v = completion.value;
+    if (completion.f == "read" && v.is_number_integer()) last_seen_ = v.get<int64_t>();
+    if (completion.f == "write" && v.is_number_integer()) last_seen_ = v.get<int64_t>();
+    if (completion.f == "cas" && v.is_array() && v.size() == 2 && v[1].is_number_integer()) {
+      last_seen_ = v[1].get<int64_t>();
+    }
+  }
+
+ private:
+  std::mt19937_64 rng_;
+  int64_t next_ = 1;
+  std::optional<int64_t> last_seen_;
+};
+
 Workload Register(const WorkloadOptions& o) {
   Workload w;
   w.name = "register";
   w.keyed = true;
   w.keys = std::make_shared<std::vector<int64_t>>();
   int per_key = std::max(1, std::min(o.processes_per_key, o.concurrency));
-  int64_t value_max = o.value_max;
+  std::optional<int64_t> value_max = o.value_max;
   uint64_t seed = o.seed;
   w.clients = KeyedGroups(
       per_key, o.ops_per_key_max,
-      [value_max, seed](int64_t key) {
-        return RegisterOps(value_max, DeriveSeed(seed, kPerKey + static_cast<uint64_t>(key)));
+      [value_max, seed](int64_t key) -> GeneratorPtr {
+        uint64_t key_seed = DeriveSeed(seed, kPerKey + static_cast<uint64_t>(key));
+        if (!value_max) return std::make_unique<UniqueRegisterOps>(key_seed);
+        return RegisterOps(*value_max, key_seed);
       },
       DeriveSeed(seed, kKeys), w.keys);
   w.final_reads = [](const std::vector<int64_t>& keys) {
@@ -163,8 +205,8 @@ Result<Workload> MakeWorkload(std::string_view name, const WorkloadOptions& o) {
   if (o.ops_per_key_max < 1) {
     return InvalidArgument("ops per key must be >= 1, got " + std::to_string(o.ops_per_key_max));
   }
-  if (o.value_max < 0) {
-    return InvalidArgument("value max must be >= 0, got " + std::to_string(o.value_max));
+  if (o.value_max && *o.value_max < 0) {
+    return InvalidArgument("value max must be >= 0, got " + std::to_string(*o.value_max));
   }
   if (!(o.rate_per_s >= 0) || std::isinf(o.rate_per_s)) {
     return InvalidArgument("rate must be a finite number >= 0, got " +

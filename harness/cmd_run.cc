@@ -184,7 +184,8 @@ int TestAll(TestAllFlags& flags, const std::string& command_line) {
         line += ", " + std::to_string(cell.run.ops_per_key) + " ops per key";
       }
       if (cell.run.value_max != harness::RunOptions().value_max) {
-        line += ", values 0.." + std::to_string(cell.run.value_max);
+        line += cell.run.value_max ? ", values 0.." + std::to_string(*cell.run.value_max)
+                                   : std::string(", unique values");
       }
       if (!cell.run.bugs.empty()) line += ", bug " + JoinCommas(cell.run.bugs);
       if (cell.run.stop_on_invalid) line += ", stop on invalid";
@@ -263,10 +264,17 @@ void AddTestOptions(CLI::App* run, RunFlags& flags) {
                   "ops on one key before moving to a fresh key (keeps checking tractable)")
       ->default_str("100")
       ->check(CLI::Range(1, 100000));
-  run->add_option("--value-max", flags.run.value_max,
-                  "register values are drawn from 0..N (writes and cas)")
-      ->default_str(std::to_string(harness::RunOptions().value_max))
-      ->check(CLI::Range(1, 1000000));
+  run->add_option_function<std::string>(
+         "--value-max",
+         [&flags](const std::string& text) {
+           Result<std::optional<int64_t>> value_max = harness::ParseValueMax(text);
+           if (!value_max.ok())
+             throw CLI::ValidationError("--value-max", value_max.status().message());
+           flags.run.value_max = *value_max;
+         },
+         "register values: N draws them from 0..N (writes and cas); unique writes each value "
+         "once and a cas expects the last value seen")
+      ->default_str(harness::ValueMaxText(harness::RunOptions().value_max));
   run->add_option("--op-timeout", flags.run.op_timeout_ms, "ms before a client op is info")
       ->default_str("1000")
       ->check(CLI::Range(10, 600000));

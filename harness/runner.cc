@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -284,7 +285,7 @@ Status Runner::Prepare() {
                 {"adapter_options", options_.adapter_options},
                 {"concurrency", options_.concurrency},
                 {"ops_per_key", options_.ops_per_key},
-                {"value_max", options_.value_max},
+                {"value_max", options_.value_max ? Json(*options_.value_max) : Json("unique")},
                 {"time_limit_s", options_.time_limit_s},
                 {"recovery_time_s", options_.recovery_time_s},
                 {"seed", options_.seed},
@@ -815,6 +816,21 @@ int WorstExitCode(int a, int b) {
 
 void RequestAbort() { g_abort = true; }
 bool AbortRequested() { return g_abort; }
+
+std::string ValueMaxText(const std::optional<int64_t>& value_max) {
+  return value_max ? std::to_string(*value_max) : "unique";
+}
+
+Result<std::optional<int64_t>> ParseValueMax(const std::string& text) {
+  if (text == "unique") return std::optional<int64_t>();
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1) {
+    return InvalidArgument("value max must be \"unique\" or a whole number >= 1, got '" + text +
+                           "'");
+  }
+  return std::optional<int64_t>(n);
+}
 
 Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory) {
   if (inventory.nodes.empty()) return InvalidArgument("no nodes to test");

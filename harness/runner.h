@@ -23,6 +23,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,11 +53,12 @@ struct RunOptions {
   // Ops per key before the workload moves to a fresh key: keeps each key's
   // history small enough to check even when faults leave many ops info.
   int64_t ops_per_key = 100;
-  // Register values are drawn from 0..value_max (writes and both sides of a
-  // cas), as Jepsen's register draws from 0..4: few values make cas succeed
-  // often, and also let a concurrent write of the same value explain a
-  // stale read.
-  int64_t value_max = generator::WorkloadOptions{}.value_max;
+  // Register values. Empty (the default): every written value is unique and
+  // a cas expects the last value seen (generator::WorkloadOptions), so a
+  // stale read always shows. N: drawn from 0..N (writes and both sides of a
+  // cas), as Jepsen's register draws from 0..4; few values also let a
+  // concurrent write of the same value explain a stale read.
+  std::optional<int64_t> value_max = generator::WorkloadOptions{}.value_max;
   uint64_t seed = 0;
   std::vector<std::string> bugs;
   std::string read_mode = "read-index";                // linearizable reads without a log entry
@@ -82,6 +84,11 @@ struct RunOptions {
 };
 
 Result<RunOutcome> RunTest(const RunOptions& options, const control::Inventory& inventory);
+
+// RunOptions::value_max as `--value-max` and a matrix's `value_max` write it:
+// "unique", or N for values 0..N (N >= 1). Parse errors name the problem.
+std::string ValueMaxText(const std::optional<int64_t>& value_max);
+Result<std::optional<int64_t>> ParseValueMax(const std::string& text);
 
 // The worse of two exit statuses of runs: could not run (3+) over invalid (1)
 // over unknown (2) over valid (0).

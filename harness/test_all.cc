@@ -135,7 +135,13 @@ Result<MatrixCell> ParseCell(const Json& defaults, const Json& cell, const std::
   CHAOS_RETURN_IF_ERROR(r.Number<double>("recovery_time", 0, &out.run.recovery_time_s));
   CHAOS_RETURN_IF_ERROR(r.Number<int>("concurrency", 0, &out.run.concurrency));
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("ops_per_key", 1, &out.run.ops_per_key));
-  CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("value_max", 1, &out.run.value_max));
+  if (const Json* v = r.Find("value_max"); v != nullptr) {
+    Result<std::optional<int64_t>> value_max =
+        ParseValueMax(v->is_string() ? v->get<std::string>() : v->dump());
+    if (!value_max.ok())
+      return InvalidArgument(where + ".value_max: " + value_max.status().message());
+    out.run.value_max = *value_max;
+  }
   CHAOS_RETURN_IF_ERROR(r.Number<int64_t>("op_timeout", 1, &out.run.op_timeout_ms));
   CHAOS_RETURN_IF_ERROR(r.StringMap("adapter_options", false, &out.run.adapter_options));
   CHAOS_RETURN_IF_ERROR(r.StringMap("nemesis_specs", true, &out.run.nemesis_specs));

@@ -87,6 +87,43 @@ TEST(Workloads, RegisterOpsAreWellFormed) {
   EXPECT_EQ(read_ok, keys);
 }
 
+// Proves register with unique values (value_max empty) writes each value at
+// most once per key, 1, 2, 3, ... in invocation order, and that a cas expects
+// a value an earlier ok op of its key showed, so some cas succeed.
+TEST(Workloads, RegisterUniqueValuesAreWrittenOnce) {
+  Workload w = Make("register", {.seed = 3,
+                                 .concurrency = 6,
+                                 .processes_per_key = 3,
+                                 .ops_per_key_max = 30,
+                                 .value_max = std::nullopt});
+  history::History h = SimRun(*w.clients, {.concurrency = 6,
+                                           .fail_rate = 0.05,
+                                           .crash_rate = 0.05,
+                                           .seed = 3,
+                                           .duration_ns = kS,
+                                           .model = "register",
+                                           .keyed = true});
+  std::map<int64_t, int64_t> last_written;     // key -> last value written
+  std::map<int64_t, std::set<int64_t>> shown;  // key -> values ok ops showed
+  for (const history::Op& op : h) {
+    int64_t key = op.value[0].get<int64_t>();
+    const Json& v = op.value[1];
+    if (op.is_invoke() && op.f != "read") {
+      int64_t to = op.f == "write" ? v.get<int64_t>() : v[1].get<int64_t>();
+      EXPECT_EQ(to, last_written[key] + 1) << history::Describe(op);
+      last_written[key] = to;
+      if (op.f == "cas") {
+        EXPECT_TRUE(shown[key].contains(v[0].get<int64_t>())) << v;
+      }
+    }
+    if (op.is_ok() && op.f == "read" && v.is_number_integer()) shown[key].insert(v.get<int64_t>());
+    if (op.is_ok() && op.f == "write") shown[key].insert(v.get<int64_t>());
+    if (op.is_ok() && op.f == "cas") shown[key].insert(v[1].get<int64_t>());
+  }
+  EXPECT_GT(Count(h, OpType::kOk, "cas"), 0);
+  EXPECT_GT(Count(h, OpType::kOk, "read"), 0);
+}
+
 // Proves the composition a runner uses works end to end: main phase, barrier,
 // then final reads (built by Defer once the keys are known) of every key used.
 TEST(Workloads, RegisterMainPhaseThenDeferredFinalReads) {

@@ -31,6 +31,33 @@ for workload in register set counter list-append rw-register; do
   check "$workload: analyze agrees (exit $?)" grep -q "valid" "$tmp/analyze"
 done
 
+# By default every value a register run writes is unique per key and a cas
+# expects a value an earlier ok op of its key showed; test.json says
+# "unique".
+"$chaos" run --adapter memory --time-limit 0.5 --recovery-time 0 \
+  --concurrency 4 --seed 7 --name unique --store "$tmp/store" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "unique values: exit 0 (got $rc: $(tail -1 "$tmp/err"))" test "$rc" -eq 0
+run=$(readlink -f "$tmp/store/latest")
+check "unique values: each written once per key, cas from a value seen, in test.json" python3 -c "
+import json
+assert json.load(open('$run/test.json'))['value_max'] == 'unique'
+written, seen, cas_ok = set(), set(), 0
+for line in open('$run/history.jsonl'):
+    o = json.loads(line)
+    if o['process'] == 'nemesis' or not isinstance(o.get('value'), list): continue
+    k, v = o['value']
+    if o['type'] == 'invoke' and o['f'] in ('write', 'cas'):
+        to = v if o['f'] == 'write' else v[1]
+        assert (k, to) not in written, (k, to)
+        written.add((k, to))
+        if o['f'] == 'cas': assert (k, v[0]) in seen, (k, v)
+    if o['type'] == 'ok' and o['f'] == 'read' and v is not None: seen.add((k, v))
+    if o['type'] == 'ok' and o['f'] == 'write': seen.add((k, v))
+    if o['type'] == 'ok' and o['f'] == 'cas': seen.add((k, v[1])); cas_ok += 1
+assert written and cas_ok > 0, (len(written), cas_ok)
+"
+
 # --value-max: register values come from 0..N (writes and both sides of a
 # cas), recorded in test.json.
 "$chaos" run --adapter memory --value-max 40 --time-limit 0.5 --recovery-time 0 \
@@ -114,6 +141,20 @@ assert c['valid'] is False and c['forbidden'], c['anomaly_types']
   check "$bug: chaos check on the EDN history agrees (exit $rc)" test "$rc" -eq 1
   check "$bug: chaos check explains a contradiction" grep -q "a contradiction" "$tmp/check"
 done
+
+for bad in 0 many 5x; do
+  "$chaos" run --adapter memory --value-max "$bad" --time-limit 0.5 --store "$tmp/store" \
+    >/dev/null 2>"$tmp/err"
+  rc=$?
+  check "--value-max $bad: exit 3 (got $rc)" test "$rc" -eq 3
+  check "--value-max $bad: one line saying what it takes" \
+    test "$(grep -c 'must be "unique" or a whole number >= 1' "$tmp/err")" -eq 1
+done
+echo '{"cells": [{"value_max": "many"}]}' >"$tmp/bad-values.json"
+"$chaos" test-all --matrix "$tmp/bad-values.json" --store "$tmp/all" >/dev/null 2>"$tmp/err"
+rc=$?
+check "matrix value_max many: exit 3 (got $rc)" test "$rc" -eq 3
+check "matrix value_max many: names the field" grep -q "cells\[0\].value_max: value max must be" "$tmp/err"
 
 "$chaos" run --adapter memory --nemesis partition --time-limit 2 --store "$tmp/store" \
   >/dev/null 2>"$tmp/err"
