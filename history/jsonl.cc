@@ -86,6 +86,10 @@ class JsonlReader : public HistoryReader {
         // e.byte is the 1-based position in the line.
         return InvalidArgument(where + ":" + std::to_string(e.byte) +
                                ": malformed JSON: " + ShortMessage(e.what()));
+      } catch (const Json::exception& e) {
+        // A number too large for a double (out_of_range 406), found by
+        // jsonl_fuzz on 2026-12-07.
+        return InvalidArgument(where + ": malformed JSON: " + ShortMessage(e.what()));
       }
       CHAOS_ASSIGN_OR_RETURN(Op op, OpFromJson(j, where));
       return Numbered(std::move(op));

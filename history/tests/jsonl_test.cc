@@ -67,6 +67,9 @@ TEST(JsonlTest, MalformedLinesNameFileLineAndProblem) {
   EXPECT_NE(JsonlError(std::string(100000, '[')).find("nesting deeper than 1000"),
             std::string::npos);
   EXPECT_NE(JsonlError("\xff\xfe\x01garbage").find("malformed JSON"), std::string::npos);
+  // A number no double holds (jsonl_fuzz, 2026-12-07): an error, not a throw.
+  e = JsonlError("{\"process\":0,\"type\":\"invoke\",\"value\":4e4444444444}");
+  EXPECT_NE(e.find("h.jsonl:1: malformed JSON"), std::string::npos) << e;
 }
 
 TEST(JsonlTest, HugeLineIsRefusedFromAFile) {
