@@ -75,11 +75,9 @@ class UniqueRegisterOps final : public Generator {
   void Update(const Op& completion, const Context&) override {
     if (!completion.is_ok()) return;
     const Json& v = completion.value;
-    if (completion.f == "read" && v.is_number_integer()) last_seen_ = v.get<int64_t>();
-    if (completion.f == "write" && v.is_number_integer()) last_seen_ = v.get<int64_t>();
-    if (completion.f == "cas" && v.is_array() && v.size() == 2 && v[1].is_number_integer()) {
-      last_seen_ = v[1].get<int64_t>();
-    }
+    // The value the op showed: a read's answer or a write's value; a cas's new one.
+    const Json& shown = completion.f == "cas" && v.is_array() && v.size() == 2 ? v[1] : v;
+    if (shown.is_number_integer()) last_seen_ = shown.get<int64_t>();
   }
 
  private:
