@@ -4,8 +4,9 @@
 // interval dilutes each of them: a stalled leader never lasts long enough
 // while a disk is slow and a clock jumps. Instead the run is cut into
 // periods, and each period draws, from the seed alone, one kind of period
-// (dealt from a shuffled deck of every kind, the three leader scenarios
-// and crashes twice, ten periods, before the deck is dealt again):
+// (dealt from a shuffled deck of every kind, stale-leader, minority-swap
+// and crashes twice, stalled-leader three times, eleven periods, before
+// the deck is dealt again):
 //
 //   mix           a random subset of the supported nemeses (each in with
 //                 probability 1/2, at least one), modes drawn by the nemeses,
@@ -16,15 +17,16 @@
 //                 restart none (1 in 5), minority (1 in 5) or others, and
 //                 the old leader's disk slowed 20-100 ms per write 3 times
 //                 in 4;
-//   stalled-leader partition mode leader: a quarter of the time no stall,
-//                 a quarter a stall of 0.2-2.5 s (log-uniform), half the
-//                 time a stall that ends 0-50 ms after the adapter names
-//                 a new leader among the others; always under a slow
-//                 clock on the leader alone (when the adapter has the
-//                 clock fault), in force before
-//                 the cut (drift x0.4-x0.47: a lease that allows for a
-//                 drift of 0.45 on either side still ends before the
-//                 followers' promise);
+//   stalled-leader partition mode leader, drawn at each cut: an eighth of
+//                 the time no stall, an eighth a stall of 0.2-2.5 s
+//                 (log-uniform), three times in four a stall that ends
+//                 0-50 ms after the adapter names a new leader among the
+//                 others or a write invoked after it is acknowledged;
+//                 always under a slow clock on the leader alone (when the
+//                 adapter has the clock fault), in force before the cut
+//                 (drift x0.4-x0.47: a lease that allows for a drift of
+//                 0.45 on either side still ends before the followers'
+//                 promise);
 //   crash         lose-unsynced (else kill) of a majority or of all nodes,
 //                 drawn at each crash;
 //   slow-network  packet delay 20-80 ms toward every peer plus a partition;
@@ -32,13 +34,14 @@
 // each scenario repeated on an interval of its own range (minority-swap
 // 0.8-2 s, stalled-leader 0.5-3 s, crash 1-3 s, slow-network 2-5 s), for a
 // period of 5 to 12 s, followed by 0-2 s without faults (about 10 s in all,
-// so a two-minute run meets every kind). An interval is cut short when one
-// composition of the period's faults would not fit in the period; another
-// composition starts only when it would end nearer the period's end than
-// stopping now, judged by how long the last one took on the nodes. A period kind is drawn only when
-// the adapter supports every nemesis it needs (`faults`), so the same code
-// serves any adapter; nothing here knows which mistake, if any, the system
-// under test has.
+// so a two-minute run meets every kind, nearly always the whole deck). An
+// interval is cut short when one composition of the period's faults would
+// not fit in the period; another composition starts only when it would end
+// nearer the period's end than stopping now, judged by how long the last
+// one took on the nodes. A period kind is drawn only when the adapter
+// supports every nemesis it needs (`faults`), so the same code serves any
+// adapter; nothing here knows which mistake, if any, the system under test
+// has.
 //
 // The schedule's ops are the runner's nemesis ops (history/nemesis_op.h):
 // "start-<nemesis>" with the spec as value, "stop-<nemesis>" with null.

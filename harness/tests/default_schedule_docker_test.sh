@@ -3,18 +3,20 @@
 # mistake it was not told about, and leaves the correct build valid: one short
 # run of the register built with --bug BUG under a fixed seed known to find it,
 # then the correct build under the same seed and so the same schedule.
-# Measured 2026-12-05 with the schedule of 1da1b0c (`chaos test-all` on
-# bench/matrices/default.json, load average 15-22): --bug forget-promise
-# invalid in 5 of 5 seeds; seed 3 at 6.2 s, in the stale-leader period that
-# opens its schedule (the schedule's first 60 s are the same for any
-# --time-limit); the correct build under seed 3 valid over 120 s.
+# Measured 2026-12-07 with the schedule whose deck holds stalled-leader three
+# times (`chaos test-all` on bench/matrices/default.json, 120 s runs, load
+# average median about 9): --bug forget-promise invalid in 5 of 5 seeds;
+# seed 1 at 3.7 s, in the stale-leader period that opens its schedule (the
+# schedule's first 60 s are the same for any --time-limit); the correct build
+# under seed 1 valid over 120 s. (Seed 3, used before that day, now finds it
+# only at 132.8 s.)
 # Timing-sensitive: CHAOS_DEFAULT_BUG,
 # CHAOS_DEFAULT_SEED and CHAOS_DEFAULT_TIME change the run. Both runs record
 # schedule "default" in test.json, and their fault starts name the period kind.
 set -uo pipefail
 chaos=$1
 bug=${CHAOS_DEFAULT_BUG:-forget-promise}
-seed=${CHAOS_DEFAULT_SEED:-3}
+seed=${CHAOS_DEFAULT_SEED:-1}
 time_limit=${CHAOS_DEFAULT_TIME:-60}
 . "$(dirname "$0")/../../scripts/test-lib.sh"
 docker_test_begin
