@@ -282,12 +282,10 @@ GeneratorPtr SwarmSchedule(uint64_t seed, std::set<std::string> faults) {
       // period holds about one cut (its slow clock takes seconds to set and
       // to put back).
       for (const auto& kind : SwarmKinds(*allowed)) {
-        deck->push_back(kind);
-        if (kind == "stale-leader" || kind == "minority-swap" || kind == "stalled-leader" ||
-            kind == "crash") {
-          deck->push_back(kind);
-        }
-        if (kind == "stalled-leader") deck->push_back(kind);
+        int copies = kind == "stalled-leader"                                               ? 3
+                     : kind == "stale-leader" || kind == "minority-swap" || kind == "crash" ? 2
+                                                                                            : 1;
+        deck->insert(deck->end(), copies, kind);
       }
       std::shuffle(deck->begin(), deck->end(), *rng);
     }
