@@ -191,7 +191,9 @@ struct WorkloadOptions {
   int64_t ops_per_key_max = 200;
   // register: values drawn from 0..*value_max (Knossos's cas-register), or,
   // when empty (the default), unique written values with cas expecting the
-  // last value seen: no stale read can pass for a later write of its value.
+  // last value seen: no stale read can pass for a later write of its value;
+  // each key's op mix is then drawn from its seed (half uniform, half with
+  // reads 60-90 % of its ops; workloads.cc).
   std::optional<int64_t> value_max = std::nullopt;
   double rate_per_s = 0;  // 0 = as fast as clients go; else Stagger over the whole workload
   // list-append and rw-register (Elle's generator parameters):

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <set>
+#include <string>
 
 #include "generator/generator.h"
 #include "generator/simulate.h"
@@ -122,6 +123,36 @@ TEST(Workloads, RegisterUniqueValuesAreWrittenOnce) {
   }
   EXPECT_GT(Count(h, OpType::kOk, "cas"), 0);
   EXPECT_GT(Count(h, OpType::kOk, "read"), 0);
+}
+
+// Proves each key's op mix is drawn from its seed: about half the keys take
+// reads, writes and cas in equal shares, the others are read-heavy (reads
+// 60-90 %), and writes and cas still come in every key.
+TEST(Workloads, RegisterUniqueValuesDrawEachKeysMix) {
+  Workload w = Make("register", {.seed = 11,
+                                 .concurrency = 4,
+                                 .processes_per_key = 1,
+                                 .ops_per_key_max = 400,
+                                 .value_max = std::nullopt});
+  history::History h = SimRun(
+      *w.clients,
+      {.concurrency = 4, .seed = 11, .duration_ns = 200 * kS, .model = "register", .keyed = true});
+  std::map<int64_t, std::map<std::string, int>> by_key;  // key -> f -> invocations
+  for (const history::Op& op : Invocations(h)) by_key[op.value[0].get<int64_t>()][op.f]++;
+  int uniform = 0, read_heavy = 0;
+  for (auto& [key, f] : by_key) {
+    int total = f["read"] + f["write"] + f["cas"];
+    if (total < 150) continue;  // too few ops to tell the mix apart
+    double reads = static_cast<double>(f["read"]) / total;
+    EXPECT_GT(f["write"] + f["cas"], total / 20) << "key " << key;
+    if (reads > 0.25 && reads < 0.42) uniform++;
+    if (reads > 0.53 && reads < 0.95) read_heavy++;
+    EXPECT_TRUE((reads > 0.25 && reads < 0.42) || (reads > 0.53 && reads < 0.95))
+        << "key " << key << " reads " << reads;
+  }
+  EXPECT_GE(uniform + read_heavy, 40);
+  EXPECT_GE(uniform, (uniform + read_heavy) / 4);
+  EXPECT_GE(read_heavy, (uniform + read_heavy) / 4);
 }
 
 // Proves the composition a runner uses works end to end: main phase, barrier,
