@@ -1,6 +1,7 @@
 // Partition, kill and pause; the list of nemeses.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -22,11 +23,14 @@ using control::Command;
 // iptables rules in a chain of our own, CHAOS, jumped to from INPUT and OUTPUT.
 // A spec with "stall_ms": N stalls the smallest side (SIGSTOP through the
 // adapter, as the pause nemesis does) just after cutting it off, and lets it
-// run on, still cut off, N ms after the cut: a leader whose network fails
-// and which then pauses (a GC). The cut comes first so that the stall lasts
-// what was asked: stopped first, the node also stayed stopped for as long as
-// the cut took to land everywhere (0.1-1.2 s on a loaded machine,
-// 2026-12-07), time that a lease measured on a clock spent. It wakes with
+// run on, still cut off, N ms after it stopped: a leader whose network fails
+// and which then pauses (a GC). Each node of the side is stopped as soon as
+// its own rules are in place (they alone cut it off from every peer, both
+// ways), not once the cut has landed everywhere: that took 0.1-4.4 s on a
+// loaded machine (2026-12-07), longer than an election timeout, and a
+// leader left running cut off that long steps down (check-quorum) before
+// its stall begins. Stopped before its own rules, it would stay stopped for
+// as long as they took, time that a lease measured on a clock spent. It wakes with
 // its timers where they stopped, so it does not step down (check-quorum) for
 // another election timeout, while the other side has elected a leader and
 // written. That is the schedule that exposes leases longer than the
@@ -126,23 +130,34 @@ class PartitionNemesis : public Nemesis {
     CHAOS_ASSIGN_OR_RETURN(PartitionPlan plan,
                            PlanPartition(mode, NodeNames(context_.inventory), rng_, leader));
     std::vector<std::string> side;  // stalled
-    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan));
-    auto began = std::chrono::steady_clock::now();
-    auto stalled = began;
     if (stall_ms > 0 && !plan.groups.empty()) {
       side = *std::min_element(plan.groups.begin(), plan.groups.end(),
                                [](const auto& a, const auto& b) { return a.size() < b.size(); });
-      CHAOS_RETURN_IF_ERROR(Stall(side));
-      stalled = std::chrono::steady_clock::now();
     }
+    // Each node of the side is stopped on its own thread as soon as its own
+    // rules are in place (listed first, so that Heal resumes it even if the
+    // cut fails half-way); `stalled` becomes the moment the last one stopped.
+    for (const auto& n : side) stalled_.insert(n);
+    auto cut_began = std::chrono::steady_clock::now();
+    std::mutex stalled_mu;
+    auto stalled = cut_began;
+    auto stall_on_landing = [&](const control::NodeInfo& n) -> Status {
+      if (std::find(side.begin(), side.end(), n.name) == side.end()) return Status::Ok();
+      CHAOS_RETURN_IF_ERROR(context_.adapter->Pause(n));
+      std::lock_guard lock(stalled_mu);
+      stalled = std::max(stalled, std::chrono::steady_clock::now());
+      return Status::Ok();
+    };
+    CHAOS_ASSIGN_OR_RETURN(std::vector<std::string> affected, ApplyPlan(plan, stall_on_landing));
     Json description = {{"mode", mode}, {"nodes", affected}, {"groups", plan.groups}};
     if (!side.empty()) {
-      auto deadline = began + std::chrono::milliseconds(stall_ms);
+      description["cut_ms"] = MsSince(cut_began);  // until every node's rules were in place
+      auto deadline = stalled + std::chrono::milliseconds(stall_ms);
       if (wake == "successor") {
         std::string successor = AwaitLeaderOutside(side, deadline);
         if (!successor.empty()) {
           description["successor"] = successor;
-          description["successor_ms"] = MsSince(began);
+          description["successor_ms"] = MsSince(stalled);
           deadline = std::min(deadline, std::chrono::steady_clock::now() +
                                             std::chrono::milliseconds(wake_delay_ms));
         }
@@ -150,7 +165,7 @@ class PartitionNemesis : public Nemesis {
         // Stopped since `stalled`: a write invoked after that and
         // acknowledged was served by the rest of the cluster.
         if (context_.progress->AwaitAcknowledgedSince(stalled, deadline)) {
-          description["progress_ms"] = MsSince(began);
+          description["progress_ms"] = MsSince(stalled);
           deadline = std::min(deadline, std::chrono::steady_clock::now() +
                                             std::chrono::milliseconds(wake_delay_ms));
         }
@@ -158,7 +173,7 @@ class PartitionNemesis : public Nemesis {
       std::this_thread::sleep_until(deadline);
       CHAOS_RETURN_IF_ERROR(Resume(side));
       description["stalled"] = side;
-      description["stalled_ms"] = MsSince(began);
+      description["stalled_ms"] = MsSince(stalled);
     }
     return description;
   }
@@ -298,8 +313,12 @@ class PartitionNemesis : public Nemesis {
   }
 
   // Replaces every node's DROP rules with the plan's grudge (none for a node
-  // the plan leaves whole); returns the nodes that drop something.
-  Result<std::vector<std::string>> ApplyPlan(const PartitionPlan& plan) {
+  // the plan leaves whole); returns the nodes that drop something. `landed`,
+  // if given, runs for each node on that node's thread once its rules are in
+  // place, while the others' may still be landing.
+  Result<std::vector<std::string>> ApplyPlan(
+      const PartitionPlan& plan,
+      const std::function<Status(const control::NodeInfo&)>& landed = nullptr) {
     std::vector<std::string> affected;
     for (const auto& [node, _] : plan.grudge) affected.push_back(node);
     CHAOS_RETURN_IF_ERROR(
@@ -311,7 +330,8 @@ class PartitionNemesis : public Nemesis {
               addresses.push_back(context_.inventory.Find(peer)->address);
             }
           }
-          return Apply(n, addresses);
+          CHAOS_RETURN_IF_ERROR(Apply(n, addresses));
+          return landed ? landed(n) : Status::Ok();
         }));
     return affected;
   }

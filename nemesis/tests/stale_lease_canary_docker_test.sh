@@ -4,7 +4,8 @@
 # lease, must be caught when the leader's wall clock runs slow (x0.4, drift
 # mode, aimed at the leader: within the register's --max-clock-drift 0.45,
 # so the correct lease stays safe) and the leader is cut off in a stall
-# (partition mode leader with stall_ms: cut off, SIGSTOP, SIGCONT 1.3 s after the cut).
+# (partition mode leader with stall_ms: cut off, SIGSTOP as soon as its own rules
+# are in place, SIGCONT 1.3 s later).
 # Its timers wake where they stopped, so check-quorum does not depose it at
 # once; its stretched lease lets it serve reads after the majority has
 # elected a new leader and written. Up to CHAOS_CANARY_ATTEMPTS runs (default
