@@ -26,16 +26,18 @@ using control::Command;
 // run on, still cut off, N ms after it stopped: a leader whose network fails
 // and which then pauses (a GC). Each node of the side is stopped as soon as
 // its own rules are in place (they alone cut it off from every peer, both
-// ways), not once the cut has landed everywhere: that took 0.1-4.4 s on a
-// loaded machine (2026-12-07), longer than an election timeout, and a
-// leader left running cut off that long steps down (check-quorum) before
-// its stall begins. Stopped before its own rules, it would stay stopped for
-// as long as they took, time that a lease measured on a clock spent. It wakes with
-// its timers where they stopped, so it does not step down (check-quorum) for
-// another election timeout, while the other side has elected a leader and
-// written. That is the schedule that exposes leases longer than the
-// followers' promise (--bug stale-lease-read). With "wake": "successor" the
-// side runs on as soon as the adapter names a leader outside it (plus
+// ways), not once the cut has landed everywhere: the last node's rules
+// landed 0.12-0.84 s after the cut began (median 0.21 s, 60 stalled cuts on
+// a loaded machine, 2026-12-07; recorded as "cut_ms"), as long as the
+// register's election timeout (0.3-0.6 s), and a leader left running cut
+// off that long steps down (check-quorum) before its stall begins. Stopped
+// before its own rules, it would stay stopped for as long as they took,
+// time that a lease measured on a clock spent. It wakes with its timers
+// where they stopped, so it does not step down (check-quorum) for another
+// election timeout, while the other side has elected a leader and written.
+// That is the schedule that exposes leases longer than the followers'
+// promise (--bug stale-lease-read). With "wake": "successor" the side runs
+// on as soon as the adapter names a leader outside it (plus
 // "wake_delay_ms", default 0), stall_ms at the latest: it wakes just after
 // its successor took over, when a lease it still believes in is most
 // dangerous, however long the system's elections take. With "wake":
