@@ -145,10 +145,11 @@ TEST(Workloads, RegisterUniqueValuesDrawEachKeysMix) {
     if (total < 150) continue;  // too few ops to tell the mix apart
     double reads = static_cast<double>(f["read"]) / total;
     EXPECT_GT(f["write"] + f["cas"], total / 20) << "key " << key;
-    if (reads > 0.25 && reads < 0.42) uniform++;
-    if (reads > 0.53 && reads < 0.95) read_heavy++;
-    EXPECT_TRUE((reads > 0.25 && reads < 0.42) || (reads > 0.53 && reads < 0.95))
-        << "key " << key << " reads " << reads;
+    bool is_uniform = reads > 0.25 && reads < 0.42;
+    bool is_read_heavy = reads > 0.53 && reads < 0.95;
+    uniform += is_uniform;
+    read_heavy += is_read_heavy;
+    EXPECT_TRUE(is_uniform || is_read_heavy) << "key " << key << " reads " << reads;
   }
   EXPECT_GE(uniform + read_heavy, 40);
   EXPECT_GE(uniform, (uniform + read_heavy) / 4);
