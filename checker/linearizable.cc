@@ -691,6 +691,27 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return pieces[a].calls.size() > pieces[b].calls.size();
   });
+  // A key the online check already found invalid is searched first, the one
+  // found earliest (its last op checked earliest in the history) before the
+  // others, and names the counterexample: the run's first finding. Otherwise
+  // the first invalid key completed stops the rest, and the counterexample
+  // could be a key whose violation showed only in its final read, minutes
+  // after the one the online check reported (2026-12-08, bench/RESULTS.md).
+  const Piece* found_online = nullptr;
+  if (checked != nullptr && options.keyed) {
+    std::vector<int64_t> found_at(pieces.size(), -1);
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      auto it = checked->find(pieces[i].key.dump());
+      if (it != checked->end() && it->second.verdict == Verdict::kInvalid) {
+        found_at[i] = it->second.last_index;
+      }
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if ((found_at[a] >= 0) != (found_at[b] >= 0)) return found_at[a] >= 0;
+      return found_at[a] >= 0 && found_at[a] < found_at[b];
+    });
+    if (!order.empty() && found_at[order[0]] >= 0) found_online = &pieces[order[0]];
+  }
   std::atomic<bool> own_stop{false};
   std::atomic<bool>& stop = options.stop != nullptr ? *options.stop : own_stop;
   std::atomic<int64_t> bytes_used{0};
@@ -748,6 +769,9 @@ CheckResult CheckLinearizable(const history::History& history, const Linearizabl
   const Piece* first_invalid = nullptr;
   const Piece* costliest_unknown = nullptr;
   int64_t unknown_pieces = 0;
+  if (found_online != nullptr && found_online->outcome.verdict == Verdict::kInvalid) {
+    first_invalid = found_online;
+  }
   for (const Piece& p : pieces) {
     verdict = Merge(verdict, p.outcome.verdict);
     result.stats.states += p.outcome.states;

@@ -181,6 +181,9 @@ class Runner {
   std::atomic<bool> stop_main_{false};
   std::mutex stopped_mu_;
   Json stopped_early_;  // {at_s, key, cause} once the main phase was stopped early
+  // {key, at_s, cause} of each key the online check found invalid, in the
+  // order found: test.json's online_invalid.
+  Json online_invalid_ = Json::array();
 };
 
 Result<RunOutcome> Runner::Run() {
@@ -218,6 +221,7 @@ void Runner::OnInvalidKey(const checker::KeyCheck& key) {
   char when[32];
   std::snprintf(when, sizeof when, "%.1f", at_s);
   std::lock_guard<std::mutex> lock(stopped_mu_);
+  online_invalid_.push_back({{"key", key.key}, {"at_s", at_s}, {"cause", key.cause}});
   const bool stop = options_.stop_on_invalid && !stop_main_;
   log_->Line("online check: key " + key.key.dump() + " is invalid (found at " + when + " s)" +
                  (stop ? "; stopping the run early" : ""),
@@ -788,6 +792,10 @@ Status Runner::EndOnNodes() {
   test_json_["fatal_log_patterns"] = adapter_->FatalLogPatterns();
   test_json_["duration_s"] = std::chrono::duration<double>(Clock::now() - start_).count();
   test_json_["aborted"] = g_abort.load();
+  {
+    std::lock_guard<std::mutex> lock(stopped_mu_);
+    if (!online_invalid_.empty()) test_json_["online_invalid"] = online_invalid_;
+  }
   return WriteTestJson();
 }
 

@@ -171,28 +171,41 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// When, from the start of the run, the op the checker could not linearize
-// happened (seconds), else when a node first logged a safety violation
-// (checker "logs"); negative if results.json says neither.
+// When, from the start of the run, the run first showed a violation
+// (seconds): the earliest of the op the checker could not linearize, the
+// moment the online check found a key invalid (test.json's online_invalid)
+// and the first node log line of a safety violation (checker "logs");
+// negative if the run's files say none of them.
 double DetectionSeconds(const std::string& run_dir) {
-  std::ifstream in(run_dir + "/results.json");
-  if (!in) return -1;
-  Json results = Json::parse(in, nullptr, false);
-  if (results.is_discarded()) return -1;
-  const Json* op = nullptr;
-  if (results.contains("counterexample") && results["counterexample"].is_object() &&
-      results["counterexample"].contains("op")) {
-    op = &results["counterexample"]["op"];
+  double earliest = -1;
+  auto consider = [&](const Json& value, double per_second) {
+    if (!value.is_number()) return;
+    double s = value.get<double>() / per_second;
+    if (earliest < 0 || s < earliest) earliest = s;
+  };
+  auto read = [&](const std::string& name) {
+    std::ifstream in(run_dir + "/" + name);
+    return in ? Json::parse(in, nullptr, false) : Json();
+  };
+  Json results = read("results.json");
+  if (results.is_object()) {
+    const Json& counterexample = results.value("counterexample", Json::object());
+    if (counterexample.is_object()) {
+      const Json& op = counterexample.value("op", Json::object());
+      if (op.is_object()) consider(op.value("time_ns", Json()), 1e9);
+    }
+    const Json& logs = results.value("checkers", Json::object()).value("logs", Json::object());
+    const Json& matches = logs.value("matches", Json::array());
+    if (!matches.empty() && matches[0].is_object())
+      consider(matches[0].value("time_ns", Json()), 1e9);
   }
-  if (op != nullptr && op->contains("time_ns") && (*op)["time_ns"].is_number()) {
-    return (*op)["time_ns"].get<double>() / 1e9;
+  Json test = read("test.json");
+  if (test.is_object()) {
+    for (const Json& found : test.value("online_invalid", Json::array())) {
+      if (found.is_object()) consider(found.value("at_s", Json()), 1);
+    }
   }
-  const Json& logs = results.value("checkers", Json::object()).value("logs", Json::object());
-  const Json& matches = logs.value("matches", Json::array());
-  if (!matches.empty() && matches[0].contains("time_ns") && matches[0]["time_ns"].is_number()) {
-    return matches[0]["time_ns"].get<double>() / 1e9;
-  }
-  return -1;
+  return earliest;
 }
 
 // The cell's row of summary.json from its runs so far.

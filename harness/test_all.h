@@ -23,9 +23,10 @@
 //
 // The summary (store/test-all/<yyyymmddThhmmss>/summary.json and .html, rewritten
 // after every run so a long matrix can be watched) has one row per cell: the
-// verdicts, how many runs found the bug, the median time to detection (the
-// time, from the start of the run, of the op the checker could not
-// linearize), the wall time until the first invalid run ended, ops, and a
+// verdicts, how many runs found the bug, the median time to detection (from
+// the start of the run, the earliest of the op the checker could not
+// linearize, the online check's first invalid key and the first fatal log
+// line), the wall time until the first invalid run ended, ops, and a
 // link to each run's report.
 //
 // Thread safety: one RunMatrix at a time per process.

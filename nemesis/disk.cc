@@ -65,6 +65,20 @@ class LoseUnsyncedNemesis : public Nemesis {
     std::string mode;
     CHAOS_ASSIGN_OR_RETURN(auto targets, TargetsOf(spec, "mode", context_, rng_, &mode));
     std::string nonce = std::to_string(rng_());
+    // "hold_ms": the disk's cache stops writing back on every target this
+    // long before the power goes, so the crash loses what was written in
+    // that time (at least), not only what the last writeback left.
+    const int64_t hold_ms = IntField(spec, "hold_ms", 0);
+    if (hold_ms < 0 || hold_ms > 60'000) {
+      return InvalidArgument("lose-unsynced hold_ms " + std::to_string(hold_ms) +
+                             " is outside 0-60000");
+    }
+    if (hold_ms > 0) {
+      CHAOS_RETURN_IF_ERROR(OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) {
+        return adapters::LazyfsHold(context_.nodes->Get(n.name), dir);
+      }));
+      std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+    }
     std::mutex mu;
     Json dropped = Json::object();
     Status s = OnNodes(context_.inventory, targets, [&](const control::NodeInfo& n) -> Status {
@@ -88,7 +102,9 @@ class LoseUnsyncedNemesis : public Nemesis {
       return Status::Ok();
     });
     CHAOS_RETURN_IF_ERROR(s);
-    return Json{{"mode", mode}, {"nodes", targets}, {"dropped", dropped}};
+    Json result = {{"mode", mode}, {"nodes", targets}, {"dropped", dropped}};
+    if (hold_ms > 0) result["hold_ms"] = hold_ms;
+    return result;
   }
 
   Result<Json> Stop() override {

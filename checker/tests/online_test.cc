@@ -258,6 +258,40 @@ TEST(CheckKeyAlone, FinalStatesAreEveryEndingOfAValidKey) {
   }
 }
 
+// Proves the whole check names the key the online check found invalid in
+// its counterexample, even where another invalid key would be searched
+// first (more calls) and stop it.
+TEST(CheckLinearizable, NamesTheKeyFoundInvalidOnlineFirst) {
+  History h;
+  // Key 0: a write of 1, then a read of nil (lost), early.
+  Add(h, 1, OpType::kInvoke, "write", Json::array({0, 1}));
+  Add(h, 1, OpType::kOk, "write", Json::array({0, 1}));
+  Add(h, 1, OpType::kInvoke, "read", Json::array({0, nullptr}));
+  Add(h, 1, OpType::kOk, "read", Json::array({0, nullptr}));
+  // Key 1: more calls, its lost write shown only at the end.
+  for (int v = 1; v <= 4; ++v) {
+    Add(h, 2, OpType::kInvoke, "write", Json::array({1, v}));
+    Add(h, 2, OpType::kOk, "write", Json::array({1, v}));
+  }
+  Add(h, 2, OpType::kInvoke, "read", Json::array({1, nullptr}));
+  Add(h, 2, OpType::kOk, "read", Json::array({1, 2}));
+  LinearizableOptions o = Keyed();
+  o.stop_on_first_invalid = true;
+  o.threads = 1;
+  CheckResult alone = CheckLinearizable(h, o);
+  ASSERT_EQ(alone.verdict, Verdict::kInvalid);
+  EXPECT_EQ(alone.counterexample["op"]["value"][0], 1);  // the bigger key, searched first
+
+  History key0(h.begin(), h.begin() + 4);
+  KeyCheck online = CheckKeyAlone(key0, Keyed());
+  ASSERT_EQ(online.verdict, Verdict::kInvalid);
+  KeyChecks checked = {{"0", online}};
+  CheckResult whole = CheckLinearizable(h, o, &checked);
+  ASSERT_EQ(whole.verdict, Verdict::kInvalid);
+  EXPECT_EQ(whole.counterexample["op"]["value"][0], 0);
+  EXPECT_EQ(whole.counterexample["op"]["index"], 3) << whole.counterexample.dump();
+}
+
 std::string WriteTemp(const History& h, const std::string& name) {
   std::string path = (std::filesystem::temp_directory_path() / name).string();
   EXPECT_TRUE(history::WriteHistory(path, h).ok());

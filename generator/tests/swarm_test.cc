@@ -203,18 +203,27 @@ TEST(Swarm, StalledLeaderRunsASlowClock) {
 }
 
 // Proves crashes draw majority or all at each start, so one crash period
-// meets both.
-TEST(Swarm, CrashDrawsItsModeAtEachStart) {
+// meets both, and a writeback hold of 0.2-2 s three times in four.
+TEST(Swarm, CrashDrawsItsModeAndHoldAtEachStart) {
   std::map<std::string, int> modes;
+  int crashes = 0, held = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     for (const auto& op : NemesisOps(seed, kRegisterFaults, 300)) {
       if (op.f != "start-lose-unsynced" || op.value["period"] != "crash") continue;
+      ++crashes;
       ++modes[op.value["mode"].get<std::string>()];
+      if (!op.value.contains("hold_ms")) continue;
+      ++held;
+      EXPECT_GE(op.value["hold_ms"].get<int64_t>(), 199);
+      EXPECT_LE(op.value["hold_ms"].get<int64_t>(), 2000);
     }
   }
   EXPECT_EQ(modes.size(), 2u);
   EXPECT_GT(modes["majority"], 0);
   EXPECT_GT(modes["all"], 0);
+  ASSERT_GT(crashes, 40);
+  EXPECT_GT(held, crashes * 6 / 10);
+  EXPECT_LT(held, crashes * 9 / 10);
 }
 
 // Proves one composition of a period's faults fits in the period (a period

@@ -45,5 +45,11 @@ import json
 r = json.load(open('$run/results.json')); t = json.load(open('$run/test.json'))
 s = r['stopped_early']
 assert r['valid'] is False and s['at_s'] < $time_limit and t['stopped_early'] == s, s"
+check "stopped early: test.json lists the key found online, the counterexample is of it" python3 -c "
+import json
+r = json.load(open('$run/results.json')); t = json.load(open('$run/test.json'))
+first = t['online_invalid'][0]
+assert first['key'] == t['stopped_early']['key'] and first['at_s'] == t['stopped_early']['at_s'], first
+assert r['counterexample']['op']['value'][0] == first['key'], (r['counterexample']['op'], first)"
 check "stopped early: the report shows it" grep -q 'id="stopped-early"' "$run/report.html"
 finish

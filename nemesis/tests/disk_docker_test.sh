@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the disk nemeses against the docker test cluster:
 #  - lose-unsynced: a short run of the correct register (data dir on
-#    chaos-lazyfs) stays valid, and every crash really lost data: each node it
+#    chaos-lazyfs), each crash after 1.5 s without writeback, stays valid,
+#    and every crash really lost data: each node it
 #    hit reports its unsynced canary gone and the lazy file system's log on
 #    the node records the drop;
 #  - corrupt: a short run stays valid, and the register's own log says it
@@ -29,11 +30,13 @@ run() {  # run SEED INTERVAL ARGS... -> exit status; the run's directory in $run
 }
 
 # --- lose-unsynced, correct build -------------------------------------------------
-run 201 4 --nemesis lose-unsynced
+run 201 4 --nemesis lose-unsynced --nemesis-spec 'lose-unsynced={"hold_ms":1500}'
 rc=$?
 check "lose-unsynced: valid, exit 0 (got $rc)" test $rc -eq 0
 h=$run_dir/history.jsonl
 check "lose-unsynced: crashes recorded" bash -c "grep '\"f\":\"start-lose-unsynced\"' '$h' | grep -q '\"dropped\"'"
+check "lose-unsynced: each crash held writeback 1.5 s first" bash -c \
+  "grep '\"f\":\"start-lose-unsynced\"' '$h' | grep '\"dropped\"' | grep -q '\"hold_ms\":1500'"
 check "lose-unsynced: every crashed node lost its unsynced canary" bash -c \
   "grep -q '\"canary_lost\":true' '$h' && ! grep -q '\"canary_lost\":false' '$h'"
 check "lose-unsynced: the systems were started again" grep -q '"f":"stop-lose-unsynced"' "$h"
