@@ -126,20 +126,19 @@ void DrawScenario(std::mt19937_64& rng, const std::set<std::string>& faults, Swa
                         }});
     p.interval_ns = LogUniformMs(rng, 500, 3000) * kMs;
   } else if (p.kind == "crash") {
-    if (faults.contains("lose-unsynced")) {
-      // Three crashes in four come after the disk's cache held back its
-      // writes for 0.2-2 s (log-uniform), as a volatile write cache or
-      // Jepsen's LazyFS, which writes back only when full, would: a crash
-      // then loses everything written unsynced in that time, not only the
-      // last second chaos-lazyfs had not yet written back. Drawn at each
-      // crash, with its targets.
-      p.faults.push_back({"lose-unsynced", Json::object(), [](std::mt19937_64& r, Json& spec) {
-                            spec["mode"] = Coin(r) ? "majority" : "all";
-                            if (r() % 4 != 0) spec["hold_ms"] = LogUniformMs(r, 200, 2000);
-                          }});
-    } else {
-      p.faults.push_back({"kill", Json::object(), DrawMode({"majority", "all"})});
-    }
+    // Three crashes in four, when the disk can lose unsynced data, come
+    // after its cache held back its writes for 0.2-2 s (log-uniform), as a
+    // volatile write cache or Jepsen's LazyFS, which writes back only when
+    // full, would: a crash then loses everything written unsynced in that
+    // time, not only the last second chaos-lazyfs had not yet written back.
+    // Drawn at each crash, with its targets.
+    const bool lose = faults.contains("lose-unsynced");
+    p.faults.push_back(
+        {lose ? "lose-unsynced" : "kill", Json::object(),
+         [lose, mode = DrawMode({"majority", "all"})](std::mt19937_64& r, Json& spec) {
+           mode(r, spec);
+           if (lose && r() % 4 != 0) spec["hold_ms"] = LogUniformMs(r, 200, 2000);
+         }});
     p.interval_ns = Uniform(rng, 1000, 3000) * kMs;
   } else if (p.kind == "slow-network") {
     p.faults.push_back({"packet",

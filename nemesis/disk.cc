@@ -88,8 +88,11 @@ class LoseUnsyncedNemesis : public Nemesis {
       }
       // The power goes: no background writeback from here on, however long
       // the kill and the wait take (over SSH, under load, longer than the
-      // writeback age: the drop then found almost nothing to lose).
-      CHAOS_RETURN_IF_ERROR(adapters::LazyfsHold(context_.nodes->Get(n.name), dir));
+      // writeback age: the drop then found almost nothing to lose). With
+      // hold_ms it is held already.
+      if (hold_ms == 0) {
+        CHAOS_RETURN_IF_ERROR(adapters::LazyfsHold(context_.nodes->Get(n.name), dir));
+      }
       CHAOS_RETURN_IF_ERROR(context_.adapter->Kill(n));
       // Every write of the killed process must have reached the file system
       // (or been abandoned) before the drop, or it would outlive the crash.
